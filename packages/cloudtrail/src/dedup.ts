@@ -1,0 +1,104 @@
+// The dedup decision, separate from where claims are kept. A claim is Redis's
+// `SET dedup:<identity> <owner> NX PX <ttl> GET`: it stores `owner` unless a claim exists, and
+// answers what was there before. The owner names the one copy allowed through (for Kafka,
+// `partition:offset`), so a record replayed after a crash finds its own claim and goes out again.
+// A store that forgets a claim can only let a copy through; it can never drop an event.
+
+export type DedupVerdict =
+  /** Nobody claimed this identity: the first copy, emit it. */
+  | "first"
+  /** The claim is this very record's: it was claimed before a crash, emit it again. */
+  | "replay"
+  /** Another record holds the claim: a copy, drop it and count it. */
+  | "copy";
+
+export interface DedupClaim {
+  identity: string;
+  owner: string;
+}
+
+export interface DedupStore {
+  /** For each claim, in order: the owner that was already stored, or null if this claim took it. */
+  claim(claims: readonly DedupClaim[]): Promise<(string | null)[]>;
+}
+
+export function decide(previousOwner: string | null, owner: string): DedupVerdict {
+  if (previousOwner === null) return "first";
+  return previousOwner === owner ? "replay" : "copy";
+}
+
+export async function dedupBatch(store: DedupStore, claims: readonly DedupClaim[]): Promise<DedupVerdict[]> {
+  if (claims.length === 0) return [];
+  const previous = await store.claim(claims);
+  if (previous.length !== claims.length) {
+    throw new Error(`dedup store answered ${previous.length} claims for ${claims.length} asked`);
+  }
+  return claims.map((c, i) => decide(previous[i] ?? null, c.owner));
+}
+
+export interface MemoryDedupOptions {
+  /** How long a claim is kept, in ms: size it from how far apart copies arrive. */
+  ttlMs: number;
+  /** At most this many claims are kept; the oldest are forgotten first. */
+  maxEntries: number;
+  now?: () => number;
+}
+
+/**
+ * Claims in process memory, bounded in count and age, for the embedded `scan` mode and tests.
+ * Map iteration order is insertion order, and a claim is never refreshed, so the first entry is
+ * always the oldest: eviction and expiry are both O(1) at the front.
+ */
+export class MemoryDedupStore implements DedupStore {
+  readonly #claims = new Map<string, { owner: string; expiresAt: number }>();
+  readonly #ttlMs: number;
+  readonly #maxEntries: number;
+  readonly #now: () => number;
+  #evicted = 0;
+
+  constructor(options: MemoryDedupOptions) {
+    if (!(options.ttlMs > 0) || !(options.maxEntries > 0)) {
+      throw new RangeError("MemoryDedupStore needs a positive ttlMs and maxEntries");
+    }
+    this.#ttlMs = options.ttlMs;
+    this.#maxEntries = options.maxEntries;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Claims forgotten because the store was full (each may let one copy through). */
+  get evicted(): number {
+    return this.#evicted;
+  }
+
+  get size(): number {
+    return this.#claims.size;
+  }
+
+  claimOne(identity: string, owner: string): string | null {
+    const now = this.#now();
+    this.#expire(now);
+    const existing = this.#claims.get(identity);
+    if (existing && existing.expiresAt > now) return existing.owner;
+    if (existing) this.#claims.delete(identity);
+    this.#claims.set(identity, { owner, expiresAt: now + this.#ttlMs });
+    if (this.#claims.size > this.#maxEntries) {
+      const oldest = this.#claims.keys().next();
+      if (!oldest.done) {
+        this.#claims.delete(oldest.value);
+        this.#evicted++;
+      }
+    }
+    return null;
+  }
+
+  async claim(claims: readonly DedupClaim[]): Promise<(string | null)[]> {
+    return claims.map((c) => this.claimOne(c.identity, c.owner));
+  }
+
+  #expire(now: number): void {
+    for (const [identity, entry] of this.#claims) {
+      if (entry.expiresAt > now) return;
+      this.#claims.delete(identity);
+    }
+  }
+}

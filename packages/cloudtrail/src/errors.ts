@@ -1,0 +1,29 @@
+// Every decoder reports bad input with one of these codes, a sentence saying what was wrong,
+// and where (a JSON path, a byte offset, a record index): enough for a dead-letter record.
+
+export type DecodeErrorCode =
+  | "gzip" // truncated or corrupt gzip stream
+  | "too-large" // decompressed output or one record over its bound (gzip bomb, giant record)
+  | "utf8" // bytes that are not valid UTF-8
+  | "json" // not JSON, or JSON cut short
+  | "shape" // valid JSON, but not the shape this envelope has (Records missing, not an array, ...)
+  | "field" // a known field with the wrong type
+  | "missing-event-id" // a record without eventID or recipientAccountId: it has no identity
+  | "unknown-envelope"; // none of the envelopes trailstream reads
+
+export class DecodeError extends Error {
+  override readonly name = "DecodeError";
+  readonly code: DecodeErrorCode;
+  /** Where in the input: a JSON path like `$.Records[12].eventID`, or `byte 1034`. */
+  readonly where: string | undefined;
+
+  constructor(code: DecodeErrorCode, message: string, where?: string) {
+    super(where ? `${message} (at ${where})` : message);
+    this.code = code;
+    this.where = where;
+  }
+}
+
+export function isDecodeError(value: unknown): value is DecodeError {
+  return value instanceof DecodeError;
+}

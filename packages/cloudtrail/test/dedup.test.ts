@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import fc from "fast-check";
+import { decide, dedupBatch, MemoryDedupStore } from "../src/dedup.ts";
+import { eventIdentity } from "../src/identity.ts";
+
+describe("eventIdentity", () => {
+  test("joins recipientAccountId and eventID", () => {
+    assert.equal(eventIdentity({ recipientAccountId: "111122223333", eventID: "e-1" }), "111122223333:e-1");
+  });
+  test("is null without either part", () => {
+    assert.equal(eventIdentity({ eventID: "e-1" }), null);
+    assert.equal(eventIdentity({ recipientAccountId: "111122223333", eventID: null }), null);
+    assert.equal(eventIdentity({ recipientAccountId: "111122223333", eventID: "" }), null);
+  });
+});
+
+describe("decide", () => {
+  test("first, replay and copy", () => {
+    assert.equal(decide(null, "0:5"), "first");
+    assert.equal(decide("0:5", "0:5"), "replay");
+    assert.equal(decide("0:4", "0:5"), "copy");
+  });
+});
+
+describe("MemoryDedupStore", () => {
+  test("a batch emits each identity once and replays its own claim", async () => {
+    const store = new MemoryDedupStore({ ttlMs: 60_000, maxEntries: 100 });
+    const verdicts = await dedupBatch(store, [
+      { identity: "a", owner: "0:1" },
+      { identity: "b", owner: "0:2" },
+      { identity: "a", owner: "0:3" },
+    ]);
+    assert.deepEqual(verdicts, ["first", "first", "copy"]);
+    // The same record again, as after a crash between the claim and the commit.
+    assert.deepEqual(await dedupBatch(store, [{ identity: "a", owner: "0:1" }]), ["replay"]);
+  });
+
+  test("claims expire after the TTL", async () => {
+    let now = 1_000;
+    const store = new MemoryDedupStore({ ttlMs: 100, maxEntries: 10, now: () => now });
+    assert.equal(store.claimOne("a", "x"), null);
+    now += 99;
+    assert.equal(store.claimOne("a", "y"), "x");
+    now += 1;
+    assert.equal(store.claimOne("a", "y"), null);
+  });
+
+  test("a full store forgets the oldest claim and counts it", () => {
+    const store = new MemoryDedupStore({ ttlMs: 60_000, maxEntries: 2 });
+    store.claimOne("a", "1");
+    store.claimOne("b", "2");
+    store.claimOne("c", "3");
+    assert.equal(store.size, 2);
+    assert.equal(store.evicted, 1);
+    assert.equal(store.claimOne("a", "4"), null, "a forgotten claim lets a copy through, never drops");
+    assert.equal(store.claimOne("c", "5"), "3");
+  });
+
+  test("property: with room for every claim, exactly one copy of each identity is first", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 200 }), async (ids) => {
+        const store = new MemoryDedupStore({ ttlMs: 60_000, maxEntries: 1_000 });
+        const claims = ids.map((id, offset) => ({ identity: String(id), owner: `0:${offset}` }));
+        const verdicts = await dedupBatch(store, claims);
+        const firsts = claims.filter((_, i) => verdicts[i] === "first").map((c) => c.identity);
+        assert.deepEqual(new Set(firsts), new Set(ids.map(String)));
+        assert.equal(firsts.length, new Set(ids).size);
+      }),
+    );
+  });
+});

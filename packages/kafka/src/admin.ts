@@ -1,0 +1,51 @@
+import type kafkajs from "kafkajs";
+
+export interface TopicSpec {
+  topic: string;
+  partitions: number;
+  replicationFactor?: number;
+  config?: Record<string, string>;
+}
+
+/** Creates the topics that are missing; existing topics are left as they are. */
+export async function ensureTopics(kafka: kafkajs.Kafka, topics: readonly TopicSpec[]): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t.topic));
+    if (missing.length > 0) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((t) => ({
+          topic: t.topic,
+          numPartitions: t.partitions,
+          replicationFactor: t.replicationFactor ?? 1,
+          configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
+        })),
+      });
+    }
+    return missing.map((t) => t.topic);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** The sum over partitions of (high watermark - committed offset) for a consumer group. */
+export async function consumerGroupLag(kafka: kafkajs.Kafka, groupId: string, topic: string): Promise<bigint> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [ends, committed] = await Promise.all([
+      admin.fetchTopicOffsets(topic),
+      admin.fetchOffsets({ groupId, topics: [topic] }),
+    ]);
+    const done = new Map<number, bigint>();
+    for (const p of committed[0]?.partitions ?? []) done.set(p.partition, BigInt(p.offset === "-1" ? "0" : p.offset));
+    let lag = 0n;
+    for (const p of ends) lag += BigInt(p.high) - (done.get(p.partition) ?? 0n);
+    return lag;
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,0 +1,76 @@
+import type kafkajs from "kafkajs";
+import { type ConsumedBatch, type ConsumedMessage, nextOffset } from "./message.ts";
+
+export interface BatchConsumerOptions {
+  groupId: string;
+  topics: readonly string[];
+  fromBeginning?: boolean;
+  /** Read only committed transactional records (default true). */
+  readCommitted?: boolean;
+  /** Called once per fetched partition batch; offsets are committed only after it resolves. */
+  handle: (batch: ConsumedBatch) => Promise<void>;
+}
+
+export interface BatchConsumer {
+  /** Resolves when the consumer has joined its group and started fetching. */
+  started: Promise<void>;
+  close(): Promise<void>;
+}
+
+function headersOf(headers: kafkajs.IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value === undefined) continue;
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined) out[name] = first.toString();
+  }
+  return out;
+}
+
+function toConsumed(topic: string, partition: number, m: kafkajs.KafkaMessage): ConsumedMessage {
+  return {
+    topic,
+    partition,
+    offset: m.offset,
+    key: m.key ?? null,
+    value: m.value ?? null,
+    headers: headersOf(m.headers),
+    timestampMs: Number(m.timestamp),
+  };
+}
+
+/**
+ * At-least-once batch consumption: a batch's offsets are committed only after `handle` resolved,
+ * so a crash re-delivers whatever was not yet durable downstream. A throwing handler stops the
+ * batch uncommitted; kafkajs then restarts the consumer and the batch comes again.
+ */
+export async function startBatchConsumer(kafka: kafkajs.Kafka, options: BatchConsumerOptions): Promise<BatchConsumer> {
+  const consumer = kafka.consumer({
+    groupId: options.groupId,
+    readUncommitted: options.readCommitted === false,
+    allowAutoTopicCreation: false,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3_000,
+  });
+  await consumer.connect();
+  for (const topic of options.topics) {
+    await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
+  }
+  const started = new Promise<void>((resolve) => {
+    consumer.on(consumer.events.GROUP_JOIN, () => resolve());
+  });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+      if (!isRunning() || isStale() || batch.messages.length === 0) return;
+      const messages = batch.messages.map((m) => toConsumed(batch.topic, batch.partition, m));
+      await options.handle({ topic: batch.topic, partition: batch.partition, messages });
+      const last = batch.messages.at(-1);
+      if (!last) return;
+      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(last.offset) }]);
+      await heartbeat();
+    },
+  });
+  return { started, close: () => consumer.disconnect() };
+}

@@ -1,0 +1,28 @@
+// The client-neutral shapes the rest of trailstream sees.
+
+export interface OutgoingMessage {
+  key: string | null;
+  value: string | Buffer;
+  headers?: Record<string, string>;
+}
+
+export interface ConsumedMessage {
+  topic: string;
+  partition: number;
+  /** Kafka offsets are 64-bit: kept as decimal strings. */
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+  timestampMs: number;
+}
+
+export interface ConsumedBatch {
+  topic: string;
+  partition: number;
+  messages: ConsumedMessage[];
+}
+
+export function nextOffset(offset: string): string {
+  return (BigInt(offset) + 1n).toString();
+}

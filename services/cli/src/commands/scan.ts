@@ -1,0 +1,102 @@
+import { parseArgs } from "node:util";
+import { listInputs } from "../scan/inputs.ts";
+import { AWS_PRICES } from "../scan/report.ts";
+import { renderReport } from "../scan/render.ts";
+import { scan } from "../scan/run.ts";
+import { EXIT, UsageError } from "../exit.ts";
+import { writeLine } from "../output.ts";
+
+export const scanHelp = `trailstream scan [options] PATH...
+
+Reads CloudTrail log files (.json.gz or .json; folders are read recursively, in path order; "-"
+reads one log file from standard input), collapses the copies that overlapping trails deliver,
+enriches each event and reports what it found. Needs no server.
+
+Options:
+  --json                       print the report as one JSON document
+  --ndjson                     stream each unique, enriched event as one JSON line (report to stderr)
+  --max-identities N           remember at most N event identities (default 5000000, about 150 bytes each)
+  --price-management USD       per 100,000 extra copies of management events (default ${AWS_PRICES.managementPer100k})
+  --price-data USD             per 100,000 data events (default ${AWS_PRICES.dataPer100k})
+  --no-progress                no progress line on standard error
+  -h, --help
+
+Exit codes: 0 every file read; 3 some files or records could not be read (the report says which);
+2 a usage error; 1 an unexpected failure.`;
+
+export async function scanCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      json: { type: "boolean", default: false },
+      ndjson: { type: "boolean", default: false },
+      "max-identities": { type: "string", default: "5000000" },
+      "price-management": { type: "string", default: String(AWS_PRICES.managementPer100k) },
+      "price-data": { type: "string", default: String(AWS_PRICES.dataPer100k) },
+      "no-progress": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    await writeLine(process.stdout, scanHelp);
+    return EXIT.ok;
+  }
+  if (positionals.length === 0) throw new UsageError("scan needs at least one PATH (a file, a folder, or - for standard input)");
+  if (values.json && values.ndjson) throw new UsageError("--json and --ndjson cannot be used together");
+  const maxIdentities = positiveNumber("--max-identities", values["max-identities"]);
+  const prices = {
+    managementPer100k: nonNegativeNumber("--price-management", values["price-management"]),
+    dataPer100k: nonNegativeNumber("--price-data", values["price-data"]),
+  };
+
+  const inputs = await listInputs(positionals);
+  const progress = !values["no-progress"] ? progressLine() : undefined;
+  const report = await scan(inputs, {
+    prices,
+    maxIdentities,
+    ...(values.ndjson ? { onEvent: (e) => writeLine(process.stdout, JSON.stringify(e)) } : {}),
+    ...(progress ? { onProgress: progress.update } : {}),
+  });
+  progress?.done();
+
+  if (values.json) await writeLine(process.stdout, JSON.stringify(report, null, 2));
+  else if (values.ndjson) process.stderr.write(renderReport(report));
+  else process.stdout.write(renderReport(report));
+  return report.errors.length > 0 || report.invalidRecords > 0 ? EXIT.partial : EXIT.ok;
+}
+
+function positiveNumber(flag: string, value: string | undefined): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a positive number, not "${value}"`);
+  return n;
+}
+
+function nonNegativeNumber(flag: string, value: string | undefined): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`${flag} must be a number of dollars, not "${value}"`);
+  return n;
+}
+
+/** On a terminal, one line rewritten in place; elsewhere (CI logs), a line every 10 seconds. */
+function progressLine() {
+  const tty = process.stderr.isTTY === true;
+  const interval = tty ? 250 : 10_000;
+  const started = Date.now();
+  let lastShown = 0;
+  let shown = false;
+  return {
+    update(p: { files: number; totalFiles: number; records: number; unique: number }) {
+      const now = Date.now();
+      if (now - lastShown < interval) return;
+      lastShown = now;
+      const rate = Math.round(p.records / Math.max(0.001, (now - started) / 1000));
+      const line = `scan: ${p.files}/${p.totalFiles} files, ${p.records.toLocaleString("en-US")} records, ${p.unique.toLocaleString("en-US")} unique, ${rate.toLocaleString("en-US")} records/s`;
+      process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
+      shown = true;
+    },
+    done() {
+      if (tty && shown) process.stderr.write("\r\x1b[K");
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import type { ScanReport } from "./report.ts";
+
+const usd = (n: number) => `$${n.toFixed(n > 0 && n < 0.01 ? 4 : 2)}`;
+const int = (n: number) => n.toLocaleString("en-US");
+
+/** The human summary of a scan, for a terminal. */
+export function renderReport(r: ScanReport): string {
+  const lines: string[] = [];
+  lines.push(
+    `Files read         ${int(r.files)}${r.filesSkipped ? ` (${int(r.filesSkipped)} digest files skipped)` : ""}`,
+    `Records read       ${int(r.records)}${r.invalidRecords ? ` (${int(r.invalidRecords)} invalid)` : ""}`,
+    `Unique events      ${int(r.uniqueEvents)}`,
+    `Copies collapsed   ${int(r.copiesCollapsed)}  costing ${usd(r.copyCostUsd)} at ${usd(r.prices.managementPer100k)} per 100k management and ${usd(r.prices.dataPer100k)} per 100k data events`,
+  );
+  if (r.timeSpan) lines.push(`Time span          ${r.timeSpan.first} .. ${r.timeSpan.last}`);
+  lines.push(
+    `Errors             ${int(r.errorEvents)} events failed, ${int(r.accessDenied)} of them access denied${formatClasses(r.errorsByClass)}`,
+  );
+
+  lines.push("", "Copies per trail location (bucket/prefix, account, region)");
+  const width = Math.max(8, ...r.locations.map((l) => l.location.length));
+  lines.push(`  ${"location".padEnd(width)}  ${"files".padStart(7)}  ${"records".padStart(9)}  ${"copies".padStart(9)}  ${"cost".padStart(9)}`);
+  for (const l of r.locations) {
+    lines.push(
+      `  ${l.location.padEnd(width)}  ${int(l.files).padStart(7)}  ${int(l.records).padStart(9)}  ${int(l.copies).padStart(9)}  ${usd(l.copyCostUsd).padStart(9)}`,
+    );
+  }
+
+  lines.push("", "Top event sources", ...r.topEventSources.map((s) => `  ${int(s.count).padStart(9)}  ${s.name}`));
+  lines.push("", "Top event names", ...r.topEventNames.map((s) => `  ${int(s.count).padStart(9)}  ${s.name}`));
+
+  if (r.errors.length > 0) {
+    lines.push("", `Files that could not be read (${r.errors.length})`, ...r.errors.map((e) => `  ${e.file}: ${e.reason}`));
+  }
+  if (r.invalidRecords > 0) {
+    lines.push("", `Invalid records (${int(r.invalidRecords)}, first ${r.recordErrors.length} shown)`);
+    lines.push(...r.recordErrors.map((e) => `  ${e.file}${e.index === null ? "" : ` #${e.index}`}: ${e.reason}`));
+  }
+  if (r.dedupClaimsForgotten > 0) {
+    lines.push("", `Note: ${int(r.dedupClaimsForgotten)} identities were forgotten to stay within --max-identities; some copies may be counted as unique.`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+function formatClasses(classes: Record<string, number>): string {
+  const parts = Object.entries(classes)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, count]) => `${name} ${int(count)}`);
+  return parts.length ? ` (${parts.join(", ")})` : "";
+}
