@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { ConfigError, ConfigReader } from "../src/config.ts";
+
+describe("ConfigReader", () => {
+  test("reads typed values with fallbacks", () => {
+    const c = new ConfigReader({ A: " x ", N: "42", B: "yes", L: "a, b,,c", K: "latest" });
+    assert.equal(c.string("A"), "x");
+    assert.equal(c.string("MISSING", "dflt"), "dflt");
+    assert.equal(c.integer("N", 1, { min: 1, max: 100 }), 42);
+    assert.equal(c.boolean("B", false), true);
+    assert.deepEqual(c.list("L"), ["a", "b", "c"]);
+    assert.equal(c.oneOf("K", ["trim-horizon", "latest"] as const, "trim-horizon"), "latest");
+    c.done();
+  });
+
+  test("collects every problem, one line each", () => {
+    const c = new ConfigReader({ N: "4.5", B: "maybe", K: "sideways" });
+    c.string("KAFKA_BROKERS");
+    c.integer("N", 1);
+    c.boolean("B", false);
+    c.oneOf("K", ["a", "b"] as const, "a");
+    assert.throws(
+      () => c.done(),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.deepEqual(error.problems, [
+          "KAFKA_BROKERS is required",
+          `N must be a whole number from ${Number.MIN_SAFE_INTEGER} to ${Number.MAX_SAFE_INTEGER}, not "4.5"`,
+          'B must be true or false, not "maybe"',
+          'K must be one of a, b, not "sideways"',
+        ]);
+        return true;
+      },
+    );
+  });
+});
