@@ -62,13 +62,18 @@ export async function startBatchConsumer(kafka: kafkajs.Kafka, options: BatchCon
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
-    eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+    eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
       if (!isRunning() || isStale() || batch.messages.length === 0) return;
       const messages = batch.messages.map((m) => toConsumed(batch.topic, batch.partition, m));
       await options.handle({ topic: batch.topic, partition: batch.partition, messages });
       const last = batch.messages.at(-1);
       if (!last) return;
-      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(last.offset) }]);
+      await consumer.commitOffsets([
+        { topic: batch.topic, partition: batch.partition, offset: nextOffset(last.offset) },
+      ]);
+      // Without this the next fetch starts again from the offset the consumer joined at: kafkajs
+      // fetches from its resolved offsets, which a manual commit does not move.
+      resolveOffset(last.offset);
       await heartbeat();
     },
   });

@@ -4,3 +4,13 @@ export { type BatchConsumer, type BatchConsumerOptions, startBatchConsumer } fro
 export { type ConsumedBatch, type ConsumedMessage, nextOffset, type OutgoingMessage } from "./message.ts";
 export { openProducer, type Producer } from "./producer.ts";
 export { type KafkaSasl, type KafkaSettings, parseBrokers } from "./settings.ts";
+export {
+  type OutgoingRecord,
+  type PipeBatchContext,
+  type PipeEvent,
+  PipeInactiveError,
+  type PipeResult,
+  startTransactionalPipe,
+  type TransactionalPipe,
+  type TransactionalPipeOptions,
+} from "./transactional.ts";
