@@ -3,7 +3,14 @@ import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import type { CloudTrailRecord } from "@trailstream/cloudtrail";
 import { type Random, seededRandom } from "./random.ts";
-import { defaultEstate, type Estate, GLOBAL_REGION, overlappingTrails, type TrailSpec, trailDirectory } from "./trails.ts";
+import {
+  defaultEstate,
+  type Estate,
+  GLOBAL_REGION,
+  overlappingTrails,
+  type TrailSpec,
+  trailDirectory,
+} from "./trails.ts";
 
 export interface TreeOptions {
   outDir: string;
@@ -91,7 +98,8 @@ export async function writeBucketTree(options: TreeOptions): Promise<TreeTruth> 
         const firstDirectory = [...directories].sort()[0];
         for (const [i, trail] of recording.entries()) {
           const directory = directories[i] ?? "";
-          const location = (truth.locations[directory] ??= { files: 0, records: 0, copies: 0 });
+          const location = truth.locations[directory] ?? { files: 0, records: 0, copies: 0 };
+          truth.locations[directory] = location;
           const fileRecords = [...events, ...repeats];
           location.records += fileRecords.length;
           location.copies += (directory === firstDirectory ? 0 : events.length) + repeats.length;
@@ -105,7 +113,11 @@ export async function writeBucketTree(options: TreeOptions): Promise<TreeTruth> 
             const content = gzipped.toString("base64");
             if (seenContent.has(content)) truth.identicalFiles++;
             else seenContent.add(content);
-            const key = join(directory, logFileName(account, region, windowStart + WINDOW_MS, random));
+            const key = join(
+              directory,
+              dateFolder(windowStart + WINDOW_MS),
+              logFileName(account, region, windowStart + WINDOW_MS, random),
+            );
             await mkdir(join(options.outDir, dirname(key)), { recursive: true });
             await writeFile(join(options.outDir, key), gzipped);
             location.files++;
@@ -140,6 +152,11 @@ function makeEvent(template: CloudTrailRecord, random: Random, account: string, 
     event.userIdentity = { ...event.userIdentity, accountId: account };
   }
   return event;
+}
+
+/** `YYYY/MM/DD`, the delivery date's folder under the region. */
+function dateFolder(timeMs: number): string {
+  return new Date(timeMs).toISOString().slice(0, 10).replace(/-/g, "/");
 }
 
 /** `ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHMMZ_UNIQUE.json.gz`, as CloudTrail names its log files. */

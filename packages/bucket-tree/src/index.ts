@@ -1,4 +1,11 @@
 export { type LocationTruth, type TreeOptions, type TreeTruth, writeBucketTree } from "./generate.ts";
 export { type Random, seededRandom } from "./random.ts";
 export { loadTemplates, STRATUS_TEMPLATES } from "./templates.ts";
-export { defaultEstate, type Estate, GLOBAL_REGION, overlappingTrails, type TrailSpec, trailDirectory } from "./trails.ts";
+export {
+  defaultEstate,
+  type Estate,
+  GLOBAL_REGION,
+  overlappingTrails,
+  type TrailSpec,
+  trailDirectory,
+} from "./trails.ts";

@@ -36,7 +36,8 @@ export function defaultEstate(): Estate {
 export function overlappingTrails(estate: Estate): TrailSpec[] {
   const member = estate.memberAccounts[0];
   if (member === undefined) throw new RangeError("the estate needs at least one member account");
-  if (!estate.regions.includes(GLOBAL_REGION)) throw new RangeError(`the estate's regions must include ${GLOBAL_REGION}`);
+  if (!estate.regions.includes(GLOBAL_REGION))
+    throw new RangeError(`the estate's regions must include ${GLOBAL_REGION}`);
   return [
     {
       name: "org-trail",

@@ -24,7 +24,11 @@ export interface SessionIssuer {
 
 export interface SessionContext {
   sessionIssuer?: SessionIssuer | null;
-  attributes?: { mfaAuthenticated?: string | boolean | null; creationDate?: string | null; [key: string]: unknown } | null;
+  attributes?: {
+    mfaAuthenticated?: string | boolean | null;
+    creationDate?: string | null;
+    [key: string]: unknown;
+  } | null;
   sourceIdentity?: string | null;
   webIdFederationData?: unknown;
   [key: string]: unknown;

@@ -19,7 +19,9 @@ export function renderReport(r: ScanReport): string {
 
   lines.push("", "Copies per trail location (bucket/prefix, account, region)");
   const width = Math.max(8, ...r.locations.map((l) => l.location.length));
-  lines.push(`  ${"location".padEnd(width)}  ${"files".padStart(7)}  ${"records".padStart(9)}  ${"copies".padStart(9)}  ${"cost".padStart(9)}`);
+  lines.push(
+    `  ${"location".padEnd(width)}  ${"files".padStart(7)}  ${"records".padStart(9)}  ${"copies".padStart(9)}  ${"cost".padStart(9)}`,
+  );
   for (const l of r.locations) {
     lines.push(
       `  ${l.location.padEnd(width)}  ${int(l.files).padStart(7)}  ${int(l.records).padStart(9)}  ${int(l.copies).padStart(9)}  ${usd(l.copyCostUsd).padStart(9)}`,
@@ -30,14 +32,21 @@ export function renderReport(r: ScanReport): string {
   lines.push("", "Top event names", ...r.topEventNames.map((s) => `  ${int(s.count).padStart(9)}  ${s.name}`));
 
   if (r.errors.length > 0) {
-    lines.push("", `Files that could not be read (${r.errors.length})`, ...r.errors.map((e) => `  ${e.file}: ${e.reason}`));
+    lines.push(
+      "",
+      `Files that could not be read (${r.errors.length})`,
+      ...r.errors.map((e) => `  ${e.file}: ${e.reason}`),
+    );
   }
   if (r.invalidRecords > 0) {
     lines.push("", `Invalid records (${int(r.invalidRecords)}, first ${r.recordErrors.length} shown)`);
     lines.push(...r.recordErrors.map((e) => `  ${e.file}${e.index === null ? "" : ` #${e.index}`}: ${e.reason}`));
   }
   if (r.dedupClaimsForgotten > 0) {
-    lines.push("", `Note: ${int(r.dedupClaimsForgotten)} identities were forgotten to stay within --max-identities; some copies may be counted as unique.`);
+    lines.push(
+      "",
+      `Note: ${int(r.dedupClaimsForgotten)} identities were forgotten to stay within --max-identities; some copies may be counted as unique.`,
+    );
   }
   return `${lines.join("\n")}\n`;
 }

@@ -36,7 +36,7 @@ export async function scan(inputs: readonly ScanInput[], options: ScanOptions): 
       tally.filesSkipped++;
       continue;
     }
-    const location = tally.location(parsedKey?.ok ? locationName(input.key) : "(outside a CloudTrail key layout)");
+    const location = tally.location(parsedKey?.ok ? parsedKey.value.location : "(outside a CloudTrail key layout)");
     location.files++;
     tally.files++;
     try {
@@ -72,15 +72,14 @@ export async function scan(inputs: readonly ScanInput[], options: ScanOptions): 
       // The decoder reports bad input as items; anything thrown is the file system's (unreadable file).
       tally.errors.push({ file: input.name, reason: error instanceof Error ? error.message : String(error) });
     }
-    options.onProgress?.({ files: fileIndex + 1, totalFiles: inputs.length, records: tally.records, unique: tally.uniqueEvents });
+    options.onProgress?.({
+      files: fileIndex + 1,
+      totalFiles: inputs.length,
+      records: tally.records,
+      unique: tally.uniqueEvents,
+    });
   }
   return tally.report(claims.evicted);
-}
-
-/** The folder up to the region: one trail's delivery for one account and region. */
-function locationName(key: string): string {
-  const parts = key.split("/");
-  return parts.slice(0, -4).join("/");
 }
 
 function originFromKey(parsed: ReturnType<typeof parseCloudTrailKey> | null): { account?: string; region?: string } {

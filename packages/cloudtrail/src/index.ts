@@ -1,0 +1,49 @@
+export type {
+  DeadLetter,
+  EnrichedEnvelope,
+  Origin,
+  OriginKind,
+  RawEnvelope,
+  Stage,
+} from "./contract.ts";
+export {
+  type DedupClaim,
+  type DedupStore,
+  type DedupVerdict,
+  decide,
+  dedupBatch,
+  type MemoryDedupOptions,
+  MemoryDedupStore,
+} from "./dedup.ts";
+export {
+  type CallChannel,
+  channelOf,
+  dedupCategory,
+  type Enrichment,
+  type ErrorClass,
+  type EventCategory,
+  enrich,
+  errorClass,
+  isGlobalServiceEvent,
+  mfaOf,
+  type Principal,
+  principalOf,
+} from "./enrich.ts";
+export { DecodeError, type DecodeErrorCode, isDecodeError } from "./errors.ts";
+export { eventIdentity } from "./identity.ts";
+export { type CloudTrailFileKind, type CloudTrailKey, decodeNotificationKey, parseCloudTrailKey } from "./keys.ts";
+export { CLOUDTRAIL_DETAIL_TYPES, decodeEventBridgeEvent, decodeKinesisData, type KinesisPayload } from "./kinesis.ts";
+export { decodeLogFile, isGzip, type LogFileLimits } from "./log-file.ts";
+export { decodeNotification, type Notification, type NotificationKind, type S3ObjectRef } from "./notification.ts";
+export {
+  type Addendum,
+  type CloudTrailRecord,
+  isPlainObject,
+  type SessionContext,
+  type SessionIssuer,
+  type UserIdentity,
+  type UserIdentityType,
+} from "./record.ts";
+export { isSecretKey, REDACTED, redact } from "./redact.ts";
+export type { DecodeItem, Result } from "./result.ts";
+export { validateRecord } from "./validate.ts";

@@ -1,0 +1,405 @@
+// A CloudTrail log file, `{"Records":[ ... ]}`, gzipped or plain, read as a stream: only one record's
+// bytes are held at a time, so a 200 MB file needs no 200 MB of heap. The bytes are split into
+// records by a small scanner that knows just enough JSON to find where each record ends; each
+// record is then parsed on its own, so one bad record spoils only itself.
+import { pipeline, Readable } from "node:stream";
+import { createGunzip } from "node:zlib";
+import { DecodeError } from "./errors.ts";
+import type { DecodeItem } from "./result.ts";
+import { validateRecord } from "./validate.ts";
+
+export interface LogFileLimits {
+  /** Stop with a `too-large` error past this many decompressed bytes (a gzip bomb). Default 4 GiB. */
+  maxDecompressedBytes?: number;
+  /** A record larger than this is reported as `too-large` and skipped. Default 32 MiB. */
+  maxRecordBytes?: number;
+}
+
+const DEFAULT_MAX_DECOMPRESSED = 4 * 1024 ** 3;
+const DEFAULT_MAX_RECORD = 32 * 1024 ** 2;
+
+export function isGzip(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
+export async function* decodeLogFile(
+  source: AsyncIterable<Uint8Array> | Uint8Array,
+  limits: LogFileLimits = {},
+): AsyncGenerator<DecodeItem> {
+  const maxBytes = limits.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED;
+  const splitter = new RecordSplitter(limits.maxRecordBytes ?? DEFAULT_MAX_RECORD);
+  let total = 0;
+  try {
+    for await (const chunk of decompressed(source)) {
+      total += chunk.length;
+      if (total > maxBytes) {
+        yield {
+          ok: false,
+          error: new DecodeError(
+            "too-large",
+            `the file decompresses to more than ${maxBytes} bytes`,
+            `byte ${maxBytes}`,
+          ),
+        };
+        return;
+      }
+      splitter.push(chunk);
+      yield* splitter.drain();
+      if (splitter.stopped) return;
+    }
+  } catch (error) {
+    if (!isZlibError(error)) throw error;
+    yield* splitter.drain();
+    yield {
+      ok: false,
+      error: new DecodeError(
+        "gzip",
+        `the gzip stream is corrupt or cut short: ${error.message}`,
+        `decompressed byte ${total}`,
+      ),
+    };
+    return;
+  }
+  splitter.end();
+  yield* splitter.drain();
+}
+
+async function* chunksOf(source: AsyncIterable<Uint8Array> | Uint8Array): AsyncGenerator<Uint8Array> {
+  if (source instanceof Uint8Array) yield source;
+  else yield* source;
+}
+
+async function* decompressed(source: AsyncIterable<Uint8Array> | Uint8Array): AsyncGenerator<Uint8Array> {
+  const iterator = chunksOf(source);
+  // Two bytes tell gzip from plain JSON; a first chunk may be shorter than that.
+  let head: Uint8Array = new Uint8Array(0);
+  while (head.length < 2) {
+    const next = await iterator.next();
+    if (next.done) break;
+    head = head.length === 0 ? next.value : Buffer.concat([head, next.value]);
+  }
+  if (head.length === 0) return;
+  async function* all() {
+    yield head;
+    yield* iterator;
+  }
+  if (!isGzip(head)) {
+    yield* all();
+    return;
+  }
+  const gunzip = createGunzip({ chunkSize: 64 * 1024 });
+  // pipeline destroys the input when the reader stops early, and surfaces its errors here.
+  pipeline(Readable.from(all(), { objectMode: false }), gunzip, () => {});
+  yield* gunzip as AsyncIterable<Uint8Array>;
+}
+
+function isZlibError(error: unknown): error is Error {
+  return (
+    error instanceof Error &&
+    typeof (error as NodeJS.ErrnoException).code === "string" &&
+    /^Z_/.test(String((error as NodeJS.ErrnoException).code))
+  );
+}
+
+const S = {
+  start: 0,
+  rootKeyOrEnd: 1,
+  key: 2,
+  colon: 3,
+  recordsOpen: 4,
+  array: 5,
+  value: 6,
+  done: 7,
+  stopped: 8,
+} as const;
+type State = (typeof S)[keyof typeof S];
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+
+function isSpace(b: number): boolean {
+  return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Splits the bytes of `{"Records":[...]}` into records, holding at most one record's bytes. */
+class RecordSplitter {
+  readonly #maxRecordBytes: number;
+  #state: State = S.start;
+  #offset = 0;
+  #out: DecodeItem[] = [];
+  // The root object's current key, and whether a value was just read (a comma may follow).
+  #key: number[] = [];
+  #afterMember = false;
+  #sawRecords = false;
+  #afterElement = false;
+  // The value being scanned: kept (a record) or skipped (another root member).
+  #keep = false;
+  #depth = 0;
+  #inString = false;
+  #escape = false;
+  #scalar = false;
+  #started = false;
+  #fresh = false;
+  #parts: Uint8Array[] = [];
+  #size = 0;
+  #tooLarge = false;
+  #index = 0;
+
+  constructor(maxRecordBytes: number) {
+    this.#maxRecordBytes = maxRecordBytes;
+  }
+
+  get stopped(): boolean {
+    return this.#state === S.stopped;
+  }
+
+  *drain(): Generator<DecodeItem> {
+    const out = this.#out;
+    this.#out = [];
+    yield* out;
+  }
+
+  #fatal(code: "json" | "shape", message: string): void {
+    this.#out.push({ ok: false, error: new DecodeError(code, message, `byte ${this.#offset}`) });
+    this.#state = S.stopped;
+  }
+
+  end(): void {
+    if (this.#state === S.stopped) return;
+    if (this.#state === S.start) this.#fatal("json", "the file is empty");
+    else if (this.#state !== S.done) this.#fatal("json", "the file ends before its JSON does (cut short)");
+    else if (!this.#sawRecords) {
+      this.#out.push({ ok: false, error: new DecodeError("shape", "the log file has no Records array", "$.Records") });
+    }
+  }
+
+  push(chunk: Uint8Array): void {
+    const n = chunk.length;
+    let i = 0;
+    let segmentStart = -1;
+    while (i < n && this.#state !== S.stopped) {
+      const b = chunk[i] as number;
+      switch (this.#state) {
+        case S.start:
+          if (isSpace(b) || (this.#offset < 3 && (b === 0xef || b === 0xbb || b === 0xbf))) break;
+          if (b === OPEN_BRACE) this.#state = S.rootKeyOrEnd;
+          else if (b === OPEN_BRACKET)
+            this.#fatal("shape", 'the file is a JSON array; a CloudTrail log file is an object {"Records": [...]}');
+          else this.#fatal("json", `expected "{" to open the log file, found ${show(b)}`);
+          break;
+        case S.rootKeyOrEnd:
+          if (isSpace(b)) break;
+          if (b === COMMA && this.#afterMember) this.#afterMember = false;
+          else if (b === QUOTE && !this.#afterMember) {
+            this.#key = [];
+            this.#escape = false;
+            this.#state = S.key;
+          } else if (b === CLOSE_BRACE) this.#state = S.done;
+          else this.#fatal("json", `expected a key or "}" in the log file's object, found ${show(b)}`);
+          break;
+        case S.key:
+          if (this.#escape) this.#escape = false;
+          else if (b === BACKSLASH) this.#escape = true;
+          else if (b === QUOTE) {
+            this.#state = S.colon;
+            break;
+          }
+          if (this.#key.length < 64) this.#key.push(b);
+          break;
+        case S.colon:
+          if (isSpace(b)) break;
+          if (b !== COLON) this.#fatal("json", `expected ":" after a key, found ${show(b)}`);
+          if (String.fromCharCode(...this.#key) === "Records") {
+            this.#state = S.recordsOpen;
+          } else {
+            this.#startValue(false);
+          }
+          break;
+        case S.recordsOpen:
+          if (isSpace(b)) break;
+          if (b !== OPEN_BRACKET) this.#fatal("shape", "Records is not an array");
+          this.#sawRecords = true;
+          this.#afterElement = false;
+          this.#state = S.array;
+          break;
+        case S.array:
+          if (isSpace(b)) break;
+          if (b === CLOSE_BRACKET) {
+            this.#state = S.rootKeyOrEnd;
+            this.#afterMember = true;
+          } else if (b === COMMA && this.#afterElement) this.#afterElement = false;
+          else if (!this.#afterElement && b !== COMMA) {
+            this.#startValue(true);
+            continue; // the value state reads this byte
+          } else this.#fatal("json", `expected a record, "," or "]" in Records, found ${show(b)}`);
+          break;
+        case S.value: {
+          if (!this.#started) {
+            if (isSpace(b)) break;
+            this.#started = true;
+          }
+          if (segmentStart < 0) segmentStart = i;
+          const end = this.#scan(chunk, i);
+          if (end < 0) {
+            this.#offset += n - i;
+            i = n;
+            continue;
+          }
+          // end: the index just past the value's last byte in this chunk.
+          this.#collect(chunk.subarray(segmentStart, end));
+          segmentStart = -1;
+          this.#offset += end - i;
+          i = end;
+          this.#finishValue();
+          continue;
+        }
+        case S.done:
+          if (!isSpace(b)) this.#fatal("json", `unexpected ${show(b)} after the log file's object`);
+          break;
+      }
+      i++;
+      this.#offset++;
+    }
+    if (this.#state === S.value && segmentStart >= 0) this.#collect(chunk.subarray(segmentStart, n));
+  }
+
+  #startValue(keep: boolean): void {
+    this.#keep = keep;
+    this.#depth = 0;
+    this.#inString = false;
+    this.#escape = false;
+    this.#scalar = false;
+    this.#started = false;
+    this.#fresh = true;
+    this.#parts = [];
+    this.#size = 0;
+    this.#tooLarge = false;
+    this.#state = S.value;
+  }
+
+  /** Scans from `i`; returns the index just past the value's end, or -1 if it goes on past this chunk. */
+  #scan(chunk: Uint8Array, from: number): number {
+    const n = chunk.length;
+    let i = from;
+    if (this.#fresh) {
+      // The value's first byte.
+      this.#fresh = false;
+      const b = chunk[i] as number;
+      if (b === OPEN_BRACE || b === OPEN_BRACKET) this.#depth = 1;
+      else if (b === QUOTE) this.#inString = true;
+      else this.#scalar = true;
+      i++;
+      if (this.#scalar) return this.#scanScalar(chunk, i);
+    }
+    if (this.#scalar) return this.#scanScalar(chunk, i);
+    let depth = this.#depth;
+    let inString = this.#inString;
+    let escaped = this.#escape;
+    for (; i < n; i++) {
+      const b = chunk[i] as number;
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (b === BACKSLASH) escaped = true;
+        else if (b === QUOTE) {
+          inString = false;
+          if (depth === 0) {
+            this.#inString = false;
+            return i + 1;
+          }
+        }
+      } else if (b === QUOTE) inString = true;
+      else if (b === OPEN_BRACE || b === OPEN_BRACKET) depth++;
+      else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) {
+        depth--;
+        if (depth === 0) {
+          this.#depth = 0;
+          this.#inString = false;
+          return i + 1;
+        }
+      }
+    }
+    this.#depth = depth;
+    this.#inString = inString;
+    this.#escape = escaped;
+    return -1;
+  }
+
+  #scanScalar(chunk: Uint8Array, from: number): number {
+    for (let i = from; i < chunk.length; i++) {
+      const b = chunk[i] as number;
+      if (isSpace(b) || b === COMMA || b === CLOSE_BRACKET || b === CLOSE_BRACE) {
+        this.#scalar = false;
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  #collect(part: Uint8Array): void {
+    if (!this.#keep || this.#tooLarge) return;
+    this.#size += part.length;
+    if (this.#size > this.#maxRecordBytes) {
+      this.#tooLarge = true;
+      this.#parts = [];
+      return;
+    }
+    this.#parts.push(part);
+  }
+
+  #finishValue(): void {
+    if (!this.#keep) {
+      this.#state = S.rootKeyOrEnd;
+      this.#afterMember = true;
+      return;
+    }
+    const index = this.#index++;
+    const where = `$.Records[${index}]`;
+    this.#state = S.array;
+    this.#afterElement = true;
+    if (this.#tooLarge) {
+      this.#out.push({
+        ok: false,
+        index,
+        error: new DecodeError("too-large", `the record is larger than ${this.#maxRecordBytes} bytes`, where),
+      });
+      return;
+    }
+    const bytes = this.#parts.length === 1 ? (this.#parts[0] as Uint8Array) : Buffer.concat(this.#parts);
+    this.#parts = [];
+    let text: string;
+    try {
+      text = utf8.decode(bytes);
+    } catch {
+      this.#out.push({ ok: false, index, error: new DecodeError("utf8", "the record is not valid UTF-8", where) });
+      return;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.#out.push({
+        ok: false,
+        index,
+        error: new DecodeError("json", `the record is not valid JSON: ${reason}`, where),
+      });
+      return;
+    }
+    const checked = validateRecord(value, where);
+    this.#out.push(
+      checked.ok ? { ok: true, record: checked.value, index } : { ok: false, error: checked.error, index },
+    );
+  }
+}
+
+function show(b: number): string {
+  return b >= 0x20 && b < 0x7f ? `"${String.fromCharCode(b)}"` : `byte 0x${b.toString(16).padStart(2, "0")}`;
+}
