@@ -79,10 +79,9 @@ const ACCESS_DENIED = /AccessDenied|UnauthorizedOperation|Unauthorized|Forbidden
 const THROTTLED = /Throttl|TooManyRequests|RequestLimitExceeded|SlowDown|LimitExceeded|Rate ?exceeded/i;
 
 export function errorClass(code: string, message: string | null): ErrorClass {
-  if (ACCESS_DENIED.test(code) || (message !== null && /not authorized|access denied/i.test(message)))
-    return "access-denied";
+  if (ACCESS_DENIED.test(code)) return "access-denied";
   if (THROTTLED.test(code)) return "throttled";
-  return "other";
+  return message !== null && /not authorized|access denied/i.test(message) ? "access-denied" : "other";
 }
 
 const str = (v: unknown): string | null => (typeof v === "string" && v !== "" ? v : null);

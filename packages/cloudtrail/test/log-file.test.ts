@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { gzipSync } from "node:zlib";
+import fc from "fast-check";
+import { type CloudTrailRecord, type DecodeItem, decodeLogFile } from "../src/index.ts";
+import { chunked, collect, realRecords } from "./support.ts";
+
+const records = realRecords();
+const logFile = (recs: unknown[]) => Buffer.from(JSON.stringify({ Records: recs }));
+const okRecords = (items: DecodeItem[]) => items.filter((i) => i.ok).map((i) => (i.ok ? i.record : null));
+const errors = (items: DecodeItem[]) => items.flatMap((i) => (i.ok ? [] : [i]));
+
+describe("decodeLogFile", () => {
+  test("reads every real record of a gzipped log file, in any chunking", async () => {
+    const gz = gzipSync(logFile(records));
+    for (const size of [1, 13, 4096, gz.length]) {
+      const items = await collect(decodeLogFile(chunked(gz, size)));
+      assert.deepEqual(okRecords(items), records, `chunks of ${size}`);
+    }
+  });
+
+  test("reads plain JSON too, with other members around Records", async () => {
+    const body = Buffer.from(
+      `  {"x": [1, {"a": "}]\\""}], "Records" : ${JSON.stringify(records.slice(0, 3))}, "n": -1.5e3 }\n`,
+    );
+    assert.deepEqual(okRecords(await collect(decodeLogFile(body))), records.slice(0, 3));
+  });
+
+  test("a truncated gzip keeps the records before the cut and ends with a gzip error", async () => {
+    const gz = gzipSync(logFile(records));
+    const items = await collect(decodeLogFile(gz.subarray(0, Math.floor(gz.length * 0.6))));
+    const last = items.at(-1);
+    assert.ok(last && !last.ok && last.error.code === "gzip" && last.index === undefined);
+    assert.ok(okRecords(items).length > 0);
+  });
+
+  test("a gzip bomb stops at the output bound", async () => {
+    const bomb = gzipSync(Buffer.alloc(50 * 1024 * 1024, 0x20));
+    assert.ok(bomb.length < 100_000);
+    const items = await collect(decodeLogFile(bomb, { maxDecompressedBytes: 1024 * 1024 }));
+    assert.equal(items.length, 1);
+    assert.equal(errors(items)[0]?.error.code, "too-large");
+  });
+
+  test("malformed files get typed errors and never throw", async () => {
+    const cases: Array<[string, Uint8Array, string]> = [
+      ["invalid JSON", Buffer.from('{"Records": [ {"eventID": } ]}'), "json"],
+      ["not JSON at all", Buffer.from("hello"), "json"],
+      ["empty", Buffer.alloc(0), "json"],
+      ["Records missing", Buffer.from('{"records": []}'), "shape"],
+      ["Records not an array", Buffer.from('{"Records": {"a": 1}}'), "shape"],
+      ["a JSON array", Buffer.from("[]"), "shape"],
+      ["cut short", Buffer.from('{"Records": [{"eventID": "a"'), "json"],
+      ["trailing garbage", Buffer.from('{"Records": []} x'), "json"],
+    ];
+    for (const [name, bytes, code] of cases) {
+      const items = await collect(decodeLogFile(bytes));
+      const codes = errors(items).map((e) => e.error.code);
+      assert.ok(codes.includes(code as never), `${name}: got ${codes.join(",") || "no error"}`);
+    }
+  });
+
+  test("bad records spoil only themselves: no eventID, wrong types, invalid UTF-8, a giant record", async () => {
+    const good = records[0] as CloudTrailRecord;
+    const noId = { ...good, eventID: undefined };
+    const wrongType = { ...good, eventTime: 12 };
+    const giant = { ...good, eventID: "giant", requestParameters: { blob: "x".repeat(200_000) } };
+    const body = Buffer.concat([
+      Buffer.from(
+        `{"Records":[${JSON.stringify(good)},${JSON.stringify(noId)},${JSON.stringify(wrongType)},{"eventID":"`,
+      ),
+      Buffer.from([0xc3, 0x28]), // invalid UTF-8
+      Buffer.from(`","recipientAccountId":"1"},${JSON.stringify(giant)},${JSON.stringify(good)}]}`),
+    ]);
+    const items = await collect(decodeLogFile(gzipSync(body), { maxRecordBytes: 100_000 }));
+    assert.deepEqual(
+      items.map((i) => (i.ok ? "ok" : `${i.index}:${i.error.code}`)),
+      ["ok", "1:missing-event-id", "2:field", "3:utf8", "4:too-large", "ok"],
+    );
+    const wrong = errors(items).find((e) => e.error.code === "field");
+    assert.match(wrong?.error.message ?? "", /eventTime must be a string.*\$\.Records\[2\]\.eventTime/);
+  });
+
+  test("property: decode(encode(records)) gives the records back, whatever the chunking", async () => {
+    const record = fc.record({
+      eventID: fc.uuid(),
+      recipientAccountId: fc.stringMatching(/^\d{12}$/),
+      eventName: fc.string(),
+      requestParameters: fc.option(fc.jsonValue(), { nil: null }),
+      note: fc.string({ unit: "grapheme" }),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(record, { maxLength: 20 }),
+        fc.integer({ min: 1, max: 64 }),
+        fc.boolean(),
+        async (recs, size, zip) => {
+          const body = logFile(recs);
+          const items = await collect(decodeLogFile(chunked(zip ? gzipSync(body) : body, size)));
+          assert.deepEqual(okRecords(items), JSON.parse(body.toString()).Records);
+          assert.equal(errors(items).length, 0);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
