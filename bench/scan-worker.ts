@@ -35,4 +35,13 @@ if (mode === "trailstream") {
   unique = seen.size;
 }
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-console.log(JSON.stringify({ mode, files: inputs.length, records, unique, seconds, maxRssBytes: process.resourceUsage().maxRSS * 1024 }));
+console.log(
+  JSON.stringify({
+    mode,
+    files: inputs.length,
+    records,
+    unique,
+    seconds,
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+  }),
+);

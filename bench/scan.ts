@@ -11,7 +11,9 @@ import { loadTemplates, type TreeTruth, writeBucketTree } from "@trailstream/buc
 import { isGlobalServiceEvent } from "@trailstream/cloudtrail";
 
 const run = promisify(execFile);
-const { values } = parseArgs({ options: { gigabytes: { type: "string", default: "1" }, runs: { type: "string", default: "2" } } });
+const { values } = parseArgs({
+  options: { gigabytes: { type: "string", default: "1" }, runs: { type: "string", default: "2" } },
+});
 const gigabytes = Number(values.gigabytes);
 const runs = Number(values.runs);
 const root = new URL("..", import.meta.url).pathname;
@@ -52,15 +54,21 @@ interface Result {
 }
 
 const truth = await tree();
-console.error(`tree: ${truth.files} files, ${truth.records} records, ${(truth.uncompressedBytes / 1024 ** 3).toFixed(2)} GiB uncompressed`);
+console.error(
+  `tree: ${truth.files} files, ${truth.records} records, ${(truth.uncompressedBytes / 1024 ** 3).toFixed(2)} GiB uncompressed`,
+);
 const results: Result[] = [];
 for (let i = 0; i < runs; i++) {
   // Alternate the two so machine noise falls on both alike.
   for (const mode of ["trailstream", "naive"]) {
-    const { stdout } = await run(process.execPath, [join(root, "bench", "scan-worker.ts"), mode, dir], { maxBuffer: 1 << 20 });
+    const { stdout } = await run(process.execPath, [join(root, "bench", "scan-worker.ts"), mode, dir], {
+      maxBuffer: 1 << 20,
+    });
     const result = JSON.parse(stdout) as Result;
     if (mode === "trailstream" && (result.unique !== truth.uniqueIdentities || result.records !== truth.records)) {
-      throw new Error(`scan disagrees with the generator: ${JSON.stringify(result)} vs ${truth.uniqueIdentities} unique`);
+      throw new Error(
+        `scan disagrees with the generator: ${JSON.stringify(result)} vs ${truth.uniqueIdentities} unique`,
+      );
     }
     results.push(result);
     console.error(JSON.stringify(result));

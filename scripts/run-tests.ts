@@ -1,10 +1,11 @@
 // One test runner for the whole tree: Node's own, on the TypeScript sources (Node 24 strips types).
 // `unit` runs the fast, server-free tests; `integration` the ones that talk to real servers;
 // `all` both. The last line printed is always `N passed, N failed`.
-import { run } from "node:test";
-import { spec } from "node:test/reporters";
+
 import { glob } from "node:fs/promises";
 import { resolve } from "node:path";
+import { run } from "node:test";
+import { spec } from "node:test/reporters";
 
 const suites = {
   unit: ["{packages,services}/*/test/**/*.test.ts", "test/unit/**/*.test.ts"],

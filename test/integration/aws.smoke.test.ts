@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import { gunzipSync } from "node:zlib";
-import { CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand, PutSubscriptionFilterCommand } from "@aws-sdk/client-cloudwatch-logs";
+import {
+  CreateLogGroupCommand,
+  CreateLogStreamCommand,
+  PutLogEventsCommand,
+  PutSubscriptionFilterCommand,
+} from "@aws-sdk/client-cloudwatch-logs";
 import {
   CreateStreamCommand,
   DescribeStreamSummaryCommand,
@@ -41,7 +46,8 @@ test("moto: an object put into a bucket with a queue notification arrives as an 
       },
     }),
   );
-  const key = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/25/111122223333_CloudTrail_us-east-1_20261125T0000Z_abc.json.gz";
+  const key =
+    "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/25/111122223333_CloudTrail_us-east-1_20261125T0000Z_abc.json.gz";
   await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: "{}" }));
 
   const created = await eventually(async () => {
@@ -49,7 +55,12 @@ test("moto: an object put into a bucket with a queue notification arrives as an 
       new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
     );
     const events = (received.Messages ?? [])
-      .map((m) => JSON.parse(m.Body ?? "{}") as { Records?: Array<{ eventName: string; s3: { bucket: { name: string }; object: { key: string } } }> })
+      .map(
+        (m) =>
+          JSON.parse(m.Body ?? "{}") as {
+            Records?: Array<{ eventName: string; s3: { bucket: { name: string }; object: { key: string } } }>;
+          },
+      )
       .flatMap((body) => body.Records ?? []);
     const found = events.find((r) => r.eventName.startsWith("ObjectCreated"));
     assert.ok(found, "an ObjectCreated event is on the queue");
@@ -65,7 +76,9 @@ test("moto: a CloudWatch Logs subscription delivers gzipped DATA_MESSAGE records
   await aws.motoKinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 1 }));
   const arn = await waitForActiveStream(aws.motoKinesis, stream);
   await aws.logs.send(new CreateLogGroupCommand({ logGroupName: group }));
-  await aws.logs.send(new CreateLogStreamCommand({ logGroupName: group, logStreamName: "111122223333_CloudTrail_us-east-1" }));
+  await aws.logs.send(
+    new CreateLogStreamCommand({ logGroupName: group, logStreamName: "111122223333_CloudTrail_us-east-1" }),
+  );
   await aws.logs.send(
     new PutSubscriptionFilterCommand({
       logGroupName: group,
@@ -75,7 +88,11 @@ test("moto: a CloudWatch Logs subscription delivers gzipped DATA_MESSAGE records
       roleArn: "arn:aws:iam::123456789012:role/cwl-to-kinesis",
     }),
   );
-  const record = { eventID: "5b8a9f5e-0000-4000-8000-000000000001", recipientAccountId: "111122223333", eventName: "ListBuckets" };
+  const record = {
+    eventID: "5b8a9f5e-0000-4000-8000-000000000001",
+    recipientAccountId: "111122223333",
+    eventName: "ListBuckets",
+  };
   await aws.logs.send(
     new PutLogEventsCommand({
       logGroupName: group,
@@ -140,7 +157,12 @@ async function readAllShards(client: KinesisClient, stream: string, atLeast: num
 }
 
 /** Reads a shard from its start until `atLeast` records came, or a few empty reads in a row. */
-async function readShard(client: KinesisClient, stream: string, shardId: string, atLeast: number): Promise<Uint8Array[]> {
+async function readShard(
+  client: KinesisClient,
+  stream: string,
+  shardId: string,
+  atLeast: number,
+): Promise<Uint8Array[]> {
   const start = await client.send(
     new GetShardIteratorCommand({ StreamName: stream, ShardId: shardId, ShardIteratorType: "TRIM_HORIZON" }),
   );

@@ -9,7 +9,12 @@ test("the health server answers /healthz, /readyz with reasons, and /metrics", a
   const counter = new Counter({ name: "trailstream_test_things_total", help: "things", registers: [registry] });
   counter.inc(3);
   let reasons: string[] = ["redis unreachable"];
-  const server = await startHealthServer({ port: 0, host: "127.0.0.1", registry, readiness: { notReady: () => reasons } });
+  const server = await startHealthServer({
+    port: 0,
+    host: "127.0.0.1",
+    registry,
+    readiness: { notReady: () => reasons },
+  });
   try {
     const base = `http://127.0.0.1:${server.port}`;
     assert.equal((await fetch(`${base}/healthz`)).status, 200);

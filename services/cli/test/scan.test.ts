@@ -37,13 +37,18 @@ after(async () => {
 
 describe("scan on a generated tree of three overlapping trails", () => {
   test("reports exactly the unique identities and per-location copies the generator wrote down", async () => {
-    const report = await scan(await listInputs([join(dir, "buckets")]), { prices: AWS_PRICES, maxIdentities: 1_000_000 });
+    const report = await scan(await listInputs([join(dir, "buckets")]), {
+      prices: AWS_PRICES,
+      maxIdentities: 1_000_000,
+    });
     assert.equal(report.files, truth.files);
     assert.equal(report.records, truth.records);
     assert.equal(report.uniqueEvents, truth.uniqueIdentities);
     assert.equal(report.copiesCollapsed, truth.copiesCollapsed);
     assert.deepEqual(
-      Object.fromEntries(report.locations.map((l) => [l.location, { files: l.files, records: l.records, copies: l.copies }])),
+      Object.fromEntries(
+        report.locations.map((l) => [l.location, { files: l.files, records: l.records, copies: l.copies }]),
+      ),
       truth.locations,
     );
     assert.ok(truth.identicalFiles > 0, "the tree holds byte-identical files in different buckets");
@@ -51,19 +56,32 @@ describe("scan on a generated tree of three overlapping trails", () => {
     assert.deepEqual(report.errors, []);
     // Extra copies of management events cost $2 per 100,000.
     const managementCopies = report.locations.reduce((n, l) => n + l.managementCopies, 0);
-    assert.ok(Math.abs(report.copyCostUsd - (managementCopies * 2) / 100_000 - report.locations.reduce((n, l) => n + l.dataCopies, 0) * 0.1 / 100_000) < 1e-9);
+    assert.ok(
+      Math.abs(
+        report.copyCostUsd -
+          (managementCopies * 2) / 100_000 -
+          (report.locations.reduce((n, l) => n + l.dataCopies, 0) * 0.1) / 100_000,
+      ) < 1e-9,
+    );
   });
 
   test("the command prints the same figures as JSON and streams unique events as NDJSON", async () => {
     const json = await run(process.execPath, [main, "scan", "--no-progress", "--json", join(dir, "buckets")]);
     const report = JSON.parse(json.stdout) as Record<string, unknown>;
-    for (const field of ["files", "records", "uniqueEvents", "copiesCollapsed", "errors"]) assert.ok(field in report, field);
+    for (const field of ["files", "records", "uniqueEvents", "copiesCollapsed", "errors"])
+      assert.ok(field in report, field);
     assert.equal(report.uniqueEvents, truth.uniqueIdentities);
 
     const ndjson = await run(process.execPath, [main, "scan", "--no-progress", "--ndjson", join(dir, "buckets")], {
       maxBuffer: 256 * 1024 * 1024,
     });
-    const events = ndjson.stdout.trim().split("\n").map((l) => JSON.parse(l) as { v: number; event: { eventID: string }; origin: { kind: string }; enrichment: unknown });
+    const events = ndjson.stdout
+      .trim()
+      .split("\n")
+      .map(
+        (l) =>
+          JSON.parse(l) as { v: number; event: { eventID: string }; origin: { kind: string }; enrichment: unknown },
+      );
     assert.equal(events.length, truth.uniqueIdentities);
     assert.equal(new Set(events.map((e) => e.event.eventID)).size, truth.uniqueIdentities);
     assert.ok(events.every((e) => e.v === 1 && e.origin.kind === "file" && e.enrichment));
@@ -79,15 +97,27 @@ describe("scan with bad files", () => {
     const { mkdir, copyFile } = await import("node:fs/promises");
     await mkdir(bad, { recursive: true });
     await copyFile(join(dir, "buckets", good), join(bad, "b-good.json.gz"));
-    await writeFile(join(bad, "a-truncated.json.gz"), gzipSync(Buffer.from('{"Records":[{"eventID":"x"}]}')).subarray(0, 20));
+    await writeFile(
+      join(bad, "a-truncated.json.gz"),
+      gzipSync(Buffer.from('{"Records":[{"eventID":"x"}]}')).subarray(0, 20),
+    );
     await writeFile(join(bad, "c-not-json.json"), "this is not json");
     await writeFile(join(bad, "d-no-records.json"), '{"records":[]}');
 
-    const result = await run(process.execPath, [main, "scan", "--no-progress", "--json", bad]).catch((e: { code: number; stdout: string }) => e);
+    const result = await run(process.execPath, [main, "scan", "--no-progress", "--json", bad]).catch(
+      (e: { code: number; stdout: string }) => e,
+    );
     assert.equal("code" in result ? result.code : 0, 3);
-    const report = JSON.parse(result.stdout) as { files: number; uniqueEvents: number; errors: Array<{ file: string; reason: string }> };
+    const report = JSON.parse(result.stdout) as {
+      files: number;
+      uniqueEvents: number;
+      errors: Array<{ file: string; reason: string }>;
+    };
     assert.equal(report.files, 4);
-    assert.deepEqual(report.errors.map((e) => e.file.split("/").at(-1)), ["a-truncated.json.gz", "c-not-json.json", "d-no-records.json"]);
+    assert.deepEqual(
+      report.errors.map((e) => e.file.split("/").at(-1)),
+      ["a-truncated.json.gz", "c-not-json.json", "d-no-records.json"],
+    );
     assert.ok(report.errors.every((e) => e.reason.length > 0));
     assert.ok(report.uniqueEvents > 0, "the good file was still read");
   });

@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { isGlobalServiceEvent } from "@trailstream/cloudtrail";
 import { loadTemplates, writeBucketTree } from "@trailstream/bucket-tree";
+import { isGlobalServiceEvent } from "@trailstream/cloudtrail";
 import { EXIT, UsageError } from "../exit.ts";
 import { writeLine } from "../output.ts";
 

@@ -1,10 +1,10 @@
 import { parseArgs } from "node:util";
-import { listInputs } from "../scan/inputs.ts";
-import { AWS_PRICES } from "../scan/report.ts";
-import { renderReport } from "../scan/render.ts";
-import { scan } from "../scan/run.ts";
 import { EXIT, UsageError } from "../exit.ts";
 import { writeLine } from "../output.ts";
+import { listInputs } from "../scan/inputs.ts";
+import { renderReport } from "../scan/render.ts";
+import { AWS_PRICES } from "../scan/report.ts";
+import { scan } from "../scan/run.ts";
 
 export const scanHelp = `trailstream scan [options] PATH...
 
@@ -42,7 +42,8 @@ export async function scanCommand(argv: string[]): Promise<number> {
     await writeLine(process.stdout, scanHelp);
     return EXIT.ok;
   }
-  if (positionals.length === 0) throw new UsageError("scan needs at least one PATH (a file, a folder, or - for standard input)");
+  if (positionals.length === 0)
+    throw new UsageError("scan needs at least one PATH (a file, a folder, or - for standard input)");
   if (values.json && values.ndjson) throw new UsageError("--json and --ndjson cannot be used together");
   const maxIdentities = positiveNumber("--max-identities", values["max-identities"]);
   const prices = {
