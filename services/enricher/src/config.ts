@@ -1,0 +1,107 @@
+// The enricher's settings, from the environment, checked all at once (docs/enricher.md lists them).
+import type { KafkaSasl, KafkaSettings } from "@trailstream/kafka";
+import { ConfigReader } from "@trailstream/runtime";
+
+export type RedisDownMode = "block" | "pass";
+
+export interface EnricherConfig {
+  kafka: KafkaSettings;
+  /** Holds a password when the URL has one: log it only through safeUrl(). */
+  redisUrl: string;
+  topicRaw: string;
+  topicEvents: string;
+  topicDlq: string;
+  groupId: string;
+  /** Transactional ids are `<prefix>.<raw topic>.<partition>`. */
+  transactionalIdPrefix: string;
+  dedupTtlMs: number;
+  dedupKeyPrefix: string;
+  onRedisDown: RedisDownMode;
+  /** One Redis round trip may take this long before it counts as failed. */
+  redisTimeoutMs: number;
+  /** Backoff between Redis attempts while it is down: doubles from 100 ms up to this. */
+  redisRetryMaxMs: number;
+  sessionTimeoutMs: number;
+  transactionTimeoutMs: number;
+  partitionsConcurrently: number;
+  maxBytesPerPartition: number;
+  metricsPort: number;
+  logLevel: string;
+  shutdownGraceMs: number;
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `24h`, `90m`, `3600s`, `1d`, `500ms` (or several: `1h30m`) as milliseconds; null when not a duration. */
+export function parseDuration(text: string): number | null {
+  const parts = [...text.trim().matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== text.trim()) return null;
+  let total = 0;
+  for (const [, amount, unit] of parts) total += Number(amount) * (UNITS[unit ?? ""] ?? Number.NaN);
+  return Number.isFinite(total) ? Math.round(total) : null;
+}
+
+function duration(r: ConfigReader, name: string, fallback: string, minMs: number): number {
+  const text = r.string(name, fallback);
+  const ms = parseDuration(text);
+  r.require(
+    ms !== null && ms >= minMs,
+    `${name} must be a duration like 24h, 90m or 3600s (at least ${minMs} ms), not "${text}"`,
+  );
+  return ms ?? parseDuration(fallback) ?? minMs;
+}
+
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): EnricherConfig {
+  const r = new ConfigReader(env);
+  const brokers = r.list("KAFKA_BROKERS");
+  r.require(brokers.length > 0, "KAFKA_BROKERS is required (host:port, comma separated)");
+  for (const b of brokers) r.require(/^[^\s:]+:\d{1,5}$/.test(b), `KAFKA_BROKERS: "${b}" is not host:port`);
+  const mechanism = r.optionalString("KAFKA_SASL_MECHANISM");
+  let sasl: KafkaSasl | undefined;
+  if (mechanism !== undefined) {
+    const m = r.oneOf("KAFKA_SASL_MECHANISM", ["plain", "scram-sha-256", "scram-sha-512"] as const, "plain");
+    sasl = { mechanism: m, username: r.string("KAFKA_SASL_USERNAME"), password: r.string("KAFKA_SASL_PASSWORD") };
+  }
+  const ssl = r.boolean("KAFKA_SSL", false);
+  const redisUrl = r.string("REDIS_URL");
+  if (redisUrl) {
+    let valid = false;
+    try {
+      valid = ["redis:", "rediss:"].includes(new URL(redisUrl).protocol);
+    } catch {}
+    r.require(valid, "REDIS_URL must be a redis:// or rediss:// URL");
+  }
+  const groupId = r.string("ENRICHER_GROUP_ID", "trailstream-enricher");
+  const config: EnricherConfig = {
+    kafka: {
+      brokers,
+      clientId: r.string("KAFKA_CLIENT_ID", "trailstream-enricher"),
+      ...(ssl ? { ssl } : {}),
+      ...(sasl ? { sasl } : {}),
+    },
+    redisUrl,
+    topicRaw: r.string("TOPIC_RAW", "cloudtrail.raw"),
+    topicEvents: r.string("TOPIC_EVENTS", "cloudtrail.events"),
+    topicDlq: r.string("TOPIC_DLQ", "cloudtrail.dlq"),
+    groupId,
+    transactionalIdPrefix: r.string("ENRICHER_TRANSACTIONAL_ID_PREFIX", groupId),
+    dedupTtlMs: duration(r, "DEDUP_TTL", "24h", 1_000),
+    dedupKeyPrefix: r.string("DEDUP_KEY_PREFIX", "dedup:"),
+    onRedisDown: r.oneOf("DEDUP_ON_REDIS_DOWN", ["block", "pass"] as const, "block"),
+    redisTimeoutMs: r.integer("REDIS_TIMEOUT_MS", 2_000, { min: 10, max: 60_000 }),
+    redisRetryMaxMs: r.integer("REDIS_RETRY_MAX_MS", 5_000, { min: 100, max: 300_000 }),
+    sessionTimeoutMs: r.integer("KAFKA_SESSION_TIMEOUT_MS", 30_000, { min: 6_000, max: 300_000 }),
+    transactionTimeoutMs: r.integer("KAFKA_TRANSACTION_TIMEOUT_MS", 60_000, { min: 1_000, max: 900_000 }),
+    partitionsConcurrently: r.integer("ENRICHER_PARTITIONS_CONCURRENTLY", 2, { min: 1, max: 64 }),
+    maxBytesPerPartition: r.integer("KAFKA_MAX_BYTES_PER_PARTITION", 1_048_576, { min: 1_024, max: 104_857_600 }),
+    metricsPort: r.integer("METRICS_PORT", 9402, { min: 0, max: 65_535 }),
+    logLevel: r.oneOf("LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const, "info"),
+    shutdownGraceMs: r.integer("SHUTDOWN_GRACE_MS", 25_000, { min: 0, max: 600_000 }),
+  };
+  r.require(
+    new Set([config.topicRaw, config.topicEvents, config.topicDlq]).size === 3,
+    "TOPIC_RAW, TOPIC_EVENTS and TOPIC_DLQ must be three different topics",
+  );
+  r.done();
+  return config;
+}

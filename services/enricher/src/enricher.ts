@@ -1,0 +1,200 @@
+// The enricher's wiring: raw topic ─► decode ─► Redis dedup (one round trip per batch) ─► enrich ─►
+// events topic and DLQ, in one Kafka transaction per batch with the consumed offsets.
+import { type DedupVerdict, dedupBatch, enrich } from "@trailstream/cloudtrail";
+import {
+  type ConsumedBatch,
+  createKafka,
+  type PipeBatchContext,
+  PipeInactiveError,
+  type PipeResult,
+  startTransactionalPipe,
+  type TransactionalPipe,
+} from "@trailstream/kafka";
+import { type Logger, safeUrl } from "@trailstream/runtime";
+import type { EnricherConfig } from "./config.ts";
+import { createRedisClient, type PipelineClient, RedisDedupStore } from "./dedup-redis.ts";
+import { createMetrics, type EnricherMetrics } from "./metrics.ts";
+import { claimsOf, type DecodedBatch, decodeBatch, localVerdicts, planBatch } from "./pipeline.ts";
+
+export interface Enricher {
+  metrics: EnricherMetrics;
+  /** Resolves when the consumer first joined its group. */
+  started: Promise<void>;
+  assigned(): readonly number[];
+  /** Why the enricher is not ready (for /readyz); empty when ready. */
+  notReady(): string[];
+  /** Stops consuming, lets the batch in flight finish or abort, closes Kafka and Redis. */
+  stop(): Promise<void>;
+}
+
+export interface EnricherDeps {
+  log: Logger;
+  metrics?: EnricherMetrics;
+  now?: () => number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function startEnricher(config: EnricherConfig, deps: EnricherDeps): Promise<Enricher> {
+  const { log } = deps;
+  const metrics = deps.metrics ?? createMetrics();
+  const now = deps.now ?? Date.now;
+  log.info(
+    {
+      brokers: config.kafka.brokers,
+      redis: safeUrl(config.redisUrl),
+      topics: { raw: config.topicRaw, events: config.topicEvents, dlq: config.topicDlq },
+      groupId: config.groupId,
+      dedupTtlMs: config.dedupTtlMs,
+      onRedisDown: config.onRedisDown,
+    },
+    "enricher starting",
+  );
+
+  let redisUp = false;
+  let lastRedisError = "";
+  const setRedisUp = (up: boolean, why = "") => {
+    if (up !== redisUp) {
+      if (up) log.info("Redis answers again: consuming");
+      else
+        log.warn(
+          { error: why },
+          config.onRedisDown === "pass"
+            ? "Redis is down: passing records through unchecked (DEDUP_ON_REDIS_DOWN=pass)"
+            : "Redis is down: consuming stops until it answers (retrying with backoff)",
+        );
+    }
+    redisUp = up;
+    metrics.redisUp.set(up ? 1 : 0);
+  };
+  const redis = createRedisClient(config.redisUrl, {
+    retryMaxMs: config.redisRetryMaxMs,
+    onError: (error) => {
+      if (error.message !== lastRedisError) log.debug({ error: error.message }, "Redis connection error");
+      lastRedisError = error.message;
+      if (redisUp) setRedisUp(false, error.message);
+    },
+  });
+  redis.on("ready", () => setRedisUp(true));
+  const closeRedis = () =>
+    redis.close().catch(() => {
+      try {
+        redis.destroy();
+      } catch {}
+    });
+  // connect() keeps retrying while Redis is unreachable; batches wait (or pass) meanwhile.
+  redis.connect().catch((error: unknown) => log.error({ error: String(error) }, "Redis client gave up connecting"));
+  const store = new RedisDedupStore({
+    client: redis as unknown as PipelineClient,
+    keyPrefix: config.dedupKeyPrefix,
+    ttlMs: config.dedupTtlMs,
+    timeoutMs: config.redisTimeoutMs,
+    observe: (s) => metrics.redisSeconds.observe(s),
+  });
+
+  /** Verdicts from Redis, retried with backoff while it is down; null when passing unchecked. */
+  async function verdictsFor(batch: DecodedBatch, context: PipeBatchContext): Promise<DedupVerdict[] | null> {
+    const claims = claimsOf(batch.decoded);
+    let delay = 100;
+    for (;;) {
+      try {
+        const verdicts = await dedupBatch(store, claims);
+        setRedisUp(true);
+        return verdicts;
+      } catch (error) {
+        metrics.redisErrors.inc();
+        setRedisUp(false, error instanceof Error ? error.message : String(error));
+        if (config.onRedisDown === "pass") return null;
+      }
+      // Wait in short steps, heartbeating, so the group keeps this member while Redis is away.
+      const until = Date.now() + delay;
+      while (Date.now() < until) {
+        if (!context.isActive()) throw new PipeInactiveError("stopping while Redis is down");
+        await sleep(Math.min(250, until - Date.now()));
+        await context.heartbeat();
+      }
+      delay = Math.min(delay * 2, config.redisRetryMaxMs);
+    }
+  }
+
+  async function handle(batch: ConsumedBatch, context: PipeBatchContext): Promise<PipeResult> {
+    const started = performance.now();
+    const decoded = decodeBatch(batch.messages);
+    let verdicts: DedupVerdict[] | null = [];
+    if (decoded.decoded.length > 0) verdicts = await verdictsFor(decoded, context);
+    const unchecked = verdicts === null;
+    const plan = planBatch(decoded, verdicts ?? localVerdicts(decoded.decoded), {
+      topicEvents: config.topicEvents,
+      topicDlq: config.topicDlq,
+      enrich,
+      nowMs: now(),
+      unchecked,
+    });
+    return {
+      records: plan.records,
+      committed: () => {
+        metrics.record(plan.stats);
+        metrics.transactions.inc({ result: "commit" });
+        metrics.batchSeconds.observe((performance.now() - started) / 1_000);
+      },
+    };
+  }
+
+  const kafka = createKafka(config.kafka, (level, message, fields) => log[level](fields, `kafka: ${message}`));
+  let pipe: TransactionalPipe;
+  try {
+    pipe = await startTransactionalPipe(kafka, {
+      groupId: config.groupId,
+      inputTopic: config.topicRaw,
+      transactionalIdPrefix: config.transactionalIdPrefix,
+      sessionTimeoutMs: config.sessionTimeoutMs,
+      transactionTimeoutMs: config.transactionTimeoutMs,
+      partitionsConsumedConcurrently: config.partitionsConcurrently,
+      maxBytesPerPartition: config.maxBytesPerPartition,
+      handle,
+      onEvent: (event) => {
+        switch (event.type) {
+          case "assigned":
+            metrics.assignedPartitions.set(event.partitions.length);
+            log.info({ partitions: event.partitions, topic: config.topicRaw }, "partitions assigned");
+            break;
+          case "producer-ready":
+            log.debug(
+              { partition: event.partition, transactionalId: event.transactionalId },
+              "transactional producer ready",
+            );
+            break;
+          case "position-reset":
+            log.warn(event, "a previous owner committed past this consumer's position: moving forward");
+            break;
+          case "transaction-failed":
+            metrics.transactions.inc({ result: "abort" });
+            log.warn(
+              { partition: event.partition, error: String(event.error) },
+              "transaction aborted: the batch comes again",
+            );
+            break;
+        }
+      },
+    });
+  } catch (error) {
+    await closeRedis();
+    throw error;
+  }
+
+  return {
+    metrics,
+    started: pipe.started,
+    assigned: () => pipe.assigned(),
+    notReady() {
+      const reasons: string[] = [];
+      if (!pipe.running()) reasons.push("Kafka consumer is not running");
+      if (config.onRedisDown === "block" && !(redisUp && redis.isReady)) reasons.push("Redis is down");
+      return reasons;
+    },
+    async stop() {
+      await pipe.close();
+      await closeRedis();
+    },
+  };
+}

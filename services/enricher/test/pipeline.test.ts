@@ -1,0 +1,263 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { type DedupVerdict, dedupBatch, enrich, MemoryDedupStore } from "@trailstream/cloudtrail";
+import type { ConsumedMessage } from "@trailstream/kafka";
+import { loadConfig, parseDuration } from "../src/config.ts";
+import { RedisDedupStore } from "../src/dedup-redis.ts";
+import {
+  type BatchPlan,
+  claimsOf,
+  decodeBatch,
+  decodeMessage,
+  localVerdicts,
+  type PlanOptions,
+  planBatch,
+} from "../src/pipeline.ts";
+
+const NOW = Date.parse("2026-11-25T10:00:00Z");
+const OPTIONS: PlanOptions<ReturnType<typeof enrich>> = {
+  topicEvents: "events",
+  topicDlq: "dlq",
+  enrich,
+  nowMs: NOW,
+  unchecked: false,
+};
+
+function event(id: string, account = "111122223333", extra: Record<string, unknown> = {}) {
+  return {
+    eventVersion: "1.11",
+    eventTime: "2026-11-25T09:58:00Z",
+    eventSource: "iam.amazonaws.com",
+    eventName: "CreateUser",
+    awsRegion: "us-east-1",
+    eventID: id,
+    recipientAccountId: account,
+    readOnly: false,
+    managementEvent: true,
+    eventCategory: "Management",
+    ...extra,
+  };
+}
+
+let offset = 0;
+function message(value: unknown, partition = 0): ConsumedMessage {
+  const raw =
+    value instanceof Buffer
+      ? value
+      : value === null
+        ? null
+        : Buffer.from(typeof value === "string" ? value : JSON.stringify(value));
+  return {
+    topic: "raw",
+    partition,
+    offset: String(offset++),
+    key: null,
+    value: raw,
+    headers: {},
+    timestampMs: NOW,
+  };
+}
+
+function envelope(id: string, kind = "s3", extra: Record<string, unknown> = {}) {
+  return { v: 1, event: event(id, "111122223333", extra), origin: { kind, receivedAt: "2026-11-25T09:59:00Z" } };
+}
+
+const values = (plan: BatchPlan, topic: string) =>
+  plan.records.filter((r) => r.topic === topic).map((r) => JSON.parse(String(r.value)) as Record<string, unknown>);
+
+test("first copies go out enriched beside the record; later copies drop and are counted by origin", async () => {
+  const batch = decodeBatch([
+    message(envelope("a", "kinesis-logs")),
+    message(envelope("b", "s3")),
+    message(envelope("a", "s3")),
+    message(envelope("a", "kinesis-eventbridge")),
+  ]);
+  const verdicts = await dedupBatch(new MemoryDedupStore({ ttlMs: 60_000, maxEntries: 100 }), claimsOf(batch.decoded));
+  assert.deepEqual(verdicts, ["first", "first", "copy", "copy"]);
+  const plan = planBatch(batch, verdicts, OPTIONS);
+  const events = values(plan, "events");
+  assert.deepEqual(
+    plan.records.map((r) => r.key),
+    ["111122223333:a", "111122223333:b"],
+  );
+  assert.deepEqual(
+    events[0]?.origin,
+    { kind: "kinesis-logs", receivedAt: "2026-11-25T09:59:00Z" },
+    "first-seen origin",
+  );
+  assert.deepEqual(events[0]?.event, event("a"), "the record travels unchanged");
+  assert.equal((events[0]?.enrichment as { category: string } | undefined)?.category, "management");
+  assert.equal(events[0]?.dedup, undefined);
+  assert.equal(plan.stats.unique, 2);
+  assert.deepEqual(
+    [...plan.stats.copiesByOrigin],
+    [
+      ["s3", 1],
+      ["kinesis-eventbridge", 1],
+    ],
+  );
+  assert.deepEqual(plan.stats.lagSeconds, [120, 120]);
+});
+
+test("a replayed record (its own claim) goes out again; a copy of it does not", () => {
+  const batch = decodeBatch([message(envelope("r")), message(envelope("r"))]);
+  const [own, other] = batch.decoded;
+  assert.ok(own && other);
+  const plan = planBatch(batch, ["replay", "copy"], OPTIONS);
+  assert.equal(plan.records.length, 1);
+  assert.equal(plan.stats.replays, 1);
+  assert.equal(plan.stats.unique, 1);
+});
+
+test("the owner is partition:offset, so a replay after a crash finds its own claim", async () => {
+  const store = new MemoryDedupStore({ ttlMs: 60_000, maxEntries: 100 });
+  const m = message(envelope("crash"), 3);
+  const first = decodeBatch([m]);
+  assert.equal(first.decoded[0]?.owner, `3:${m.offset}`);
+  assert.deepEqual(await dedupBatch(store, claimsOf(first.decoded)), ["first"]);
+  assert.deepEqual(await dedupBatch(store, claimsOf(decodeBatch([m]).decoded)), ["replay"]);
+  assert.deepEqual(await dedupBatch(store, claimsOf(decodeBatch([message(envelope("crash"), 3)]).decoded)), ["copy"]);
+});
+
+test("undecodable records go to the DLQ with the reason and the original bytes", () => {
+  const bad = [
+    message(null),
+    message(Buffer.from([0xff, 0xfe, 0x00])),
+    message("{not json"),
+    message([1, 2]),
+    message({ v: 2, event: event("x"), origin: { kind: "s3" } }),
+    message({ v: 1, event: event("y") }),
+    message({ v: 1, event: { eventID: "z" }, origin: { kind: "s3" } }),
+    message({ v: 1, event: event("w", "111122223333", { readOnly: "yes" }), origin: { kind: "file" } }),
+    message({ v: 1, event: "a string", origin: { kind: "file" } }),
+  ];
+  const batch = decodeBatch(bad);
+  assert.equal(batch.decoded.length, 0);
+  const plan = planBatch(batch, [], OPTIONS);
+  const letters = values(plan, "dlq");
+  assert.deepEqual(
+    letters.map((l) => l.reason),
+    ["empty", "utf8", "json", "shape", "version", "shape", "missing-event-id", "field", "shape"],
+  );
+  for (const l of letters) {
+    assert.equal(l.v, 1);
+    assert.equal(l.stage, "enricher");
+    assert.equal(l.at, new Date(NOW).toISOString());
+    assert.match(String(l.message), /raw partition 0 offset \d+/);
+  }
+  assert.equal(letters[1]?.payloadEncoding, "base64");
+  assert.equal(Buffer.from(String(letters[1]?.payload), "base64").toString("hex"), "fffe00");
+  assert.equal(letters[2]?.payload, "{not json");
+  assert.equal(plan.records[4]?.key, "111122223333:x", "the identity is the key when known");
+  assert.match(String(plan.records[0]?.key), /^raw:0:\d+$/);
+  assert.equal(plan.stats.in, bad.length);
+  assert.equal(plan.stats.dlqByReason.get("shape"), 3);
+});
+
+test("an enrichment that throws dead-letters the record instead of failing the batch", () => {
+  const batch = decodeBatch([message(envelope("e1")), message(envelope("e2"))]);
+  const plan = planBatch(batch, ["first", "first"], {
+    ...OPTIONS,
+    enrich: (r) => {
+      if (r.eventID === "e2") throw new Error("boom");
+      return enrich(r);
+    },
+  });
+  assert.equal(values(plan, "events").length, 1);
+  const [letter] = values(plan, "dlq");
+  assert.equal(letter?.reason, "enrich");
+  assert.equal(plan.stats.dlqByReason.get("enrich"), 1);
+});
+
+test("unchecked (Redis down, pass mode): copies inside the batch still collapse, outputs are flagged", () => {
+  const batch = decodeBatch([message(envelope("u")), message(envelope("v")), message(envelope("u", "kinesis-raw"))]);
+  const verdicts: DedupVerdict[] = localVerdicts(batch.decoded);
+  assert.deepEqual(verdicts, ["first", "first", "copy"]);
+  const plan = planBatch(batch, verdicts, { ...OPTIONS, unchecked: true });
+  assert.deepEqual(
+    values(plan, "events").map((v) => v.dedup),
+    ["unchecked", "unchecked"],
+  );
+  assert.equal(plan.stats.unchecked, 2);
+  assert.equal(plan.stats.copiesByOrigin.get("kinesis-raw"), 1);
+});
+
+test("unknown origin kinds count as `other`, keeping metric labels bounded", () => {
+  const batch = decodeBatch([message(envelope("k")), message(envelope("k", "carrier-pigeon"))]);
+  const plan = planBatch(batch, localVerdicts(batch.decoded), OPTIONS);
+  assert.equal(plan.stats.copiesByOrigin.get("other"), 1);
+});
+
+test("decodeMessage keeps unknown record fields as they are", () => {
+  const d = decodeMessage(message(envelope("f", "s3", { somethingNew: { deep: [1, 2] } })));
+  assert.ok(!("reason" in d));
+  assert.deepEqual(d.envelope.event.somethingNew, { deep: [1, 2] });
+});
+
+test("RedisDedupStore sends one pipeline of SET NX PX GET and maps the replies", async () => {
+  const sent: string[][] = [];
+  let execs = 0;
+  const client = {
+    multi() {
+      const commands: string[][] = [];
+      return {
+        addCommand(args: string[]) {
+          commands.push(args);
+        },
+        async execAsPipeline() {
+          execs++;
+          sent.push(...commands);
+          return [null, "0:1", Buffer.from("0:2")];
+        },
+      };
+    },
+  };
+  const store = new RedisDedupStore({ client, keyPrefix: "t:", ttlMs: 90_000, timeoutMs: 1_000 });
+  const answers = await store.claim([
+    { identity: "a", owner: "0:5" },
+    { identity: "b", owner: "0:6" },
+    { identity: "c", owner: "0:7" },
+  ]);
+  assert.deepEqual(answers, [null, "0:1", "0:2"]);
+  assert.equal(execs, 1, "one round trip");
+  assert.deepEqual(sent[0], ["SET", "t:a", "0:5", "NX", "PX", "90000", "GET"]);
+});
+
+test("RedisDedupStore rejects when Redis does not answer in time", async () => {
+  const client = {
+    multi: () => ({ addCommand() {}, execAsPipeline: () => new Promise<unknown[]>(() => {}) }),
+  };
+  const store = new RedisDedupStore({ client, keyPrefix: "", ttlMs: 1_000, timeoutMs: 20 });
+  await assert.rejects(store.claim([{ identity: "a", owner: "0:0" }]), /did not answer within 20 ms/);
+});
+
+test("config: defaults, durations, and every problem at once", () => {
+  const c = loadConfig({ KAFKA_BROKERS: "k:9092", REDIS_URL: "redis://:pw@r:6379" });
+  assert.equal(c.topicRaw, "cloudtrail.raw");
+  assert.equal(c.topicEvents, "cloudtrail.events");
+  assert.equal(c.topicDlq, "cloudtrail.dlq");
+  assert.equal(c.groupId, "trailstream-enricher");
+  assert.equal(c.transactionalIdPrefix, "trailstream-enricher");
+  assert.equal(c.dedupTtlMs, 24 * 3_600_000);
+  assert.equal(c.onRedisDown, "block");
+  assert.equal(c.metricsPort, 9402);
+  assert.equal(parseDuration("90m"), 5_400_000);
+  assert.equal(parseDuration("1h30m"), 5_400_000);
+  assert.equal(parseDuration("500ms"), 500);
+  assert.equal(parseDuration("24"), null);
+  assert.equal(parseDuration("1x"), null);
+  assert.throws(
+    () =>
+      loadConfig({
+        REDIS_URL: "http://x",
+        DEDUP_TTL: "soon",
+        DEDUP_ON_REDIS_DOWN: "maybe",
+        TOPIC_EVENTS: "cloudtrail.raw",
+      }),
+    (error: Error & { problems?: string[] }) => {
+      assert.equal(error.problems?.length, 5, error.message);
+      assert.doesNotMatch(error.message, /pw/);
+      return true;
+    },
+  );
+});
