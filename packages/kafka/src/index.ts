@@ -5,6 +5,7 @@ export { type ConsumedBatch, type ConsumedMessage, nextOffset, type OutgoingMess
 export { openProducer, type Producer } from "./producer.ts";
 export { type KafkaSasl, type KafkaSettings, parseBrokers } from "./settings.ts";
 export {
+  chunkRecords,
   type OutgoingRecord,
   type PipeBatchContext,
   type PipeEvent,

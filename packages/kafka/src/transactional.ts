@@ -46,6 +46,8 @@ export interface TransactionalPipeOptions {
   /** Partitions handled at once; each has its own transactional producer (default 1). */
   partitionsConsumedConcurrently?: number;
   maxBytesPerPartition?: number;
+  /** Output is produced in calls of at most this many bytes (default 512 KiB), below the broker's limit. */
+  maxProduceBytes?: number;
   onEvent?: (event: PipeEvent) => void;
 }
 
@@ -87,17 +89,38 @@ function toConsumed(topic: string, partition: number, m: kafkajs.KafkaMessage): 
   };
 }
 
-function groupByTopic(records: readonly OutgoingRecord[]): kafkajs.TopicMessages[] {
-  const byTopic = new Map<string, kafkajs.Message[]>();
+function sizeOf(r: OutgoingRecord): number {
+  let n = 64 + (r.key === null ? 0 : Buffer.byteLength(r.key)) + Buffer.byteLength(r.value);
+  for (const [k, v] of Object.entries(r.headers ?? {})) n += k.length + Buffer.byteLength(v);
+  return n;
+}
+
+/**
+ * The records as produce calls of at most `maxBytes` each: kafkajs puts all of one call's records
+ * for a partition into one record batch, which the broker refuses above `max.message.bytes`.
+ */
+export function chunkRecords(records: readonly OutgoingRecord[], maxBytes: number): kafkajs.TopicMessages[][] {
+  const chunks: kafkajs.TopicMessages[][] = [];
+  let byTopic = new Map<string, kafkajs.Message[]>();
+  let bytes = 0;
+  const flush = () => {
+    if (byTopic.size > 0) chunks.push([...byTopic].map(([topic, messages]) => ({ topic, messages })));
+    byTopic = new Map();
+    bytes = 0;
+  };
   for (const r of records) {
+    const size = sizeOf(r);
+    if (bytes > 0 && bytes + size > maxBytes) flush();
     let list = byTopic.get(r.topic);
     if (!list) {
       list = [];
       byTopic.set(r.topic, list);
     }
     list.push({ key: r.key, value: r.value, ...(r.headers ? { headers: r.headers } : {}) });
+    bytes += size;
   }
-  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+  flush();
+  return chunks;
 }
 
 export class PipeInactiveError extends Error {
@@ -221,8 +244,9 @@ export async function startTransactionalPipe(
 
       const transaction = await entry.producer.transaction();
       try {
-        const topicMessages = groupByTopic(result.records);
-        if (topicMessages.length > 0) await transaction.sendBatch({ topicMessages, acks: -1 });
+        for (const topicMessages of chunkRecords(result.records, options.maxProduceBytes ?? 512 * 1024)) {
+          await transaction.sendBatch({ topicMessages, acks: -1 });
+        }
         await transaction.sendOffsets({
           consumerGroupId: groupId,
           topics: [{ topic: inputTopic, partitions: [{ partition, offset: nextOffset(last.offset) }] }],

@@ -140,7 +140,12 @@ export async function startEnricher(config: EnricherConfig, deps: EnricherDeps):
     };
   }
 
-  const kafka = createKafka(config.kafka, (level, message, fields) => log[level](fields, `kafka: ${message}`));
+  const kafka = createKafka(config.kafka, (level, message, fields) => {
+    // kafkajs warns about any bounded retry count on an idempotent producer; a failed transaction
+    // here drops its producer and starts over, so the warning does not apply.
+    const quiet = message.startsWith("Limiting retries for the idempotent producer");
+    log[quiet ? "debug" : level](fields, `kafka: ${message}`);
+  });
   let pipe: TransactionalPipe;
   try {
     pipe = await startTransactionalPipe(kafka, {

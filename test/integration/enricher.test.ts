@@ -1,0 +1,119 @@
+// The enricher against the real Kafka and Redis: 100,000 raw records, about 30 % copies spread over
+// time and origins, several partitions. The events topic, read with read_committed, must hold every
+// identity exactly once, and the metrics must count the copies the input holds.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { createLogger } from "../../packages/runtime/src/index.ts";
+import { type Enricher, loadConfig, startEnricher } from "../../services/enricher/src/index.ts";
+import {
+  createKafka,
+  ensureTopics,
+  type Kafka,
+  produceRaw,
+  rawRecords,
+  readTopic,
+  waitForLag0,
+} from "../support/enricher.ts";
+import { endpoints, requireReachable, uniqueName } from "../support/servers.ts";
+
+let kafka: Kafka;
+let brokers: string[];
+let redisUrl: string;
+const running: Enricher[] = [];
+
+before(async () => {
+  const e = await endpoints();
+  brokers = e.kafkaBrokers;
+  redisUrl = e.redisUrl;
+  await requireReachable("Kafka", brokers[0] ?? "", "KAFKA_BROKERS");
+  await requireReachable("Redis", redisUrl, "REDIS_URL");
+  kafka = createKafka({ brokers, clientId: "enricher-test" });
+});
+
+after(async () => {
+  for (const e of running) await e.stop().catch(() => {});
+});
+
+function counterValue(metric: {
+  get(): Promise<{ values: Array<{ value: number; labels: Record<string, unknown> }> }>;
+}) {
+  return metric.get().then((m) => {
+    const out = new Map<string, number>();
+    for (const v of m.values) out.set(Object.values(v.labels).join(","), v.value);
+    return out;
+  });
+}
+
+test("100,000 raw records with 30 % copies: every identity once on the events topic, copies counted", async () => {
+  const name = uniqueName("enr");
+  const topics = { raw: `${name}.raw`, events: `${name}.events`, dlq: `${name}.dlq` };
+  const groupId = `${name}-group`;
+  await ensureTopics(kafka, [
+    { topic: topics.raw, partitions: 4 },
+    { topic: topics.events, partitions: 4 },
+    { topic: topics.dlq, partitions: 1 },
+  ]);
+  const truth = rawRecords({ total: 100_000, copyShare: 0.3, spread: 20_000, bad: 40, seed: 42 });
+  assert.equal(truth.records.length, 100_000);
+  const started = Date.now();
+  await produceRaw(kafka, topics.raw, truth.records, { chunk: 2_000 });
+  const produced = Date.now();
+
+  const config = loadConfig({
+    KAFKA_BROKERS: brokers.join(","),
+    REDIS_URL: redisUrl,
+    TOPIC_RAW: topics.raw,
+    TOPIC_EVENTS: topics.events,
+    TOPIC_DLQ: topics.dlq,
+    ENRICHER_GROUP_ID: groupId,
+    DEDUP_KEY_PREFIX: `${name}:dedup:`,
+    DEDUP_TTL: "10m",
+    KAFKA_SESSION_TIMEOUT_MS: "10000",
+  });
+  const enricher = await startEnricher(config, { log: createLogger("enricher", "warn") });
+  running.push(enricher);
+  await waitForLag0(kafka, groupId, topics.raw, 180_000);
+  const enriched = Date.now();
+
+  const events = await readTopic(kafka, topics.events, { expect: truth.identities.size, idleMs: 2_000 });
+  const dlq = await readTopic(kafka, topics.dlq, { expect: truth.bad, idleMs: 500 });
+  const doubles = [...events].filter(([, r]) => r.count !== 1);
+  assert.equal(doubles.length, 0, `identities written more than once: ${doubles.slice(0, 5).map(([k]) => k)}`);
+  assert.equal(events.size, truth.identities.size);
+  for (const identity of truth.identities) assert.ok(events.has(identity), `${identity} is missing`);
+  // The first-seen copy's origin is the one kept, with the enrichment beside the record.
+  for (const [identity, r] of events) {
+    const value = r.value as { origin: { kind: string }; enrichment: { category: string; identity: string } };
+    assert.equal(value.origin.kind, truth.firstKind.get(identity), `${identity} keeps its first-seen origin`);
+    assert.equal(value.enrichment.identity, identity);
+    assert.equal(value.enrichment.category, "management");
+  }
+  assert.equal(
+    [...dlq.values()].reduce((n, r) => n + r.count, 0),
+    truth.bad,
+    "every bad record is dead-lettered once",
+  );
+
+  // The counts from the output and from the metrics agree with the input's truth.
+  assert.equal(truth.records.length - truth.bad - events.size, truth.copies);
+  const copies = await counterValue(enricher.metrics.copies);
+  for (const [kind, n] of truth.copiesByKind) assert.equal(copies.get(kind), n, `copies from ${kind}`);
+  const outs = await counterValue(enricher.metrics.eventsOut);
+  assert.equal(outs.get("checked"), truth.identities.size);
+  assert.equal(outs.get("unchecked"), 0);
+  const dlqByReason = await counterValue(enricher.metrics.dlq);
+  assert.equal((dlqByReason.get("json") ?? 0) + (dlqByReason.get("missing-event-id") ?? 0), truth.bad);
+  const recordsIn = await counterValue(enricher.metrics.recordsIn);
+  assert.equal([...recordsIn.values()][0], truth.records.length);
+  const lag = await enricher.metrics.lagSeconds.get();
+  const lagCount = lag.values.find((v) => v.metricName?.endsWith("_count"));
+  assert.equal(lagCount?.value, truth.identities.size, "event lag observed once per event written");
+  assert.deepEqual(enricher.notReady(), []);
+
+  await enricher.stop();
+  const seconds = (enriched - produced) / 1_000;
+  console.log(
+    `# produced ${truth.records.length} in ${((produced - started) / 1_000).toFixed(1)} s; enriched in ${seconds.toFixed(1)} s ` +
+      `(${Math.round(truth.records.length / seconds)} records/s); ${truth.copies} copies collapsed`,
+  );
+});
