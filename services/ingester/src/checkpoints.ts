@@ -1,0 +1,52 @@
+// Kinesis checkpoints in Redis: one hash per stream, `{stream}:checkpoints`, shardId -> the last
+// sequence number whose records (and everything before them) Kafka acknowledged, or SHARD_END
+// once a closed shard has been read to its end. A checkpoint is written only by the replica that
+// holds the shard's lease (checked in the same script), so a replica that lost its lease while a
+// batch was in flight cannot move the checkpoint of the shard's new holder.
+import { streamKey } from "./leases.ts";
+import { asNumber, asString, type RedisCommand } from "./redis.ts";
+
+export const SHARD_END = "SHARD_END";
+
+const FENCED_SET = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) return 1 else return 0 end`;
+
+export class Checkpoints {
+  readonly #redis: RedisCommand;
+  readonly #key: string;
+  readonly #base: string;
+
+  constructor(options: { redis: RedisCommand; prefix: string; stream: string }) {
+    this.#redis = options.redis;
+    this.#base = streamKey(options.prefix, options.stream);
+    this.#key = `${this.#base}:checkpoints`;
+  }
+
+  async all(): Promise<Map<string, string>> {
+    const reply = await this.#redis(["HGETALL", this.#key]);
+    const out = new Map<string, string>();
+    if (Array.isArray(reply)) {
+      for (let i = 0; i + 1 < reply.length; i += 2) {
+        const k = asString(reply[i]);
+        const v = asString(reply[i + 1]);
+        if (k !== null && v !== null) out.set(k, v);
+      }
+    } else if (reply && typeof reply === "object") {
+      for (const [k, v] of Object.entries(reply)) {
+        const s = asString(v);
+        if (s !== null) out.set(k, s);
+      }
+    }
+    return out;
+  }
+
+  async get(shardId: string): Promise<string | null> {
+    return asString(await this.#redis(["HGET", this.#key, shardId]));
+  }
+
+  /** Stores `sequence` for the shard if `workerId` still holds its lease; false when it does not. */
+  async set(shardId: string, sequence: string, workerId: string): Promise<boolean> {
+    const lease = `${this.#base}:lease:${shardId}`;
+    const reply = await this.#redis(["EVAL", FENCED_SET, "2", lease, this.#key, workerId, shardId, sequence]);
+    return asNumber(reply) === 1;
+  }
+}

@@ -1,0 +1,161 @@
+// Wires one ingester from its configuration: AWS clients, Kafka producer, Redis, the sources, the
+// health server. `main.ts` adds the process around it (env, signals, exit).
+import { KinesisClient } from "@aws-sdk/client-kinesis";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { createKafka, ensureTopics, openProducer, type Producer } from "@trailstream/kafka";
+import {
+  createLogger,
+  createRegistry,
+  type HealthServer,
+  type Logger,
+  safeUrl,
+  startHealthServer,
+} from "@trailstream/runtime";
+import type { IngesterConfig } from "./config.ts";
+import { http1Handler } from "./http1.ts";
+import { createMetrics, type IngesterMetrics } from "./metrics.ts";
+import { connectRedis, type RedisConnection } from "./redis.ts";
+import { Semaphore } from "./semaphore.ts";
+import { Sink } from "./sink.ts";
+import { KinesisSource } from "./sources/kinesis.ts";
+import { SqsS3Source } from "./sources/sqs-s3.ts";
+
+export interface Ingester {
+  config: IngesterConfig;
+  log: Logger;
+  metrics: IngesterMetrics;
+  health: HealthServer;
+  kinesis: KinesisSource[];
+  sqs: SqsS3Source[];
+  /** Stop taking work, finish or hand back what is in flight, flush, close. */
+  stop(): Promise<void>;
+}
+
+export async function startIngester(config: IngesterConfig, log?: Logger): Promise<Ingester> {
+  const logger = log ?? createLogger("ingester", config.logLevel);
+  const registry = createRegistry("ingester");
+  const metrics = createMetrics(registry);
+  logger.info(
+    {
+      kafkaBrokers: config.kafkaBrokers,
+      redis: safeUrl(config.redisUrl),
+      topicRaw: config.topicRaw,
+      topicDlq: config.topicDlq,
+      queues: config.sqsQueueUrls,
+      streams: config.kinesisStreams,
+      workerId: config.workerId,
+    },
+    "starting",
+  );
+
+  const kafka = createKafka(
+    { brokers: config.kafkaBrokers, clientId: config.kafkaClientId },
+    (level, message, fields) => logger[level]({ kafka: fields }, message),
+  );
+  await ensureTopics(kafka, [
+    { topic: config.topicRaw, partitions: config.topicPartitions },
+    { topic: config.topicDlq, partitions: Math.min(3, config.topicPartitions) },
+  ]);
+  const producer: Producer = await openProducer(kafka);
+  const redis: RedisConnection = await connectRedis(config.redisUrl, (error) =>
+    logger.warn({ err: error }, "redis connection problem"),
+  );
+  const sink = new Sink(producer, {
+    topicRaw: config.topicRaw,
+    topicDlq: config.topicDlq,
+    batchRecords: config.kafkaBatchRecords,
+    lingerMs: config.kafkaLingerMs,
+    metrics,
+  });
+
+  const common = { region: config.region };
+  const s3 = new S3Client({
+    ...common,
+    ...(config.s3Endpoint ? { endpoint: config.s3Endpoint } : {}),
+    forcePathStyle: config.s3ForcePathStyle,
+  });
+  const sqsClient = new SQSClient({ ...common, ...(config.sqsEndpoint ? { endpoint: config.sqsEndpoint } : {}) });
+  const kinesisClient = new KinesisClient({
+    ...common,
+    ...(config.kinesisEndpoint ? { endpoint: config.kinesisEndpoint } : {}),
+    ...(config.kinesisHttpVersion === "1.1" ? { requestHandler: http1Handler() } : {}),
+  });
+
+  const slots = new Semaphore(config.maxFilesInFlight);
+  const sqs = config.sqsQueueUrls.map(
+    (queueUrl) =>
+      new SqsS3Source({
+        sqs: sqsClient,
+        s3,
+        queueUrl,
+        waitSeconds: config.sqsWaitSeconds,
+        visibilitySeconds: config.sqsVisibilitySeconds,
+        slots,
+        s3MaxAttempts: config.s3MaxAttempts,
+        s3RetryBaseSeconds: config.s3RetryBaseSeconds,
+        fileSkipWindowMs: config.fileSkipWindowMs,
+        redis: redis.command,
+        redisPrefix: config.redisPrefix,
+        maxDecompressedBytes: config.maxDecompressedBytes,
+        maxRecordBytes: config.maxRecordBytes,
+        batchRecords: config.kafkaBatchRecords,
+        sink,
+        metrics,
+        log: logger.child({ source: "sqs-s3" }),
+      }),
+  );
+  const kinesis = config.kinesisStreams.map(
+    (stream) =>
+      new KinesisSource({
+        client: kinesisClient,
+        stream,
+        redis: redis.command,
+        redisPrefix: config.redisPrefix,
+        workerId: config.workerId,
+        leaseDurationMs: config.leaseDurationMs,
+        leaseRenewMs: config.leaseRenewMs,
+        shardSyncMs: config.shardSyncMs,
+        idleMs: config.kinesisIdleMs,
+        maxRecords: config.kinesisMaxRecords,
+        startPosition: config.kinesisStartPosition,
+        startTimestamp: config.kinesisStartTimestamp,
+        sink,
+        metrics,
+        log: logger.child({ source: "kinesis" }),
+      }),
+  );
+
+  let stopping = false;
+  const health = await startHealthServer({
+    port: config.metricsPort,
+    registry,
+    readiness: {
+      notReady: () => [
+        ...(stopping ? ["stopping"] : []),
+        ...(redis.ready() ? [] : ["redis not connected"]),
+        ...sqs.flatMap((s) => s.notReady()),
+        ...kinesis.flatMap((k) => k.notReady()),
+      ],
+    },
+  });
+  for (const source of [...sqs, ...kinesis]) source.start();
+  logger.info({ metricsPort: health.port }, "ingester running");
+
+  let stopped: Promise<void> | undefined;
+  const stop = () => {
+    stopped ??= (async () => {
+      stopping = true;
+      const drainMs = Math.max(0, Math.floor(config.shutdownGraceMs / 2));
+      await Promise.all([...sqs.map((s) => s.stop(drainMs)), ...kinesis.map((k) => k.stop())]);
+      await sink.flush();
+      await producer.close();
+      await redis.close();
+      for (const c of [s3, sqsClient, kinesisClient]) c.destroy();
+      await health.close();
+      logger.info("ingester stopped");
+    })();
+    return stopped;
+  };
+  return { config, log: logger, metrics, health, kinesis, sqs, stop };
+}

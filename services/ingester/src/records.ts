@@ -1,0 +1,33 @@
+// From decoded items to what the sink writes: a raw record keyed by event identity, or a dead
+// letter that says why not. All CloudTrail knowledge is in @trailstream/cloudtrail; this only
+// attaches the origin.
+import { type DecodeItem, eventIdentity, type Origin } from "@trailstream/cloudtrail";
+import type { DeadLetterInput, RawRecord } from "./sink.ts";
+
+export type Outcome = { ok: true; record: RawRecord } | { ok: false; letter: DeadLetterInput; key: string | null };
+
+export function toOutcome(item: DecodeItem, origin: Origin, where: string): Outcome {
+  if (!item.ok) {
+    const at = item.index === undefined ? "" : ` (record ${item.index})`;
+    return {
+      ok: false,
+      letter: { reason: item.error.code, message: `${where}${at}: ${item.error.message}`, origin },
+      key: where,
+    };
+  }
+  const identity = eventIdentity(item.record);
+  if (identity === null) {
+    return {
+      ok: false,
+      letter: {
+        reason: "missing-event-id",
+        message: `${where} (record ${item.index}): the record has no eventID or recipientAccountId`,
+        origin,
+        payload: JSON.stringify(item.record),
+        payloadEncoding: "utf8",
+      },
+      key: where,
+    };
+  }
+  return { ok: true, record: { identity, envelope: { v: 1, event: item.record, origin } } };
+}

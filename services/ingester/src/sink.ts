@@ -1,0 +1,134 @@
+// The ingester's two writers: the raw-topic writer, which gathers records from every source into
+// Kafka batches and tells each caller when all of its records are acknowledged, and the DLQ writer.
+// A resolved write is durable (idempotent producer, acks=all): only then may a source acknowledge
+// upstream (delete the SQS message, store the Kinesis checkpoint).
+import type { DeadLetter, OriginKind, RawEnvelope } from "@trailstream/cloudtrail";
+import type { OutgoingMessage, Producer } from "@trailstream/kafka";
+import { type IngesterMetrics, lagSeconds } from "./metrics.ts";
+
+export interface RawRecord {
+  identity: string;
+  envelope: RawEnvelope;
+}
+
+interface Pending {
+  messages: OutgoingMessage[];
+  sources: OriginKind[];
+  eventTimes: unknown[];
+  done: Deferred;
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+function deferred(): Deferred {
+  let resolve: () => void = () => {};
+  let reject: (error: unknown) => void = () => {};
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Every batch's promise is awaited by the writes that joined it; this only keeps a batch that
+  // lost all its waiters from surfacing as an unhandled rejection.
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
+export interface SinkOptions {
+  topicRaw: string;
+  topicDlq: string;
+  batchRecords: number;
+  lingerMs: number;
+  metrics?: IngesterMetrics;
+  now?: () => number;
+}
+
+export type DeadLetterInput = Omit<DeadLetter, "v" | "stage" | "at"> & { at?: string };
+
+export class Sink {
+  readonly #producer: Producer;
+  readonly #options: SinkOptions;
+  readonly #now: () => number;
+  #pending: Pending;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #inFlight = new Set<Promise<void>>();
+
+  constructor(producer: Producer, options: SinkOptions) {
+    this.#producer = producer;
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#pending = this.#fresh();
+  }
+
+  /** Resolves when every record is acknowledged by Kafka; rejects when any batch holding one failed. */
+  write(records: readonly RawRecord[]): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    const waits: Promise<void>[] = [];
+    for (const r of records) {
+      this.#pending.messages.push({ key: r.identity, value: JSON.stringify(r.envelope) });
+      this.#pending.sources.push(r.envelope.origin.kind);
+      this.#pending.eventTimes.push(r.envelope.event.eventTime);
+      if (this.#pending.messages.length >= this.#options.batchRecords) waits.push(this.#cut());
+    }
+    if (this.#pending.messages.length > 0) {
+      waits.push(this.#pending.done.promise);
+      if (this.#options.lingerMs === 0) waits.push(this.#cut());
+      else this.#timer ??= setTimeout(() => void this.#cut(), this.#options.lingerMs);
+    }
+    return Promise.all(waits).then(() => undefined);
+  }
+
+  /** Writes one dead letter and resolves when Kafka acknowledged it. */
+  async deadLetter(input: DeadLetterInput, key: string | null): Promise<void> {
+    const letter: DeadLetter = { v: 1, stage: "ingester", at: new Date(this.#now()).toISOString(), ...input };
+    const started = performance.now();
+    await this.#producer.send(this.#options.topicDlq, [{ key, value: JSON.stringify(letter) }]);
+    this.#options.metrics?.produceSeconds.observe({ topic: "dlq" }, (performance.now() - started) / 1000);
+    this.#options.metrics?.dlq.inc({ reason: letter.reason });
+  }
+
+  /** Sends what is waiting and resolves when everything handed over so far is acknowledged. */
+  async flush(): Promise<void> {
+    if (this.#pending.messages.length > 0) void this.#cut();
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  #fresh(): Pending {
+    return { messages: [], sources: [], eventTimes: [], done: deferred() };
+  }
+
+  #cut(): Promise<void> {
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    const batch = this.#pending;
+    if (batch.messages.length === 0) return batch.done.promise;
+    this.#pending = this.#fresh();
+    const started = performance.now();
+    const sending = this.#producer.send(this.#options.topicRaw, batch.messages).then(
+      () => {
+        const m = this.#options.metrics;
+        if (m) {
+          m.produceSeconds.observe({ topic: "raw" }, (performance.now() - started) / 1000);
+          const now = this.#now();
+          const counts = new Map<OriginKind, number>();
+          for (const s of batch.sources) counts.set(s, (counts.get(s) ?? 0) + 1);
+          for (const [source, n] of counts) m.records.inc({ source }, n);
+          batch.eventTimes.forEach((t, i) => {
+            const lag = lagSeconds(t, now);
+            if (lag !== undefined) m.eventLagSeconds.observe({ source: batch.sources[i] ?? "unknown" }, lag);
+          });
+        }
+        batch.done.resolve();
+      },
+      (error: unknown) => batch.done.reject(error),
+    );
+    this.#inFlight.add(sending);
+    void sending.finally(() => this.#inFlight.delete(sending));
+    return batch.done.promise;
+  }
+}

@@ -1,0 +1,422 @@
+// The kinesis source: reads every shard of a stream, sharing the shards with the other ingester
+// replicas through leases in Redis, and checkpoints a shard only after Kafka acknowledged its
+// records. After a reshard a child shard is read only once its parents are read to their end.
+// Design: docs/decisions/0004-ingester-leases.md.
+import {
+  GetRecordsCommand,
+  type GetRecordsCommandOutput,
+  GetShardIteratorCommand,
+  type KinesisClient,
+  ListShardsCommand,
+  type Shard,
+  type ShardIteratorType,
+} from "@aws-sdk/client-kinesis";
+import { decodeKinesisData, type Origin } from "@trailstream/cloudtrail";
+import type { Logger } from "@trailstream/runtime";
+import { Checkpoints, SHARD_END } from "../checkpoints.ts";
+import type { StartPosition } from "../config.ts";
+import { LeaseTable, leaseTarget } from "../leases.ts";
+import type { IngesterMetrics } from "../metrics.ts";
+import { toOutcome } from "../records.ts";
+import type { RedisCommand } from "../redis.ts";
+import type { DeadLetterInput, RawRecord, Sink } from "../sink.ts";
+import { backoffMs, errorName, sleep } from "../util.ts";
+
+export interface KinesisSourceOptions {
+  client: KinesisClient;
+  stream: string;
+  redis: RedisCommand;
+  redisPrefix: string;
+  workerId: string;
+  leaseDurationMs: number;
+  leaseRenewMs: number;
+  shardSyncMs: number;
+  idleMs: number;
+  maxRecords: number;
+  startPosition: StartPosition;
+  startTimestamp?: Date | undefined;
+  sink: Sink;
+  metrics?: IngesterMetrics;
+  log: Logger;
+}
+
+const THROTTLED = new Set([
+  "ProvisionedThroughputExceededException",
+  "LimitExceededException",
+  "KMSThrottlingException",
+  "ThrottlingException",
+]);
+/** Kinesis allows five GetRecords calls per second per shard. */
+const MIN_CALL_INTERVAL_MS = 200;
+
+interface ShardWorker {
+  shardId: string;
+  abort: AbortController;
+  /** Why it was stopped: a lost lease is not released (someone else holds it). */
+  reason: "running" | "rebalance" | "lost" | "shutdown";
+  done: Promise<void>;
+  lastRenewed: number;
+}
+
+export class KinesisSource {
+  readonly #o: KinesisSourceOptions;
+  readonly #leases: LeaseTable;
+  readonly #checkpoints: Checkpoints;
+  readonly #workers = new Map<string, ShardWorker>();
+  readonly #stop = new AbortController();
+  #shards: Shard[] = [];
+  #shardsAt = 0;
+  #needSync = true;
+  #loop: Promise<void> | undefined;
+  #healthy = false;
+  #lastTickOk = 0;
+
+  constructor(options: KinesisSourceOptions) {
+    this.#o = options;
+    this.#leases = new LeaseTable({
+      redis: options.redis,
+      prefix: options.redisPrefix,
+      stream: options.stream,
+      workerId: options.workerId,
+      durationMs: options.leaseDurationMs,
+    });
+    this.#checkpoints = new Checkpoints({ redis: options.redis, prefix: options.redisPrefix, stream: options.stream });
+  }
+
+  get name(): string {
+    return `kinesis:${this.#o.stream}`;
+  }
+
+  /** Shards this replica reads now. */
+  held(): string[] {
+    return [...this.#workers.keys()].sort();
+  }
+
+  /** Problems for /readyz: empty when the lease loop ran recently. */
+  notReady(): string[] {
+    const stale = Date.now() - this.#lastTickOk > Math.max(this.#o.leaseDurationMs, 3 * this.#o.leaseRenewMs);
+    return this.#healthy && !stale ? [] : [`${this.name}: lease loop not running`];
+  }
+
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  /** Stops reading, lets every shard finish its batch and checkpoint, hands the leases back. */
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await this.#loop;
+    const workers = [...this.#workers.values()];
+    for (const w of workers) this.#halt(w, "shutdown");
+    await Promise.all(workers.map((w) => w.done));
+    try {
+      await this.#leases.leave();
+    } catch (error) {
+      this.#o.log.warn(
+        { err: error, stream: this.#o.stream },
+        "could not leave the replica set; the others will notice when it expires",
+      );
+    }
+  }
+
+  async #run(): Promise<void> {
+    let failures = 0;
+    while (!this.#stop.signal.aborted) {
+      try {
+        await this.#tick();
+        this.#healthy = true;
+        this.#lastTickOk = Date.now();
+        failures = 0;
+      } catch (error) {
+        failures++;
+        this.#healthy = false;
+        this.#o.log.warn({ err: error, stream: this.#o.stream }, "lease round failed; retrying");
+        this.#selfFence();
+      }
+      await sleep(
+        failures > 0 ? backoffMs(failures, this.#o.leaseRenewMs, 10_000) : this.#o.leaseRenewMs,
+        this.#stop.signal,
+      );
+    }
+  }
+
+  /** Without a successful renewal for a lease duration, a lease must be taken as lost. */
+  #selfFence(): void {
+    const now = Date.now();
+    for (const w of this.#workers.values()) {
+      if (now - w.lastRenewed > this.#o.leaseDurationMs) this.#halt(w, "lost");
+    }
+  }
+
+  async #tick(): Promise<void> {
+    const live = await this.#leases.heartbeat();
+    const running = [...this.#workers.values()].filter((w) => w.reason === "running");
+    const lost = new Set(await this.#leases.renew(running.map((w) => w.shardId)));
+    const now = Date.now();
+    for (const w of running) {
+      if (lost.has(w.shardId)) {
+        this.#o.log.warn({ stream: this.#o.stream, shardId: w.shardId }, "lease lost; stopping the shard");
+        this.#halt(w, "lost");
+      } else {
+        w.lastRenewed = now;
+      }
+    }
+    if (this.#stop.signal.aborted) return;
+    if (this.#needSync || now - this.#shardsAt > this.#o.shardSyncMs) await this.#listShards();
+
+    const checkpoints = await this.#checkpoints.all();
+    const listed = new Set(this.#shards.map((s) => s.ShardId ?? ""));
+    const finished = (id: string) => checkpoints.get(id) === SHARD_END;
+    // A parent still listed must be read to its end first; a parent no longer listed was trimmed.
+    const parentsDone = (s: Shard) =>
+      [s.ParentShardId, s.AdjacentParentShardId].every((p) => p === undefined || !listed.has(p) || finished(p));
+    const eligible = this.#shards
+      .filter((s) => s.ShardId && !finished(s.ShardId) && parentsDone(s))
+      .map((s) => s.ShardId ?? "")
+      .sort();
+
+    const target = leaseTarget(eligible.length, live.length, live.indexOf(this.#leases.workerId));
+    const mine = [...this.#workers.values()].filter((w) => w.reason === "running");
+    if (mine.length > target) {
+      // Hand back the extra shards; each finishes its batch, checkpoints and releases its lease.
+      for (const w of mine.slice(target)) {
+        this.#o.log.info(
+          { stream: this.#o.stream, shardId: w.shardId, target, live: live.length },
+          "handing a shard back to rebalance",
+        );
+        this.#halt(w, "rebalance");
+      }
+    } else if (mine.length < target) {
+      const candidates = eligible.filter((id) => !this.#workers.has(id));
+      const owners = await this.#leases.owners(candidates);
+      let want = target - mine.length;
+      for (const [i, shardId] of candidates.entries()) {
+        if (want === 0 || this.#stop.signal.aborted) break;
+        if (owners[i] !== null) continue;
+        if (await this.#leases.acquire(shardId)) {
+          want--;
+          this.#startShard(shardId, listed);
+        }
+      }
+    }
+    this.#o.metrics?.leasesHeld.set({ stream: this.#o.stream }, this.#workers.size);
+  }
+
+  async #listShards(): Promise<void> {
+    const shards: Shard[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.#o.client.send(
+        new ListShardsCommand(token ? { NextToken: token } : { StreamName: this.#o.stream }),
+        { abortSignal: this.#stop.signal },
+      );
+      shards.push(...(page.Shards ?? []));
+      token = page.NextToken;
+    } while (token);
+    this.#shards = shards;
+    this.#shardsAt = Date.now();
+    this.#needSync = false;
+  }
+
+  #halt(w: ShardWorker, reason: ShardWorker["reason"]): void {
+    if (w.reason === "running") w.reason = reason;
+    w.abort.abort();
+  }
+
+  #startShard(shardId: string, listed: Set<string>): void {
+    const shard = this.#shards.find((s) => s.ShardId === shardId);
+    const hasParent = [shard?.ParentShardId, shard?.AdjacentParentShardId].some(
+      (p) => p !== undefined && listed.has(p),
+    );
+    const worker: ShardWorker = {
+      shardId,
+      abort: new AbortController(),
+      reason: "running",
+      done: Promise.resolve(),
+      lastRenewed: Date.now(),
+    };
+    this.#workers.set(shardId, worker);
+    this.#o.log.info({ stream: this.#o.stream, shardId }, "lease taken; reading the shard");
+    worker.done = this.#readShard(worker, hasParent)
+      .catch((error: unknown) => {
+        this.#o.log.error(
+          { err: error, stream: this.#o.stream, shardId },
+          "shard reader failed; handing the lease back",
+        );
+      })
+      .finally(async () => {
+        this.#workers.delete(shardId);
+        this.#o.metrics?.leasesHeld.set({ stream: this.#o.stream }, this.#workers.size);
+        if (worker.reason !== "lost") {
+          try {
+            await this.#leases.release(shardId);
+          } catch (error) {
+            this.#o.log.warn({ err: error, shardId }, "could not release a lease; it will expire");
+          }
+        }
+      });
+  }
+
+  async #iterator(
+    shardId: string,
+    after: string | null,
+    hasParent: boolean,
+    signal: AbortSignal,
+  ): Promise<string | undefined> {
+    const o = this.#o;
+    let type: ShardIteratorType;
+    let extra: { StartingSequenceNumber?: string; Timestamp?: Date } = {};
+    if (after !== null) {
+      type = "AFTER_SEQUENCE_NUMBER";
+      extra = { StartingSequenceNumber: after };
+    } else if (hasParent || o.startPosition === "trim_horizon") {
+      // A child of a reshard continues where its parents ended: from its own beginning.
+      type = "TRIM_HORIZON";
+    } else if (o.startPosition === "latest") {
+      type = "LATEST";
+    } else {
+      type = "AT_TIMESTAMP";
+      extra = { Timestamp: o.startTimestamp ?? new Date() };
+    }
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const out = await o.client.send(
+          new GetShardIteratorCommand({ StreamName: o.stream, ShardId: shardId, ShardIteratorType: type, ...extra }),
+          { abortSignal: signal },
+        );
+        return out.ShardIterator;
+      } catch (error) {
+        if (signal.aborted) throw error;
+        const name = errorName(error);
+        if (name === "InvalidArgumentException" && type === "AFTER_SEQUENCE_NUMBER") {
+          // The checkpoint is older than the stream's retention: read what is left.
+          o.log.warn(
+            { err: error, shardId, after },
+            "checkpoint no longer in the stream; reading from the trim horizon",
+          );
+          type = "TRIM_HORIZON";
+          extra = {};
+          continue;
+        }
+        o.metrics?.kinesisErrors.inc({ kind: THROTTLED.has(name) ? "throttled" : "iterator" });
+        if (name === "ResourceNotFoundException") throw error;
+        await sleep(backoffMs(attempt, 200, 10_000), signal);
+        if (signal.aborted) throw error;
+      }
+    }
+  }
+
+  async #readShard(worker: ShardWorker, hasParent: boolean): Promise<void> {
+    const o = this.#o;
+    const { shardId } = worker;
+    const signal = worker.abort.signal;
+    const checkpoint = await this.#checkpoints.get(shardId);
+    if (checkpoint === SHARD_END) return;
+    let last: string | null = checkpoint;
+    let iterator = await this.#iterator(shardId, last, hasParent, signal);
+    let failures = 0;
+    let lastCall = 0;
+    while (iterator && !signal.aborted) {
+      await sleep(MIN_CALL_INTERVAL_MS - (Date.now() - lastCall), signal);
+      if (signal.aborted) break;
+      lastCall = Date.now();
+      let page: GetRecordsCommandOutput;
+      try {
+        page = await o.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: o.maxRecords }), {
+          abortSignal: signal,
+        });
+        failures = 0;
+      } catch (error) {
+        if (signal.aborted) break;
+        const name = errorName(error);
+        failures++;
+        if (name === "ExpiredIteratorException") {
+          o.metrics?.kinesisErrors.inc({ kind: "expired-iterator" });
+          o.log.info({ shardId, after: last }, "shard iterator expired; getting a new one");
+          iterator = await this.#iterator(shardId, last, hasParent, signal);
+          continue;
+        }
+        o.metrics?.kinesisErrors.inc({ kind: THROTTLED.has(name) ? "throttled" : "get-records" });
+        if (name === "ResourceNotFoundException") throw error;
+        if (!THROTTLED.has(name)) o.log.warn({ err: error, shardId }, "GetRecords failed; backing off");
+        await sleep(backoffMs(failures, 500, 30_000), signal);
+        continue;
+      }
+      const records = page.Records ?? [];
+      if (records.length > 0) {
+        const lastSeq = await this.#deliver(shardId, records);
+        // Kafka has everything up to lastSeq: only now may the checkpoint move.
+        if (!(await this.#checkpoints.set(shardId, lastSeq, o.workerId))) {
+          o.log.warn({ shardId }, "lease lost before the checkpoint; stopping the shard");
+          worker.reason = "lost";
+          return;
+        }
+        last = lastSeq;
+      }
+      iterator = page.NextShardIterator;
+      if (!iterator) {
+        // The shard was closed by a reshard and is read to its end: its children may start.
+        if (await this.#checkpoints.set(shardId, SHARD_END, o.workerId)) {
+          o.log.info({ stream: o.stream, shardId }, "shard read to its end");
+        }
+        this.#needSync = true;
+        return;
+      }
+      if (records.length === 0 && (page.MillisBehindLatest ?? 0) === 0) await sleep(o.idleMs, signal);
+    }
+  }
+
+  /** Decodes a page of Kinesis records, writes them, and resolves once Kafka acknowledged all. */
+  async #deliver(shardId: string, records: NonNullable<GetRecordsCommandOutput["Records"]>): Promise<string> {
+    const o = this.#o;
+    const raw: RawRecord[] = [];
+    const dead: { letter: DeadLetterInput; key: string | null }[] = [];
+    const receivedAt = new Date().toISOString();
+    let lastSeq = "";
+    for (const r of records) {
+      const sequenceNumber = r.SequenceNumber ?? "";
+      lastSeq = sequenceNumber || lastSeq;
+      const data = r.Data ?? new Uint8Array();
+      const where = `kinesis ${o.stream}/${shardId}/${sequenceNumber}`;
+      const base = { stream: o.stream, shardId, sequenceNumber, receivedAt };
+      const decoded = decodeKinesisData(data);
+      if (!decoded.ok) {
+        o.metrics?.kinesisRecords.inc({ stream: o.stream, kind: "undecodable" });
+        dead.push({
+          letter: {
+            reason: decoded.error.code,
+            message: `${where}: ${decoded.error.message}`,
+            origin: { kind: "kinesis-raw", ...base },
+            payload: Buffer.from(data).toString("base64"),
+            payloadEncoding: "base64",
+          },
+          key: where,
+        });
+        continue;
+      }
+      const payload = decoded.value;
+      o.metrics?.kinesisRecords.inc({ stream: o.stream, kind: payload.kind });
+      if (payload.kind === "control") continue;
+      const origin: Origin =
+        payload.kind === "kinesis-logs"
+          ? {
+              kind: payload.kind,
+              ...base,
+              logGroup: payload.logGroup,
+              ...(payload.owner ? { account: payload.owner } : {}),
+            }
+          : { kind: payload.kind, ...base };
+      for (const item of payload.items) {
+        const outcome = toOutcome(item, origin, where);
+        if (outcome.ok) raw.push(outcome.record);
+        else {
+          outcome.letter.payload ??= Buffer.from(data).toString("base64");
+          outcome.letter.payloadEncoding ??= "base64";
+          dead.push(outcome);
+        }
+      }
+    }
+    await Promise.all([o.sink.write(raw), ...dead.map((d) => o.sink.deadLetter(d.letter, d.key))]);
+    return lastSeq;
+  }
+}

@@ -1,0 +1,367 @@
+// The sqs-s3 source: S3 notifications on SQS (direct, SNS-wrapped, CloudTrail's SNS notice,
+// EventBridge Object Created) name log files; each file is streamed from S3 through the
+// cloudtrail decoder into the raw topic. A message is deleted only after every record of its
+// files (and every dead letter) is acknowledged by Kafka; until then its visibility is extended.
+import { GetObjectCommand, type GetObjectCommandOutput, type S3Client } from "@aws-sdk/client-s3";
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import { decodeLogFile, decodeNotification, type Origin, type S3ObjectRef } from "@trailstream/cloudtrail";
+import type { Logger } from "@trailstream/runtime";
+import type { IngesterMetrics } from "../metrics.ts";
+import { toOutcome } from "../records.ts";
+import type { RedisCommand } from "../redis.ts";
+import type { Semaphore } from "../semaphore.ts";
+import type { RawRecord, Sink } from "../sink.ts";
+import { Acks, backoffMs, errorMessage, errorName, httpStatus, sleep } from "../util.ts";
+
+export interface SqsS3Options {
+  sqs: SQSClient;
+  s3: S3Client;
+  queueUrl: string;
+  waitSeconds: number;
+  visibilitySeconds: number;
+  /** Shared by every queue of this replica: the bound on files in flight. */
+  slots: Semaphore;
+  s3MaxAttempts: number;
+  s3RetryBaseSeconds: number;
+  /** 0 turns the identical-file skip off. */
+  fileSkipWindowMs: number;
+  redis: RedisCommand;
+  redisPrefix: string;
+  maxDecompressedBytes: number;
+  maxRecordBytes: number;
+  batchRecords: number;
+  sink: Sink;
+  metrics?: IngesterMetrics;
+  log: Logger;
+}
+
+/** What became of one file of a message. */
+type FileResult = "done" | "retry";
+
+const MISSING = new Set(["NoSuchKey", "NotFound", "NoSuchBucket"]);
+const DENIED = new Set(["AccessDenied", "Forbidden", "AllAccessDisabled", "InvalidObjectState"]);
+/** How many write batches of one file may await Kafka while the file is still being read. */
+const MAX_PENDING_WRITES = 8;
+
+export class SqsS3Source {
+  readonly #o: SqsS3Options;
+  readonly #stop = new AbortController();
+  readonly #inFlight = new Map<string, { abort: AbortController; done: Promise<void>; receipt: string }>();
+  #loop: Promise<void> | undefined;
+  #receiveError: string | undefined;
+
+  constructor(options: SqsS3Options) {
+    this.#o = options;
+  }
+
+  get name(): string {
+    return `sqs:${this.#o.queueUrl}`;
+  }
+
+  notReady(): string[] {
+    return this.#receiveError ? [`${this.name}: ${this.#receiveError}`] : [];
+  }
+
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  /**
+   * Stops receiving; messages in flight get `drainMs` to finish, then the rest are handed back
+   * (their reading stops and their visibility is set to 0 so another replica takes them now).
+   */
+  async stop(drainMs: number): Promise<void> {
+    this.#stop.abort();
+    await this.#loop;
+    const pending = [...this.#inFlight.values()];
+    const drained = await Promise.race([
+      Promise.all(pending.map((p) => p.done)).then(() => true),
+      sleep(drainMs).then(() => false),
+    ]);
+    if (drained) return;
+    const left = [...this.#inFlight.values()];
+    for (const p of left) p.abort.abort();
+    await Promise.all(left.map((p) => p.done));
+  }
+
+  async #run(): Promise<void> {
+    const o = this.#o;
+    let failures = 0;
+    while (!this.#stop.signal.aborted) {
+      await o.slots.whenFree();
+      if (this.#stop.signal.aborted) break;
+      let messages: Message[];
+      try {
+        const out = await o.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: o.queueUrl,
+            MaxNumberOfMessages: Math.max(1, Math.min(10, o.slots.free)),
+            WaitTimeSeconds: o.waitSeconds,
+            VisibilityTimeout: o.visibilitySeconds,
+            MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+          }),
+          { abortSignal: this.#stop.signal },
+        );
+        messages = out.Messages ?? [];
+        this.#receiveError = undefined;
+        failures = 0;
+      } catch (error) {
+        if (this.#stop.signal.aborted) break;
+        failures++;
+        this.#receiveError = `ReceiveMessage failed: ${errorMessage(error)}`;
+        o.log.warn({ err: error, queueUrl: o.queueUrl }, "ReceiveMessage failed; backing off");
+        await sleep(backoffMs(failures, 500, 30_000), this.#stop.signal);
+        continue;
+      }
+      for (const message of messages) {
+        await o.slots.acquire();
+        const id = message.MessageId ?? message.ReceiptHandle ?? String(Math.random());
+        const abort = new AbortController();
+        const done = this.#handle(message, abort.signal)
+          .catch((error: unknown) => o.log.error({ err: error, messageId: id }, "message handling failed"))
+          .finally(() => {
+            this.#inFlight.delete(id);
+            o.slots.release();
+          });
+        this.#inFlight.set(id, { abort, done, receipt: message.ReceiptHandle ?? "" });
+      }
+    }
+  }
+
+  async #handle(message: Message, signal: AbortSignal): Promise<void> {
+    const o = this.#o;
+    const receipt = message.ReceiptHandle ?? "";
+    const attempt = Number(message.Attributes?.ApproximateReceiveCount ?? "1") || 1;
+    const body = message.Body ?? "";
+    const decoded = decodeNotification(body);
+    if (!decoded.ok) {
+      o.metrics?.notifications.inc({ kind: "invalid" });
+      await o.sink.deadLetter(
+        {
+          reason: `notification-${decoded.error.code}`,
+          message: `SQS message ${message.MessageId ?? "?"} on ${o.queueUrl}: ${decoded.error.message}`,
+          payload: body,
+          payloadEncoding: "utf8",
+        },
+        `sqs:${message.MessageId ?? ""}`,
+      );
+      await this.#delete(receipt);
+      return;
+    }
+    const { kind, objects } = decoded.value;
+    o.metrics?.notifications.inc({ kind });
+    if (kind === "s3-test") {
+      await this.#delete(receipt);
+      return;
+    }
+    const keeper = setInterval(
+      () => void this.#visibility(receipt, o.visibilitySeconds),
+      Math.max(1_000, (o.visibilitySeconds * 1000) / 2),
+    );
+    try {
+      let retry = false;
+      for (const object of objects) {
+        if (signal.aborted) break;
+        if ((await this.#file(object, attempt, signal)) === "retry") retry = true;
+      }
+      if (signal.aborted) {
+        await this.#visibility(receipt, 0);
+        return;
+      }
+      if (retry) {
+        // A missing or forbidden object: SQS brings the message back after the backoff.
+        const delay = Math.min(43_200, Math.round(o.s3RetryBaseSeconds * 2 ** (attempt - 1)));
+        await this.#visibility(receipt, delay);
+        return;
+      }
+      await this.#delete(receipt);
+    } catch (error) {
+      if (signal.aborted) {
+        await this.#visibility(receipt, 0);
+        return;
+      }
+      // Kafka, S3 or Redis failing: the message comes back after a short backoff and is read again.
+      o.log.warn({ err: error, messageId: message.MessageId }, "message not finished; it will be retried");
+      await this.#visibility(receipt, Math.min(300, 2 ** Math.min(attempt, 8)));
+    } finally {
+      clearInterval(keeper);
+    }
+  }
+
+  async #file(object: S3ObjectRef, attempt: number, signal: AbortSignal): Promise<FileResult> {
+    const o = this.#o;
+    const m = o.metrics;
+    const file = object.file;
+    if (file === null) {
+      m?.files.inc({ kind: "other", outcome: "not-cloudtrail" });
+      o.log.info({ bucket: object.bucket, key: object.key }, "not a CloudTrail file; ignored");
+      return "done";
+    }
+    if (file.kind !== "log") {
+      m?.files.inc({ kind: file.kind, outcome: "ignored" });
+      return "done";
+    }
+    if (object.eTag !== undefined && object.size !== undefined && (await this.#seen(object.eTag, object.size))) {
+      m?.skippedIdenticalFiles.inc();
+      m?.files.inc({ kind: "log", outcome: "skipped-identical" });
+      return "done";
+    }
+    const where = `s3://${object.bucket}/${object.key}`;
+    let got: GetObjectCommandOutput;
+    try {
+      got = await o.s3.send(new GetObjectCommand({ Bucket: object.bucket, Key: object.key }), { abortSignal: signal });
+    } catch (error) {
+      if (signal.aborted) throw error;
+      const name = errorName(error);
+      const status = httpStatus(error);
+      const missing = MISSING.has(name) || status === 404;
+      const denied = DENIED.has(name) || status === 403;
+      if (!missing && !denied) throw error;
+      const reason = missing ? "missing-object" : "access-denied";
+      if (attempt < o.s3MaxAttempts) {
+        m?.files.inc({ kind: "log", outcome: "retried" });
+        o.log.warn({ bucket: object.bucket, key: object.key, attempt, reason }, "object not readable yet; will retry");
+        return "retry";
+      }
+      await o.sink.deadLetter(
+        {
+          reason,
+          message: `${where}: ${reason === "missing-object" ? "no such object" : "access denied"} after ${attempt} attempts (${name})`,
+          origin: this.#origin(object, file.accountId, file.region),
+          bucket: object.bucket,
+          key: object.key,
+          attempts: attempt,
+        },
+        where,
+      );
+      m?.files.inc({ kind: "log", outcome: reason });
+      return "done";
+    }
+    const eTag = object.eTag ?? got.ETag?.replace(/"/g, "");
+    const size = object.size ?? got.ContentLength;
+    const body = got.Body;
+    if (object.eTag === undefined && eTag !== undefined && size !== undefined && (await this.#seen(eTag, size))) {
+      destroy(body);
+      m?.skippedIdenticalFiles.inc();
+      m?.files.inc({ kind: "log", outcome: "skipped-identical" });
+      return "done";
+    }
+    if (!isAsyncIterable(body)) throw new Error(`${where}: the S3 response has no readable body`);
+    const origin = this.#origin(object, file.accountId, file.region);
+    const acks = new Acks();
+    let batch: RawRecord[] = [];
+    let corrupt = false;
+    try {
+      for await (const item of decodeLogFile(
+        counting(body, (n) => m?.bytes.inc({ source: "s3" }, n)),
+        {
+          maxDecompressedBytes: o.maxDecompressedBytes,
+          maxRecordBytes: o.maxRecordBytes,
+        },
+      )) {
+        if (signal.aborted) break;
+        const outcome = toOutcome(item, origin, where);
+        if (outcome.ok) {
+          batch.push(outcome.record);
+          if (batch.length >= o.batchRecords) {
+            acks.add(o.sink.write(batch));
+            batch = [];
+            if (acks.size >= MAX_PENDING_WRITES) await acks.oldest();
+          }
+          continue;
+        }
+        if (!item.ok && item.index === undefined) corrupt = true;
+        acks.add(o.sink.deadLetter({ ...outcome.letter, bucket: object.bucket, key: object.key }, outcome.key));
+      }
+    } finally {
+      destroy(body);
+    }
+    acks.add(o.sink.write(batch));
+    await acks.all();
+    if (signal.aborted) throw new Error("stopped while reading");
+    m?.files.inc({ kind: "log", outcome: corrupt ? "corrupt" : "read" });
+    if (eTag !== undefined && size !== undefined) await this.#markSeen(eTag, size);
+    return "done";
+  }
+
+  #origin(object: S3ObjectRef, account: string, region: string): Origin {
+    return {
+      kind: "s3",
+      bucket: object.bucket,
+      key: object.key,
+      account,
+      region,
+      receivedAt: new Date().toISOString(),
+    };
+  }
+
+  #seenKey(eTag: string, size: number): string {
+    return `${this.#o.redisPrefix}file:${eTag}:${size}`;
+  }
+
+  async #seen(eTag: string, size: number): Promise<boolean> {
+    if (this.#o.fileSkipWindowMs <= 0) return false;
+    try {
+      return Number(await this.#o.redis(["EXISTS", this.#seenKey(eTag, size)])) === 1;
+    } catch (error) {
+      // Only an optimization: without Redis, read the file.
+      this.#o.log.warn({ err: error }, "could not check for an identical file; reading it");
+      return false;
+    }
+  }
+
+  async #markSeen(eTag: string, size: number): Promise<void> {
+    if (this.#o.fileSkipWindowMs <= 0) return;
+    try {
+      await this.#o.redis(["SET", this.#seenKey(eTag, size), "1", "PX", String(this.#o.fileSkipWindowMs)]);
+    } catch (error) {
+      this.#o.log.warn({ err: error }, "could not remember an ingested file");
+    }
+  }
+
+  async #delete(receipt: string): Promise<void> {
+    try {
+      await this.#o.sqs.send(new DeleteMessageCommand({ QueueUrl: this.#o.queueUrl, ReceiptHandle: receipt }));
+    } catch (error) {
+      // The message comes back and is read again: copies, never a loss.
+      this.#o.log.warn({ err: error }, "DeleteMessage failed; the message will be delivered again");
+    }
+  }
+
+  async #visibility(receipt: string, seconds: number): Promise<void> {
+    try {
+      await this.#o.sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: this.#o.queueUrl,
+          ReceiptHandle: receipt,
+          VisibilityTimeout: seconds,
+        }),
+      );
+    } catch (error) {
+      this.#o.log.warn({ err: error, seconds }, "ChangeMessageVisibility failed");
+    }
+  }
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<Uint8Array> {
+  return typeof value === "object" && value !== null && Symbol.asyncIterator in value;
+}
+
+function destroy(body: unknown): void {
+  if (typeof body === "object" && body !== null && "destroy" in body && typeof body.destroy === "function") {
+    (body as { destroy: () => void }).destroy();
+  }
+}
+
+async function* counting(source: AsyncIterable<Uint8Array>, count: (n: number) => void): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    count(chunk.length);
+    yield chunk;
+  }
+}

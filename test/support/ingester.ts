@@ -1,0 +1,187 @@
+// Support for the ingester's integration tests: CloudTrail log files built from the Stratus
+// detonation records (real CloudTrail, anonymised), readers of the raw and DLQ topics, and
+// ingester processes spawned as the deployment runs them.
+import { type ChildProcess, spawn } from "node:child_process";
+import { readdir, readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { gzipSync } from "node:zlib";
+import { KinesisClient } from "@aws-sdk/client-kinesis";
+import { type createKafka, ensureTopics, startBatchConsumer } from "@trailstream/kafka";
+import { http1Handler } from "../../services/ingester/src/http1.ts";
+import type { Endpoints } from "./servers.ts";
+import { uniqueName } from "./servers.ts";
+import { withTimeout } from "./wait.ts";
+
+const env = process.env;
+export const ROOT = resolve(import.meta.dirname, "../..");
+export const STRATUS_DIR = env.STRATUS_DIR ?? resolve(ROOT, "../shared/data/stratus-detonation-logs");
+export const INGESTER_MAIN = join(ROOT, "services/ingester/src/main.ts");
+
+export type Json = Record<string, unknown>;
+
+/** Every Stratus file's records, by technique file name. */
+export async function stratusFiles(): Promise<{ name: string; records: Json[] }[]> {
+  const names = (await readdir(STRATUS_DIR)).filter((n) => n.endsWith(".json")).sort();
+  return Promise.all(
+    names.map(async (name) => ({
+      name,
+      records: JSON.parse(await readFile(join(STRATUS_DIR, name), "utf8")) as Json[],
+    })),
+  );
+}
+
+export async function stratusRecords(): Promise<Json[]> {
+  return (await stratusFiles()).flatMap((f) => f.records);
+}
+
+/** A log file as CloudTrail writes it: gzipped `{"Records":[...]}`. */
+export function logFile(records: readonly Json[]): Buffer {
+  return gzipSync(Buffer.from(JSON.stringify({ Records: records })));
+}
+
+/** `AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHMMZ_UNIQUE.json.gz` */
+export function trailKey(
+  account: string,
+  region: string,
+  options: { kind?: "log" | "digest" | "insight"; prefix?: string } = {},
+): string {
+  const now = new Date();
+  const d = now.toISOString();
+  const [yyyy, mm, dd] = [d.slice(0, 4), d.slice(5, 7), d.slice(8, 10)];
+  const stamp = `${yyyy}${mm}${dd}T${d.slice(11, 13)}${d.slice(14, 16)}Z`;
+  const folder = { log: "CloudTrail", digest: "CloudTrail-Digest", insight: "CloudTrail-Insight" }[
+    options.kind ?? "log"
+  ];
+  const unique = Math.random().toString(36).slice(2, 18);
+  const name =
+    options.kind === "digest"
+      ? `${account}_CloudTrail-Digest_${region}_trail_${region}_${stamp}.json.gz`
+      : `${account}_${folder}_${region}_${stamp}_${unique}.json.gz`;
+  return `${options.prefix ? `${options.prefix}/` : ""}AWSLogs/${account}/${folder}/${region}/${yyyy}/${mm}/${dd}/${name}`;
+}
+
+export function identityOf(record: Json): string {
+  return `${String(record.recipientAccountId)}:${String(record.eventID)}`;
+}
+
+/** Copies of Stratus records with fresh eventIDs, as many as asked (for volume). */
+export function freshRecords(templates: readonly Json[], count: number, tag = uniqueName("ev")): Json[] {
+  return Array.from({ length: count }, (_, i) => {
+    const t = templates[i % templates.length] ?? {};
+    return { ...t, eventID: `${tag}-${i}`, eventTime: new Date().toISOString().replace(/\.\d+Z$/, "Z") };
+  });
+}
+
+export interface Envelope {
+  v: number;
+  event: Json;
+  origin: Json;
+}
+
+/** Reads a topic from its beginning into memory, by key. */
+export class TopicReader {
+  readonly byKey = new Map<string, unknown[]>();
+  readonly values: unknown[] = [];
+  #close: () => Promise<void> = async () => {};
+
+  static async open(kafka: ReturnType<typeof createKafka>, topic: string): Promise<TopicReader> {
+    const reader = new TopicReader();
+    const consumer = await startBatchConsumer(kafka, {
+      groupId: uniqueName(`reader-${topic}`),
+      topics: [topic],
+      fromBeginning: true,
+      readCommitted: false,
+      handle: async (batch) => {
+        for (const m of batch.messages) {
+          const value = JSON.parse(m.value?.toString("utf8") ?? "null") as unknown;
+          const key = m.key?.toString("utf8") ?? "";
+          reader.values.push(value);
+          const list = reader.byKey.get(key) ?? [];
+          list.push(value);
+          reader.byKey.set(key, list);
+        }
+      },
+    });
+    reader.#close = () => consumer.close();
+    await withTimeout(consumer.started, 30_000, () => `consumer of ${topic} did not join its group`);
+    return reader;
+  }
+
+  envelopes(key: string): Envelope[] {
+    return (this.byKey.get(key) ?? []) as Envelope[];
+  }
+
+  close(): Promise<void> {
+    return this.#close();
+  }
+}
+
+/** A raw and a DLQ topic of the test's own, created up front so readers can subscribe at once. */
+export async function testTopics(
+  kafka: ReturnType<typeof createKafka>,
+  partitions = 3,
+): Promise<{ raw: string; dlq: string }> {
+  const raw = uniqueName("raw");
+  const dlq = uniqueName("dlq");
+  await ensureTopics(kafka, [
+    { topic: raw, partitions },
+    { topic: dlq, partitions: 1 },
+  ]);
+  return { raw, dlq };
+}
+
+/** The environment of an ingester against the test servers, quick to react (short waits and leases). */
+export function ingesterEnv(e: Endpoints, settings: Record<string, string>): Record<string, string> {
+  return {
+    KAFKA_BROKERS: e.kafkaBrokers.join(","),
+    REDIS_URL: e.redisUrl,
+    AWS_REGION: e.region,
+    AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID ?? "test",
+    AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY ?? "test",
+    AWS_ENDPOINT_URL: e.awsEndpoint,
+    METRICS_PORT: "0",
+    LOG_LEVEL: "warn",
+    SQS_WAIT_SECONDS: "1",
+    KINESIS_IDLE_MS: "200",
+    LEASE_DURATION: "3s",
+    LEASE_RENEW_INTERVAL: "500ms",
+    KINESIS_SHARD_SYNC_INTERVAL: "2s",
+    SHUTDOWN_GRACE_MS: "10000",
+    REDIS_KEY_PREFIX: `${uniqueName("test-ingester")}:`,
+    ...settings,
+  };
+}
+
+export interface IngesterProcess {
+  child: ChildProcess;
+  name: string;
+  output: string[];
+  exited: Promise<number | null>;
+}
+
+/** `node services/ingester/src/main.ts` as its own process, its log lines kept for failure reports. */
+export function spawnIngester(name: string, env: Record<string, string>): IngesterProcess {
+  const child = spawn(process.execPath, [INGESTER_MAIN], {
+    env: { PATH: process.env.PATH ?? "", ...env, INGESTER_ID: name },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output: string[] = [];
+  const keep = (chunk: Buffer) => {
+    for (const line of chunk.toString("utf8").split("\n")) if (line) output.push(line);
+    if (output.length > 2_000) output.splice(0, output.length - 2_000);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  const exited = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
+  return { child, name, output, exited };
+}
+
+/** A Kinesis client for moto's Kinesis, which speaks HTTP/1.1 only (the SDK's Kinesis default is HTTP/2). */
+export function motoKinesis(e: Endpoints): KinesisClient {
+  return new KinesisClient({
+    region: e.region,
+    endpoint: e.awsEndpoint,
+    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+    requestHandler: http1Handler(),
+  });
+}
