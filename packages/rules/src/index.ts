@@ -1,0 +1,19 @@
+// @trailstream/rules: CloudWatch Logs filter patterns, Sigma rules and the CIS catalog compiled to
+// plain functions, an index that keeps per-event cost flat, and threshold/suppression decisions.
+export { BUILTIN_SIGMA_DIR, builtinRules } from "./builtin.ts";
+export { CIS_CONTROLS, cisCatalog } from "./catalog/cis.ts";
+export { compileCustomRules, loadCustomRules, RuleValidationError } from "./custom/load.ts";
+export { parseDuration } from "./duration.ts";
+export {
+  compileFilterPattern,
+  FilterPatternSyntaxError,
+  parseFilterPattern,
+  patternIndexKeys,
+} from "./filter-pattern/index.ts";
+export { INDEX_FIELDS, RuleSet } from "./ruleset.ts";
+export { compileDetection } from "./sigma/detection.ts";
+export { SigmaRuleError } from "./sigma/errors.ts";
+export { compileSigmaRule, type LoadFailure, loadSigmaRules } from "./sigma/load.ts";
+export { type AlertDecision, decideAlert, groupKey, MemoryWindowStore, type WindowStore } from "./threshold.ts";
+export type { IndexKeys, Rule, RuleSource, Severity, Suppression, Threshold } from "./types.ts";
+export { SEVERITIES } from "./types.ts";

@@ -1,0 +1,98 @@
+// Many rules, one record: only the rules that can match the record are evaluated. Each rule is filed
+// under the first of INDEX_FIELDS its index keys pin down (the values a matching record must hold),
+// so a record looks up its own eventName, eventSource and userIdentity.type and evaluates those
+// buckets plus the few rules nothing pins down. Adding rules for other events adds nothing to a
+// record's cost.
+import type { Rule } from "./types.ts";
+
+export const INDEX_FIELDS = ["eventName", "eventSource", "userIdentity.type"] as const;
+
+type IndexField = (typeof INDEX_FIELDS)[number];
+
+function fieldOf(record: unknown, field: IndexField): string | undefined {
+  if (typeof record !== "object" || record === null) return undefined;
+  const r = record as Record<string, unknown>;
+  let v: unknown;
+  if (field === "userIdentity.type") {
+    const ui = r.userIdentity;
+    v = typeof ui === "object" && ui !== null ? (ui as Record<string, unknown>).type : undefined;
+  } else v = r[field];
+  return typeof v === "string" ? v.toLowerCase() : undefined;
+}
+
+export class RuleSet {
+  readonly size: number;
+  readonly rules: readonly Rule[];
+  readonly #buckets = new Map<IndexField, Map<string, number[]>>();
+  readonly #unindexed: number[] = [];
+
+  constructor(rules: Rule[]) {
+    this.rules = [...rules];
+    this.size = rules.length;
+    for (const f of INDEX_FIELDS) this.#buckets.set(f, new Map());
+    this.rules.forEach((rule, i) => {
+      const field = INDEX_FIELDS.find((f) => (rule.indexKeys?.[f]?.length ?? 0) > 0);
+      const values = field ? rule.indexKeys?.[field] : undefined;
+      const bucket = field ? this.#buckets.get(field) : undefined;
+      if (!field || !values || !bucket) {
+        this.#unindexed.push(i);
+        return;
+      }
+      for (const v of values) {
+        const list = bucket.get(v);
+        if (list) list.push(i);
+        else bucket.set(v, [i]);
+      }
+    });
+  }
+
+  /** How the rules were filed: per index field, how many rules; and how many are evaluated always. */
+  get stats(): { indexed: Record<IndexField, number>; unindexed: number } {
+    const indexed = {} as Record<IndexField, number>;
+    for (const f of INDEX_FIELDS) {
+      const rules = new Set<number>();
+      for (const list of this.#buckets.get(f)?.values() ?? []) for (const i of list) rules.add(i);
+      indexed[f] = rules.size;
+    }
+    return { indexed, unindexed: this.#unindexed.length };
+  }
+
+  #candidateLists(record: unknown): number[][] {
+    const lists: number[][] = [];
+    for (const f of INDEX_FIELDS) {
+      const v = fieldOf(record, f);
+      const list = v === undefined ? undefined : this.#buckets.get(f)?.get(v);
+      if (list) lists.push(list);
+    }
+    if (this.#unindexed.length > 0) lists.push(this.#unindexed);
+    return lists;
+  }
+
+  /** The rules that would be evaluated for this record (for tests and diagnostics). */
+  candidates(record: unknown): Rule[] {
+    return this.#candidateLists(record)
+      .flat()
+      .sort((a, b) => a - b)
+      .map((i) => this.rules[i])
+      .filter((r): r is Rule => r !== undefined);
+  }
+
+  /** The rules that match the record, in the order they were given. */
+  match(record: unknown): Rule[] {
+    const lists = this.#candidateLists(record);
+    const hits: number[] = [];
+    for (const list of lists) {
+      for (const i of list) {
+        const rule = this.rules[i];
+        if (rule?.matches(record)) hits.push(i);
+      }
+    }
+    if (lists.length > 1 && hits.length > 1) hits.sort((a, b) => a - b);
+    const out: Rule[] = [];
+    for (const i of hits) {
+      const rule = this.rules[i];
+      if (rule) out.push(rule);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,53 @@
+// The shapes every rule source compiles to. A Rule is plain data plus one closure, so the alerter,
+// the CLI and the benchmarks treat CIS, Sigma and custom rules alike.
+
+export type Severity = "info" | "low" | "medium" | "high" | "critical";
+
+export const SEVERITIES: readonly Severity[] = ["info", "low", "medium", "high", "critical"];
+
+export type RuleSource = "cis" | "sigma" | "custom";
+
+/**
+ * Values (lower-cased) a record must hold in a field for the rule to match, derived statically from
+ * the rule's pattern or detection. A field absent here is unconstrained. RuleSet indexes on these.
+ */
+export type IndexKeys = Readonly<Record<string, readonly string[]>>;
+
+export interface Threshold {
+  count: number;
+  windowMs: number;
+  groupBy: string[];
+}
+
+export interface Suppression {
+  windowMs: number;
+  groupBy: string[];
+}
+
+export interface Rule {
+  id: string;
+  title: string;
+  severity: Severity;
+  source: RuleSource;
+  description?: string;
+  author?: string;
+  references?: string[];
+  labels?: Record<string, string>;
+  runbook?: string;
+  threshold?: Threshold;
+  suppress?: Suppression;
+  /** The CloudWatch Logs filter pattern, for pattern rules (shown verbatim to users). */
+  pattern?: string;
+  /** Sigma tags (attack.*, cve.*), for Sigma rules. */
+  tags?: string[];
+  /** Sigma rule status (stable, test, experimental...). */
+  status?: string;
+  /** The Security Hub control id (CloudWatch.1) and CIS section, for CIS rules. */
+  securityHubControl?: string;
+  cisSection?: string;
+  /** Where the rule was loaded from, when it came from a file. */
+  file?: string;
+  /** Static index keys; RuleSet falls back to evaluating the rule on every record without them. */
+  indexKeys?: IndexKeys;
+  matches(record: unknown): boolean;
+}
