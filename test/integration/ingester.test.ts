@@ -23,7 +23,6 @@ import {
   ingesterEnv,
   type Json,
   logFile,
-  motoKinesis,
   stratusFiles,
   stratusRecords,
   TopicReader,
@@ -348,7 +347,7 @@ describe("ingester: kinesis source fed by a CloudWatch Logs subscription (moto)"
   test("records put to the log group arrive on raw; EventBridge and bare records too; garbage goes to the DLQ", async () => {
     const topics = await testTopics(kafka);
     const [raw, dlq] = await Promise.all([TopicReader.open(kafka, topics.raw), TopicReader.open(kafka, topics.dlq)]);
-    const kinesis = motoKinesis(e);
+    const kinesis = aws.motoKinesis;
     const stream = uniqueName("cwl");
     const group = `/aws/cloudtrail/${uniqueName("trail")}`;
     await kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 1 }));

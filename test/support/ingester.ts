@@ -5,9 +5,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
-import { KinesisClient } from "@aws-sdk/client-kinesis";
 import { type createKafka, ensureTopics, startBatchConsumer } from "@trailstream/kafka";
-import { http1Handler } from "../../services/ingester/src/http1.ts";
 import type { Endpoints } from "./servers.ts";
 import { uniqueName } from "./servers.ts";
 import { withTimeout } from "./wait.ts";
@@ -176,12 +174,63 @@ export function spawnIngester(name: string, env: Record<string, string>): Ingest
   return { child, name, output, exited };
 }
 
-/** A Kinesis client for moto's Kinesis, which speaks HTTP/1.1 only (the SDK's Kinesis default is HTTP/2). */
-export function motoKinesis(e: Endpoints): KinesisClient {
-  return new KinesisClient({
-    region: e.region,
-    endpoint: e.awsEndpoint,
-    credentials: { accessKeyId: "test", secretAccessKey: "test" },
-    requestHandler: http1Handler(),
-  });
+/** The metrics port a spawned ingester logged when it started (it runs with METRICS_PORT=0). */
+export function metricsPortOf(p: IngesterProcess): number | undefined {
+  for (const line of p.output) {
+    if (!line.includes('"ingester running"')) continue;
+    const port = (JSON.parse(line) as { metricsPort?: number }).metricsPort;
+    if (port) return port;
+  }
+  return undefined;
+}
+
+/** CloudWatch Logs subscription payloads, EventBridge events and bare records, as Kinesis data. */
+export function kinesisPayloads(records: readonly Json[], logGroup: string): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < records.length; ) {
+    const form = (i / 10) % 3;
+    if (form < 1) {
+      const chunk = records.slice(i, i + 10);
+      i += chunk.length;
+      out.push(
+        gzipSync(
+          JSON.stringify({
+            messageType: "DATA_MESSAGE",
+            owner: "111122223333",
+            logGroup,
+            logStream: "111122223333_CloudTrail_us-east-1",
+            subscriptionFilters: ["to-kinesis"],
+            logEvents: chunk.map((r, k) => ({
+              id: `${Date.now()}${k}`,
+              timestamp: Date.now(),
+              message: JSON.stringify(r),
+            })),
+          }),
+        ),
+      );
+    } else if (form < 2) {
+      for (const r of records.slice(i, i + 10)) {
+        out.push(
+          Buffer.from(
+            JSON.stringify({
+              version: "0",
+              id: crypto.randomUUID(),
+              "detail-type": "AWS API Call via CloudTrail",
+              source: "aws.iam",
+              account: r.recipientAccountId,
+              time: r.eventTime,
+              region: "us-east-1",
+              resources: [],
+              detail: r,
+            }),
+          ),
+        );
+      }
+      i += 10;
+    } else {
+      for (const r of records.slice(i, i + 10)) out.push(Buffer.from(JSON.stringify(r)));
+      i += 10;
+    }
+  }
+  return out;
 }

@@ -1,0 +1,321 @@
+// Kinesis shard leases across ingester processes (kinesis-local, 4 shards): two replicas split the
+// shards; one killed with SIGKILL has its shards taken over once its leases expire; a replica that
+// joins gets its share; a reshard (SplitShard, MergeShards) mid-stream finishes parents before
+// children; SIGTERM hands the leases back at once. In every case every identity put into the
+// stream reaches the raw topic (copies allowed, losses never).
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import {
+  CreateStreamCommand,
+  DescribeStreamSummaryCommand,
+  type KinesisClient,
+  ListShardsCommand,
+  MergeShardsCommand,
+  PutRecordsCommand,
+  type Shard,
+  SplitShardCommand,
+} from "@aws-sdk/client-kinesis";
+import { createKafka } from "@trailstream/kafka";
+import { createClient } from "redis";
+import { awsClients } from "../support/aws.ts";
+import {
+  type Envelope,
+  freshRecords,
+  type IngesterProcess,
+  identityOf,
+  ingesterEnv,
+  type Json,
+  kinesisPayloads,
+  metricsPortOf,
+  spawnIngester,
+  stratusRecords,
+  TopicReader,
+  testTopics,
+} from "../support/ingester.ts";
+import { type Endpoints, endpoints, requireReachable, uniqueName } from "../support/servers.ts";
+import { eventually } from "../support/wait.ts";
+
+let e: Endpoints;
+let kinesis: KinesisClient;
+let kafka: ReturnType<typeof createKafka>;
+let redis: ReturnType<typeof createClient>;
+let templates: Json[];
+const processes: IngesterProcess[] = [];
+
+before(async () => {
+  e = await endpoints();
+  await requireReachable("Kafka", e.kafkaBrokers[0] ?? "", "KAFKA_BROKERS");
+  await requireReachable("Redis", e.redisUrl, "REDIS_URL");
+  await requireReachable("kinesis-local", e.kinesisEndpoint, "AWS_ENDPOINT_URL_KINESIS");
+  kinesis = awsClients(e).kinesis;
+  kafka = createKafka({ brokers: e.kafkaBrokers, clientId: "ingester-kinesis-test" });
+  redis = createClient({ url: e.redisUrl });
+  await redis.connect();
+  templates = await stratusRecords();
+});
+
+after(async () => {
+  for (const p of processes) if (p.child.exitCode === null) p.child.kill("SIGKILL");
+  await redis?.quit();
+});
+
+async function activeStream(stream: string): Promise<void> {
+  await eventually(async () => {
+    const s = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stream }));
+    assert.equal(s.StreamDescriptionSummary?.StreamStatus, "ACTIVE");
+  }, 30_000);
+}
+
+async function shards(stream: string): Promise<Shard[]> {
+  return (await kinesis.send(new ListShardsCommand({ StreamName: stream }))).Shards ?? [];
+}
+
+/** Puts records into the stream in small batches until stopped; remembers every identity it put. */
+class Feeder {
+  readonly sent: Json[] = [];
+  #running = true;
+  #loop: Promise<void> | undefined;
+  readonly #stream: string;
+  constructor(stream: string) {
+    this.#stream = stream;
+  }
+  async put(count: number): Promise<void> {
+    const records = freshRecords(templates, count, uniqueName("k"));
+    let entries = kinesisPayloads(records, "/aws/cloudtrail/test").map((data) => ({
+      Data: data,
+      PartitionKey: Math.random().toString(36).slice(2),
+    }));
+    for (let attempt = 0; entries.length > 0; attempt++) {
+      try {
+        const out = await kinesis.send(new PutRecordsCommand({ StreamName: this.#stream, Records: entries }));
+        entries = entries.filter((_, i) => out.Records?.[i]?.ErrorCode);
+      } catch (error) {
+        if (attempt > 50) throw error;
+      }
+      if (entries.length > 0) await new Promise((r) => setTimeout(r, 200));
+    }
+    this.sent.push(...records);
+  }
+  start(everyMs: number, count: number): void {
+    this.#loop = (async () => {
+      while (this.#running) {
+        await this.put(count);
+        await new Promise((r) => setTimeout(r, everyMs));
+      }
+    })();
+  }
+  async stop(): Promise<void> {
+    this.#running = false;
+    await this.#loop;
+  }
+}
+
+async function leaseOwners(
+  prefix: string,
+  stream: string,
+  shardIds: readonly string[],
+): Promise<Map<string, string | null>> {
+  const values = await redis.mGet(shardIds.map((s) => `${prefix}{${stream}}:lease:${s}`));
+  return new Map(shardIds.map((s, i) => [s, values[i] ?? null]));
+}
+
+function count(owners: Map<string, string | null>, owner: string): number {
+  return [...owners.values()].filter((o) => o === owner).length;
+}
+
+function assertAllArrived(raw: TopicReader, sent: readonly Json[]): void {
+  const missing = sent.filter((r) => raw.envelopes(identityOf(r)).length === 0);
+  assert.equal(missing.length, 0, `${missing.length} of ${sent.length} identities missing from raw`);
+  for (const r of sent.slice(0, 50)) assert.deepEqual(raw.envelopes(identityOf(r))[0]?.event, r);
+}
+
+function tail(p: IngesterProcess): string {
+  return `${p.name}:\n${p.output.slice(-15).join("\n")}`;
+}
+
+test("two replicas split 4 shards; SIGKILL one and the other takes its shards; nothing is lost", async () => {
+  const stream = uniqueName("leases");
+  await kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 4 }));
+  await activeStream(stream);
+  const shardIds = (await shards(stream)).map((s) => s.ShardId ?? "");
+  const topics = await testTopics(kafka);
+  const raw = await TopicReader.open(kafka, topics.raw);
+  const env = ingesterEnv(e, {
+    TOPIC_RAW: topics.raw,
+    TOPIC_DLQ: topics.dlq,
+    KINESIS_STREAMS: stream,
+    AWS_ENDPOINT_URL_KINESIS: e.kinesisEndpoint,
+    LOG_LEVEL: "info",
+  });
+  const prefix = env.REDIS_KEY_PREFIX ?? "";
+  const feeder = new Feeder(stream);
+  try {
+    await feeder.put(200);
+    const a = spawnIngester("replica-a", env);
+    const b = spawnIngester("replica-b", env);
+    processes.push(a, b);
+    feeder.start(300, 30);
+
+    const split = await eventually(
+      async () => {
+        const owners = await leaseOwners(prefix, stream, shardIds);
+        assert.equal(count(owners, "replica-a"), 2, `a holds 2: ${JSON.stringify([...owners])}`);
+        assert.equal(count(owners, "replica-b"), 2, `b holds 2: ${JSON.stringify([...owners])}`);
+        return owners;
+      },
+      30_000,
+      250,
+    ).catch((error: unknown) => {
+      throw new Error(`${String(error)}\n${tail(a)}\n${tail(b)}`);
+    });
+    // Both read: records from each replica's shards reach raw.
+    await eventually(async () => assertAllArrived(raw, feeder.sent.slice(0, 200)), 30_000, 250);
+
+    // Health endpoints of a replica: alive, ready, and its leases in /metrics.
+    const port = metricsPortOf(a);
+    assert.ok(port, "replica a logged its metrics port");
+    assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    assert.match(metrics, new RegExp(`trailstream_ingester_leases_held\\{stream="${stream}"[^}]*\\} 2`));
+    assert.match(metrics, /trailstream_ingester_event_lag_seconds_bucket/);
+
+    // Kill -9 in the middle of the stream: its leases expire (3 s) and b takes all four.
+    a.child.kill("SIGKILL");
+    await a.exited;
+    await eventually(
+      async () => {
+        const owners = await leaseOwners(prefix, stream, shardIds);
+        assert.equal(count(owners, "replica-b"), 4, `b holds all: ${JSON.stringify([...owners])}`);
+      },
+      20_000,
+      250,
+    );
+    assert.ok(split.size === 4);
+    await new Promise((r) => setTimeout(r, 1_000));
+    await feeder.stop();
+    await eventually(async () => assertAllArrived(raw, feeder.sent), 30_000, 500).catch((error: unknown) => {
+      throw new Error(`${String(error)}\n${tail(b)}`);
+    });
+
+    // SIGTERM: b stops taking work, checkpoints, hands its leases back and exits 0.
+    b.child.kill("SIGTERM");
+    assert.equal(await b.exited, 0, tail(b));
+    const owners = await leaseOwners(prefix, stream, shardIds);
+    assert.equal(count(owners, "replica-b"), 0, "leases released on SIGTERM");
+    const checkpoints = await redis.hGetAll(`${prefix}{${stream}}:checkpoints`);
+    assert.equal(Object.keys(checkpoints).length, 4, "every shard has a checkpoint");
+  } finally {
+    await feeder.stop();
+    await raw.close();
+  }
+});
+
+test("a replica that joins gets its share; a reshard mid-stream reads parents before children; nothing is lost", async () => {
+  const stream = uniqueName("reshard");
+  await kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 4 }));
+  await activeStream(stream);
+  const topics = await testTopics(kafka);
+  const raw = await TopicReader.open(kafka, topics.raw);
+  const env = ingesterEnv(e, {
+    TOPIC_RAW: topics.raw,
+    TOPIC_DLQ: topics.dlq,
+    KINESIS_STREAMS: stream,
+    AWS_ENDPOINT_URL_KINESIS: e.kinesisEndpoint,
+    LOG_LEVEL: "info",
+  });
+  const prefix = env.REDIS_KEY_PREFIX ?? "";
+  const feeder = new Feeder(stream);
+  try {
+    const c = spawnIngester("replica-c", env);
+    processes.push(c);
+    feeder.start(250, 30);
+    const initial = (await shards(stream)).map((s) => s.ShardId ?? "");
+    await eventually(
+      async () => assert.equal(count(await leaseOwners(prefix, stream, initial), "replica-c"), 4),
+      20_000,
+      250,
+    );
+    const d = spawnIngester("replica-d", env);
+    processes.push(d);
+    await eventually(
+      async () => {
+        const owners = await leaseOwners(prefix, stream, initial);
+        assert.equal(count(owners, "replica-c"), 2, JSON.stringify([...owners]));
+        assert.equal(count(owners, "replica-d"), 2, JSON.stringify([...owners]));
+      },
+      30_000,
+      250,
+    ).catch((error: unknown) => {
+      throw new Error(`${String(error)}\n${tail(c)}\n${tail(d)}`);
+    });
+
+    // Split shard 0, then merge shards 2 and 3, while records keep coming.
+    const [s0, , s2, s3] = await shards(stream);
+    assert.ok(s0?.ShardId && s2?.ShardId && s3?.ShardId);
+    const start = BigInt(s0.HashKeyRange?.StartingHashKey ?? "0");
+    const end = BigInt(s0.HashKeyRange?.EndingHashKey ?? "0");
+    await kinesis.send(
+      new SplitShardCommand({
+        StreamName: stream,
+        ShardToSplit: s0.ShardId,
+        NewStartingHashKey: ((start + end) / 2n).toString(),
+      }),
+    );
+    await activeStream(stream);
+    await new Promise((r) => setTimeout(r, 1_500));
+    await kinesis.send(
+      new MergeShardsCommand({ StreamName: stream, ShardToMerge: s2.ShardId, AdjacentShardToMerge: s3.ShardId }),
+    );
+    await activeStream(stream);
+    await new Promise((r) => setTimeout(r, 3_000));
+    await feeder.stop();
+
+    await eventually(async () => assertAllArrived(raw, feeder.sent), 45_000, 500).catch((error: unknown) => {
+      throw new Error(`${String(error)}\n${tail(c)}\n${tail(d)}`);
+    });
+    const after = await shards(stream);
+    const checkpoints = await redis.hGetAll(`${prefix}{${stream}}:checkpoints`);
+    for (const parent of [s0.ShardId, s2.ShardId, s3.ShardId]) {
+      assert.equal(checkpoints[parent], "SHARD_END", `${parent} read to its end`);
+    }
+    // Parents before children: every record read from a child was received after the last record
+    // read from its parent(s).
+    const received = new Map<string, { first: string; last: string }>();
+    for (const list of raw.byKey.values()) {
+      for (const env of list as Envelope[]) {
+        const shard = String(env.origin.shardId);
+        const at = String(env.origin.receivedAt);
+        const r = received.get(shard);
+        if (!r) received.set(shard, { first: at, last: at });
+        else {
+          if (at < r.first) r.first = at;
+          if (at > r.last) r.last = at;
+        }
+      }
+    }
+    const children = after.filter((s) => s.ParentShardId);
+    assert.ok(children.length >= 3, "the split made two children and the merge one");
+    let compared = 0;
+    for (const child of children) {
+      const got = received.get(child.ShardId ?? "");
+      if (!got) continue; // a child that received no record
+      for (const parent of [child.ParentShardId, child.AdjacentParentShardId]) {
+        const p = parent ? received.get(parent) : undefined;
+        if (!p) continue;
+        assert.ok(
+          p.last <= got.first,
+          `${parent} (last ${p.last}) finished before ${child.ShardId} (first ${got.first})`,
+        );
+        compared++;
+      }
+    }
+    assert.ok(compared > 0, "records were read from parents and children alike");
+
+    for (const p of [c, d]) p.child.kill("SIGTERM");
+    assert.deepEqual(await Promise.all([c.exited, d.exited]), [0, 0]);
+  } finally {
+    await feeder.stop();
+    await raw.close();
+  }
+});
