@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The `trailstream` command. Each subcommand is a module under commands/.
+import { rulesCommand, rulesHelp } from "./commands/rules.ts";
 import { sampleCommand, sampleHelp } from "./commands/sample.ts";
 import { scanCommand, scanHelp } from "./commands/scan.ts";
 import { EXIT, UsageError } from "./exit.ts";
@@ -7,6 +8,7 @@ import { EXIT, UsageError } from "./exit.ts";
 const commands: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   scan: { run: scanCommand, help: scanHelp },
   sample: { run: sampleCommand, help: sampleHelp },
+  rules: { run: rulesCommand, help: rulesHelp },
 };
 
 const help = `trailstream: one clean, deduplicated CloudTrail stream.
@@ -16,6 +18,7 @@ Usage: trailstream COMMAND [options]
 Commands:
   scan PATH...   read local log files, collapse copies, enrich, report (no server needed)
   sample OUT     write a bucket tree of three overlapping trails, and its truth
+  rules          list the detection rules, or test a filter pattern or rule on log files
 
 Run "trailstream COMMAND --help" for a command's options.
 
