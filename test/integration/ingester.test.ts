@@ -2,6 +2,9 @@
 // through moto's Kinesis, and bad inputs of every kind ending in the DLQ while the stream goes on.
 // Kinesis leases across processes are in ingester-kinesis.test.ts.
 import assert from "node:assert/strict";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { gzipSync } from "node:zlib";
 import {
@@ -13,7 +16,7 @@ import {
 import { CreateStreamCommand, DescribeStreamSummaryCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { CreateBucketCommand, PutBucketNotificationConfigurationCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
-import { type Ingester, loadConfig, startIngester } from "@trailstream/ingester";
+import { type Ingester, loadConfig, replayCommand, replayHelp, startIngester } from "@trailstream/ingester";
 import { createKafka } from "@trailstream/kafka";
 import { awsClients } from "../support/aws.ts";
 import {
@@ -438,6 +441,54 @@ describe("ingester: kinesis source fed by a CloudWatch Logs subscription (moto)"
       );
     } finally {
       await ingester.stop();
+      await Promise.all([raw.close(), dlq.close()]);
+    }
+  });
+});
+
+describe("ingester: files source (trailstream replay)", () => {
+  test("replay sends every record of a folder of log files to raw; digest files are skipped, corrupt ones dead-lettered", async () => {
+    const topics = await testTopics(kafka);
+    const [raw, dlq] = await Promise.all([TopicReader.open(kafka, topics.raw), TopicReader.open(kafka, topics.dlq)]);
+    const dir = await mkdtemp(join(tmpdir(), "replay-"));
+    try {
+      const records = await stratusRecords();
+      const files: [string, Buffer][] = [
+        [trailKey("111122223333", "us-east-1"), logFile(records.slice(0, 150))],
+        [
+          trailKey("111122223333", "us-east-1").replace(/\.gz$/, ""),
+          Buffer.from(JSON.stringify({ Records: records.slice(150) })),
+        ],
+        [trailKey("111122223333", "us-east-1", { kind: "digest" }), gzipSync("{}")],
+        [trailKey("111122223333", "us-east-2"), logFile(records.slice(0, 10)).subarray(0, 40)],
+      ];
+      for (const [key, body] of files) {
+        await mkdir(join(dir, dirname(key)), { recursive: true });
+        await writeFile(join(dir, key), body);
+      }
+      const code = await replayCommand(["--quiet", "--topic", topics.raw, "--dlq-topic", topics.dlq, dir], {
+        KAFKA_BROKERS: e.kafkaBrokers.join(","),
+      });
+      assert.equal(code, 3, "exit 3: a file went to the DLQ");
+      await eventually(
+        async () => {
+          for (const r of records) {
+            const env = raw.envelopes(identityOf(r))[0];
+            assert.ok(env, `${identityOf(r)} replayed`);
+            assert.deepEqual(env.event, r);
+            assert.equal(env.origin.kind, "file");
+          }
+          const letter = (dlq.values as Json[]).find((l) => l.reason === "gzip");
+          assert.ok(letter, "the corrupt file is dead-lettered");
+          assert.equal(letter.key, files[3]?.[0]);
+        },
+        30_000,
+        250,
+      );
+      assert.match(replayHelp, /Usage: trailstream replay/);
+      assert.equal(await replayCommand([], {}), 2, "no PATH: a usage error");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
       await Promise.all([raw.close(), dlq.close()]);
     }
   });

@@ -1,12 +1,15 @@
 // Kinesis checkpoints in Redis: one hash per stream, `{stream}:checkpoints`, shardId -> the last
 // sequence number whose records (and everything before them) Kafka acknowledged, or SHARD_END
-// once a closed shard has been read to its end. A checkpoint is written only by the replica that
+// once a closed shard has been read to its end, or AT_TIMESTAMP:<ms>, the starting time fixed
+// when a shard is first read from LATEST or a timestamp. A checkpoint is written only by the replica that
 // holds the shard's lease (checked in the same script), so a replica that lost its lease while a
 // batch was in flight cannot move the checkpoint of the shard's new holder.
 import { streamKey } from "./leases.ts";
 import { asNumber, asString, type RedisCommand } from "./redis.ts";
 
 export const SHARD_END = "SHARD_END";
+/** A starting time (ms) stored before the first record, for LATEST and AT_TIMESTAMP starts. */
+export const AT_TIMESTAMP = "AT_TIMESTAMP:";
 
 const FENCED_SET = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) return 1 else return 0 end`;
 

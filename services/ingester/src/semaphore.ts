@@ -11,12 +11,26 @@ export class Semaphore {
     return this.#free;
   }
 
-  async acquire(): Promise<void> {
+  /** Takes a permit; false (and no permit) when `signal` aborts first. */
+  async acquire(signal?: AbortSignal): Promise<boolean> {
+    if (signal?.aborted) return false;
     if (this.#free > 0) {
       this.#free--;
-      return;
+      return true;
     }
-    await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    return new Promise<boolean>((resolve) => {
+      const waiter = () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(true);
+      };
+      const onAbort = () => {
+        const i = this.#waiters.indexOf(waiter);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        resolve(false);
+      };
+      this.#waiters.push(waiter);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
   }
 
   release(): void {
@@ -25,10 +39,9 @@ export class Semaphore {
     else this.#free++;
   }
 
-  /** Resolves when at least one permit is free (without taking it). */
-  async whenFree(): Promise<void> {
+  /** Resolves when at least one permit is free (without taking it), or when `signal` aborts. */
+  async whenFree(signal?: AbortSignal): Promise<void> {
     if (this.#free > 0) return;
-    await this.acquire();
-    this.release();
+    if (await this.acquire(signal)) this.release();
   }
 }

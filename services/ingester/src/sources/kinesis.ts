@@ -13,7 +13,7 @@ import {
 } from "@aws-sdk/client-kinesis";
 import { decodeKinesisData, type Origin } from "@trailstream/cloudtrail";
 import type { Logger } from "@trailstream/runtime";
-import { Checkpoints, SHARD_END } from "../checkpoints.ts";
+import { AT_TIMESTAMP, Checkpoints, SHARD_END } from "../checkpoints.ts";
 import type { StartPosition } from "../config.ts";
 import { LeaseTable, leaseTarget } from "../leases.ts";
 import type { IngesterMetrics } from "../metrics.ts";
@@ -257,26 +257,18 @@ export class KinesisSource {
       });
   }
 
-  async #iterator(
-    shardId: string,
-    after: string | null,
-    hasParent: boolean,
-    signal: AbortSignal,
-  ): Promise<string | undefined> {
+  async #iterator(shardId: string, after: string | null, signal: AbortSignal): Promise<string | undefined> {
     const o = this.#o;
     let type: ShardIteratorType;
     let extra: { StartingSequenceNumber?: string; Timestamp?: Date } = {};
-    if (after !== null) {
+    if (after === null) {
+      type = "TRIM_HORIZON";
+    } else if (after.startsWith(AT_TIMESTAMP)) {
+      type = "AT_TIMESTAMP";
+      extra = { Timestamp: new Date(Number(after.slice(AT_TIMESTAMP.length))) };
+    } else {
       type = "AFTER_SEQUENCE_NUMBER";
       extra = { StartingSequenceNumber: after };
-    } else if (hasParent || o.startPosition === "trim_horizon") {
-      // A child of a reshard continues where its parents ended: from its own beginning.
-      type = "TRIM_HORIZON";
-    } else if (o.startPosition === "latest") {
-      type = "LATEST";
-    } else {
-      type = "AT_TIMESTAMP";
-      extra = { Timestamp: o.startTimestamp ?? new Date() };
     }
     for (let attempt = 0; ; attempt++) {
       try {
@@ -310,10 +302,22 @@ export class KinesisSource {
     const o = this.#o;
     const { shardId } = worker;
     const signal = worker.abort.signal;
-    const checkpoint = await this.#checkpoints.get(shardId);
+    let checkpoint = await this.#checkpoints.get(shardId);
     if (checkpoint === SHARD_END) return;
+    if (checkpoint === null && !hasParent && o.startPosition !== "trim_horizon") {
+      // LATEST and AT_TIMESTAMP become a stored starting time, so a replica that takes the shard
+      // over before the first checkpoint starts from the same point and nothing in between is lost.
+      // A child of a reshard always starts at its beginning, where its parents ended.
+      const at = o.startPosition === "latest" ? Date.now() : (o.startTimestamp ?? new Date()).getTime();
+      const mark = `${AT_TIMESTAMP}${at}`;
+      if (!(await this.#checkpoints.set(shardId, mark, o.workerId))) {
+        worker.reason = "lost";
+        return;
+      }
+      checkpoint = mark;
+    }
     let last: string | null = checkpoint;
-    let iterator = await this.#iterator(shardId, last, hasParent, signal);
+    let iterator = await this.#iterator(shardId, last, signal);
     let failures = 0;
     let lastCall = 0;
     while (iterator && !signal.aborted) {
@@ -333,7 +337,7 @@ export class KinesisSource {
         if (name === "ExpiredIteratorException") {
           o.metrics?.kinesisErrors.inc({ kind: "expired-iterator" });
           o.log.info({ shardId, after: last }, "shard iterator expired; getting a new one");
-          iterator = await this.#iterator(shardId, last, hasParent, signal);
+          iterator = await this.#iterator(shardId, last, signal);
           continue;
         }
         o.metrics?.kinesisErrors.inc({ kind: THROTTLED.has(name) ? "throttled" : "get-records" });

@@ -94,7 +94,7 @@ export class SqsS3Source {
     const o = this.#o;
     let failures = 0;
     while (!this.#stop.signal.aborted) {
-      await o.slots.whenFree();
+      await o.slots.whenFree(this.#stop.signal);
       if (this.#stop.signal.aborted) break;
       let messages: Message[];
       try {
@@ -120,7 +120,11 @@ export class SqsS3Source {
         continue;
       }
       for (const message of messages) {
-        await o.slots.acquire();
+        if (!(await o.slots.acquire(this.#stop.signal))) {
+          // Stopping before this message got a slot: hand it back to the queue at once.
+          await this.#visibility(message.ReceiptHandle ?? "", 0);
+          continue;
+        }
         const id = message.MessageId ?? message.ReceiptHandle ?? String(Math.random());
         const abort = new AbortController();
         const done = this.#handle(message, abort.signal)

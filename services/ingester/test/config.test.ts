@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ConfigError } from "@trailstream/runtime";
+import { loadConfig, parseDuration } from "../src/config.ts";
+
+const base = { KAFKA_BROKERS: "127.0.0.1:9092", REDIS_URL: "redis://127.0.0.1:6379", SQS_QUEUE_URLS: "http://q/1" };
+
+test("defaults: topics, metrics port, start position, lists", () => {
+  const c = loadConfig({ ...base, KINESIS_STREAMS: "a, b" });
+  assert.equal(c.topicRaw, "cloudtrail.raw");
+  assert.equal(c.topicDlq, "cloudtrail.dlq");
+  assert.equal(c.metricsPort, 9401);
+  assert.equal(c.kinesisStartPosition, "trim_horizon");
+  assert.deepEqual(c.kinesisStreams, ["a", "b"]);
+  assert.deepEqual(c.sqsQueueUrls, ["http://q/1"]);
+  assert.equal(c.fileSkipWindowMs, 24 * 3_600_000);
+  assert.equal(c.kinesisHttpVersion, "2");
+  assert.equal(c.s3ForcePathStyle, false);
+});
+
+test("an http:// endpoint gets path-style S3 and HTTP/1.1 Kinesis", () => {
+  const c = loadConfig({
+    ...base,
+    AWS_ENDPOINT_URL: "http://127.0.0.1:5000",
+    AWS_ENDPOINT_URL_KINESIS: "http://127.0.0.1:4568",
+  });
+  assert.equal(c.s3Endpoint, "http://127.0.0.1:5000");
+  assert.equal(c.kinesisEndpoint, "http://127.0.0.1:4568");
+  assert.equal(c.kinesisHttpVersion, "1.1");
+  assert.equal(c.s3ForcePathStyle, true);
+});
+
+test("every problem is reported at once, one line each", () => {
+  try {
+    loadConfig({
+      KAFKA_BROKERS: "nohost",
+      KINESIS_START_POSITION: "at_timestamp",
+      FILE_SKIP_WINDOW: "soon",
+      MAX_FILES_IN_FLIGHT: "0",
+      METRICS_PORT: "http",
+    });
+    assert.fail("should throw");
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    const text = error.problems.join("\n");
+    assert.match(text, /KAFKA_BROKERS: "nohost" is not host:port/);
+    assert.match(text, /REDIS_URL is required/);
+    assert.match(text, /KINESIS_START_TIMESTAMP is required/);
+    assert.match(text, /FILE_SKIP_WINDOW must be a duration/);
+    assert.match(text, /MAX_FILES_IN_FLIGHT must be a whole number/);
+    assert.match(text, /METRICS_PORT must be a whole number/);
+    assert.match(text, /nothing to read/);
+    assert.ok(error.problems.every((p) => !p.includes("\n")));
+  }
+});
+
+test("KINESIS_START_TIMESTAMP takes ISO times and epoch seconds", () => {
+  const iso = loadConfig({
+    ...base,
+    KINESIS_START_POSITION: "at_timestamp",
+    KINESIS_START_TIMESTAMP: "2026-11-25T08:00:00Z",
+  });
+  assert.equal(iso.kinesisStartTimestamp?.toISOString(), "2026-11-25T08:00:00.000Z");
+  const epoch = loadConfig({ ...base, KINESIS_START_POSITION: "at_timestamp", KINESIS_START_TIMESTAMP: "1795593600" });
+  assert.equal(epoch.kinesisStartTimestamp?.getTime(), 1_795_593_600_000);
+});
+
+test("durations", () => {
+  assert.equal(parseDuration("250ms"), 250);
+  assert.equal(parseDuration("30s"), 30_000);
+  assert.equal(parseDuration("15m"), 900_000);
+  assert.equal(parseDuration("2h"), 7_200_000);
+  assert.equal(parseDuration("1d"), 86_400_000);
+  assert.equal(parseDuration("45"), 45_000);
+  assert.equal(parseDuration("soon"), undefined);
+});

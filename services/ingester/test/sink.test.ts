@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { RawRecord } from "../src/sink.ts";
+import { Sink } from "../src/sink.ts";
+import { FakeProducer } from "./fakes.ts";
+
+function records(n: number): RawRecord[] {
+  return Array.from({ length: n }, (_, i) => ({
+    identity: `111122223333:e${i}`,
+    envelope: {
+      v: 1,
+      event: { eventID: `e${i}`, recipientAccountId: "111122223333" },
+      origin: { kind: "file", key: "k", receivedAt: "2026-11-25T00:00:00Z" },
+    },
+  }));
+}
+
+test("records go out in batches keyed by identity; a write resolves once all of its records are acknowledged", async () => {
+  const producer = new FakeProducer();
+  const sink = new Sink(producer, { topicRaw: "raw", topicDlq: "dlq", batchRecords: 3, lingerMs: 5 });
+  await sink.write(records(7));
+  assert.deepEqual(
+    producer.sent.map((s) => s.messages.length),
+    [3, 3, 1],
+  );
+  assert.equal(producer.sent[0]?.messages[0]?.key, "111122223333:e0");
+  assert.deepEqual(JSON.parse(String(producer.sent[0]?.messages[0]?.value)), records(1)[0]?.envelope);
+});
+
+test("writes from several callers share a batch", async () => {
+  const producer = new FakeProducer();
+  const sink = new Sink(producer, { topicRaw: "raw", topicDlq: "dlq", batchRecords: 100, lingerMs: 10 });
+  await Promise.all([sink.write(records(2)), sink.write(records(3))]);
+  assert.deepEqual(
+    producer.sent.map((s) => s.messages.length),
+    [5],
+  );
+});
+
+test("a failed produce rejects the writes that were in it", async () => {
+  const producer = new FakeProducer();
+  producer.fail = new Error("broker down");
+  const sink = new Sink(producer, { topicRaw: "raw", topicDlq: "dlq", batchRecords: 2, lingerMs: 0 });
+  await assert.rejects(sink.write(records(3)), /broker down/);
+});
+
+test("a dead letter carries v, stage, time and reason", async () => {
+  const producer = new FakeProducer();
+  const sink = new Sink(producer, { topicRaw: "raw", topicDlq: "dlq", batchRecords: 2, lingerMs: 0, now: () => 0 });
+  await sink.deadLetter({ reason: "gzip", message: "cut short", bucket: "b", key: "k" }, "s3://b/k");
+  assert.deepEqual(producer.values("dlq"), [
+    {
+      v: 1,
+      stage: "ingester",
+      at: "1970-01-01T00:00:00.000Z",
+      reason: "gzip",
+      message: "cut short",
+      bucket: "b",
+      key: "k",
+    },
+  ]);
+  assert.equal(producer.sent[0]?.messages[0]?.key, "s3://b/k");
+});
