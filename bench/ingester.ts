@@ -1,0 +1,242 @@
+// Benchmark of the ingester against the real servers on this machine (Kafka, Redis, moto,
+// kinesis-local), with the ingester as its own process, as deployed:
+//   S3 path:      gzipped log files in a moto bucket, S3 notifications on SQS  -> raw topic
+//   files path:   the same files from local disk (`replay`): the ceiling without moto's S3 and SQS
+//   Kinesis path: CloudWatch Logs subscription payloads, EventBridge events and bare records
+//                 pre-loaded in a 4-shard kinesis-local stream                  -> raw topic
+// Throughput is read from the ingester's own /metrics (records acknowledged by Kafka), from the
+// first notification sent / the process start to the last record acknowledged.
+//   node bench/ingester.ts [--files 100] [--per-file 1000] [--kinesis-records 50000] [--only s3|files|kinesis]
+//                            [--files-in-flight 8]
+import { execFile } from "node:child_process";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { cpus, totalmem } from "node:os";
+import { dirname, join } from "node:path";
+import { parseArgs, promisify } from "node:util";
+import { CreateStreamCommand, DescribeStreamSummaryCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
+import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { CreateQueueCommand, SendMessageBatchCommand } from "@aws-sdk/client-sqs";
+import { createKafka, ensureTopics } from "@trailstream/kafka";
+import { awsClients } from "../test/support/aws.ts";
+import {
+  freshRecords,
+  type IngesterProcess,
+  ingesterEnv,
+  type Json,
+  kinesisPayloads,
+  logFile,
+  metricsPortOf,
+  ROOT,
+  spawnIngester,
+  stratusRecords,
+  trailKey,
+} from "../test/support/ingester.ts";
+import { endpoints, uniqueName } from "../test/support/servers.ts";
+
+const run = promisify(execFile);
+const { values } = parseArgs({
+  options: {
+    files: { type: "string", default: "100" },
+    "per-file": { type: "string", default: "1000" },
+    "kinesis-records": { type: "string", default: "50000" },
+    only: { type: "string" },
+    "files-in-flight": { type: "string", default: "8" },
+  },
+});
+const fileCount = Number(values.files);
+const perFile = Number(values["per-file"]);
+const kinesisRecords = Number(values["kinesis-records"]);
+const only = values.only;
+
+const e = await endpoints();
+const aws = awsClients(e);
+const kafka = createKafka({ brokers: e.kafkaBrokers, clientId: "bench-ingester" });
+const templates = await stratusRecords();
+const lines: string[] = [];
+
+async function rawTopic(): Promise<{ raw: string; dlq: string }> {
+  const raw = uniqueName("bench-raw");
+  const dlq = uniqueName("bench-dlq");
+  await ensureTopics(kafka, [
+    { topic: raw, partitions: 6 },
+    { topic: dlq, partitions: 1 },
+  ]);
+  return { raw, dlq };
+}
+
+async function recordsAcked(p: IngesterProcess): Promise<number> {
+  const port = metricsPortOf(p);
+  if (!port) return 0;
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  let sum = 0;
+  for (const m of text.matchAll(/^trailstream_ingester_records_total\{[^}]*\} (\d+(?:\.\d+)?)/gm)) sum += Number(m[1]);
+  return sum;
+}
+
+/** Waits until the ingester reports `total` records acknowledged; returns seconds since `start`. */
+async function waitFor(p: IngesterProcess, total: number, start: number, what: string): Promise<number> {
+  let last = -1;
+  let lastChange = Date.now();
+  for (;;) {
+    const n = await recordsAcked(p).catch(() => 0);
+    if (n >= total) return (performance.now() - start) / 1000;
+    if (n !== last) {
+      last = n;
+      lastChange = Date.now();
+    }
+    if (Date.now() - lastChange > 60_000)
+      throw new Error(`${what}: stuck at ${n} of ${total}\n${p.output.slice(-20).join("\n")}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function started(p: IngesterProcess): Promise<void> {
+  while (!metricsPortOf(p)) {
+    if (p.child.exitCode !== null) throw new Error(`ingester exited\n${p.output.join("\n")}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function stop(p: IngesterProcess): Promise<void> {
+  p.child.kill("SIGTERM");
+  await p.exited;
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+// Files: fileCount gzipped log files of perFile records each, fresh identities.
+const files: { key: string; body: Buffer; records: Json[] }[] = [];
+if (only !== "kinesis") {
+  for (let i = 0; i < fileCount; i++) {
+    const records = freshRecords(templates, perFile, uniqueName(`b${i}`));
+    files.push({ key: trailKey("111122223333", "us-east-1"), body: logFile(records), records });
+  }
+}
+const totalFileRecords = fileCount * perFile;
+const gzBytes = files.reduce((n, f) => n + f.body.length, 0);
+const rawBytes = files.reduce((n, f) => n + JSON.stringify({ Records: f.records }).length, 0);
+
+if (only === undefined || only === "s3") {
+  const bucket = uniqueName("bench-trail");
+  await aws.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const queueUrl =
+    (await aws.sqs.send(new CreateQueueCommand({ QueueName: uniqueName("bench-notices") }))).QueueUrl ?? "";
+  console.error(`uploading ${files.length} files (${(gzBytes / 1024 ** 2).toFixed(1)} MiB gzipped) to moto`);
+  for (let i = 0; i < files.length; i += 8) {
+    await Promise.all(
+      files.slice(i, i + 8).map((f) => aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: f.key, Body: f.body }))),
+    );
+  }
+  const topics = await rawTopic();
+  const p = spawnIngester(
+    "bench-s3",
+    ingesterEnv(e, {
+      TOPIC_RAW: topics.raw,
+      TOPIC_DLQ: topics.dlq,
+      SQS_QUEUE_URLS: queueUrl,
+      LOG_LEVEL: "info",
+      SQS_WAIT_SECONDS: "2",
+      MAX_FILES_IN_FLIGHT: values["files-in-flight"],
+    }),
+  );
+  await started(p);
+  const start = performance.now();
+  for (let i = 0; i < files.length; i += 10) {
+    await aws.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: files.slice(i, i + 10).map((f, k) => ({
+          Id: String(k),
+          MessageBody: JSON.stringify({
+            Records: [
+              {
+                eventSource: "aws:s3",
+                eventName: "ObjectCreated:Put",
+                s3: { bucket: { name: bucket }, object: { key: f.key, size: f.body.length } },
+              },
+            ],
+          }),
+        })),
+      }),
+    );
+  }
+  const seconds = await waitFor(p, totalFileRecords, start, "s3");
+  await stop(p);
+  lines.push(
+    `| sqs-s3 (moto S3 + SQS -> Kafka) | ${files.length} files x ${perFile} | ${fmt(totalFileRecords / seconds)} | ${(gzBytes / 1024 ** 2 / seconds).toFixed(2)} | ${(rawBytes / 1024 ** 2 / seconds).toFixed(1)} | ${seconds.toFixed(1)} |`,
+  );
+  console.error(lines.at(-1));
+}
+
+if (only === undefined || only === "files") {
+  const dir = join(ROOT, ".out", "bench", "ingester-files");
+  await rm(dir, { recursive: true, force: true });
+  for (const f of files) {
+    await mkdir(join(dir, dirname(f.key)), { recursive: true });
+    await writeFile(join(dir, f.key), f.body);
+  }
+  const topics = await rawTopic();
+  const script = `import { replayCommand } from "@trailstream/ingester"; process.exitCode = await replayCommand(["--quiet", "--topic", ${JSON.stringify(topics.raw)}, "--dlq-topic", ${JSON.stringify(topics.dlq)}, ${JSON.stringify(dir)}]);`;
+  const start = performance.now();
+  await run(process.execPath, ["--input-type=module", "-e", script], {
+    cwd: join(ROOT, "services", "ingester"),
+    env: { ...process.env, KAFKA_BROKERS: e.kafkaBrokers.join(",") },
+  });
+  const seconds = (performance.now() - start) / 1000;
+  lines.push(
+    `| files (local disk -> Kafka, \`replay\`, incl. start) | ${files.length} files x ${perFile} | ${fmt(totalFileRecords / seconds)} | ${(gzBytes / 1024 ** 2 / seconds).toFixed(2)} | ${(rawBytes / 1024 ** 2 / seconds).toFixed(1)} | ${seconds.toFixed(1)} |`,
+  );
+  console.error(lines.at(-1));
+  await rm(dir, { recursive: true, force: true });
+}
+
+if (only === undefined || only === "kinesis") {
+  const stream = uniqueName("bench-stream");
+  await aws.kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 4 }));
+  for (;;) {
+    const s = await aws.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stream }));
+    if (s.StreamDescriptionSummary?.StreamStatus === "ACTIVE") break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const records = freshRecords(templates, kinesisRecords, uniqueName("k"));
+  const payloads = kinesisPayloads(records, "/aws/cloudtrail/bench");
+  console.error(`putting ${records.length} records in ${payloads.length} Kinesis records`);
+  for (let i = 0; i < payloads.length; i += 250) {
+    let entries = payloads
+      .slice(i, i + 250)
+      .map((Data) => ({ Data, PartitionKey: Math.random().toString(36).slice(2) }));
+    while (entries.length > 0) {
+      const out = await aws.kinesis.send(new PutRecordsCommand({ StreamName: stream, Records: entries }));
+      entries = entries.filter((_, k) => out.Records?.[k]?.ErrorCode);
+    }
+  }
+  const topics = await rawTopic();
+  const start = performance.now();
+  const p = spawnIngester(
+    "bench-kinesis",
+    ingesterEnv(e, {
+      TOPIC_RAW: topics.raw,
+      TOPIC_DLQ: topics.dlq,
+      KINESIS_STREAMS: stream,
+      AWS_ENDPOINT_URL_KINESIS: e.kinesisEndpoint,
+      LOG_LEVEL: "info",
+    }),
+  );
+  await started(p);
+  const seconds = await waitFor(p, records.length, start, "kinesis");
+  await stop(p);
+  lines.push(
+    `| kinesis (kinesis-local, 4 shards, 1 replica -> Kafka, incl. start) | ${fmt(records.length)} records in ${fmt(payloads.length)} Kinesis records | ${fmt(records.length / seconds)} | - | - | ${seconds.toFixed(1)} |`,
+  );
+  console.error(lines.at(-1));
+}
+
+console.log(
+  [
+    `machine: ${cpus().length} x ${cpus()[0]?.model ?? "?"}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${process.version}`,
+    "| path | input | records/s | MB/s gzipped in | MB/s JSON | seconds |",
+    "|---|---|---|---|---|---|",
+    ...lines,
+  ].join("\n"),
+);
+process.exit(0);
