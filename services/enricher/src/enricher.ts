@@ -136,6 +136,12 @@ export async function startEnricher(config: EnricherConfig, deps: EnricherDeps):
         metrics.record(plan.stats);
         metrics.transactions.inc({ result: "commit" });
         metrics.batchSeconds.observe((performance.now() - started) / 1_000);
+        if (plan.stats.replays > 0) {
+          log.info(
+            { partition: batch.partition, replays: plan.stats.replays },
+            "records written again after a crash (their dedup claim was their own)",
+          );
+        }
       },
     };
   }
