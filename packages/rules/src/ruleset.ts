@@ -79,20 +79,30 @@ export class RuleSet {
 
   /** The rules that match the record, in the order they were given. */
   match(record: unknown): Rule[] {
-    const lists = this.#candidateLists(record);
+    // Written without intermediate arrays: this runs once per event for every event.
     const hits: number[] = [];
-    for (const list of lists) {
-      for (const i of list) {
-        const rule = this.rules[i];
-        if (rule?.matches(record)) hits.push(i);
-      }
+    let lists = 0;
+    for (const f of INDEX_FIELDS) {
+      const v = fieldOf(record, f);
+      const list = v === undefined ? undefined : this.#buckets.get(f)?.get(v);
+      if (!list) continue;
+      lists++;
+      this.#evaluate(list, record, hits);
     }
-    if (lists.length > 1 && hits.length > 1) hits.sort((a, b) => a - b);
+    if (this.#unindexed.length > 0) {
+      lists++;
+      this.#evaluate(this.#unindexed, record, hits);
+    }
+    if (lists > 1 && hits.length > 1) hits.sort((a, b) => a - b);
     const out: Rule[] = [];
     for (const i of hits) {
       const rule = this.rules[i];
       if (rule) out.push(rule);
     }
     return out;
+  }
+
+  #evaluate(list: readonly number[], record: unknown, hits: number[]): void {
+    for (const i of list) if (this.rules[i]?.matches(record)) hits.push(i);
   }
 }

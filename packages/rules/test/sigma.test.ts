@@ -71,6 +71,22 @@ describe("Sigma value matching (the specification's rules)", () => {
     const i = rule("sel:\n    arn|re|i: ':assumed-role/aws:'\ncondition: sel");
     assert.equal(i.matches({ arn: "arn:aws:sts::1:ASSUMED-ROLE/aws:ec2-instance/i-1" }), true);
   });
+  test("re with a leading .+ gives the same answers as a plain search (it is anchored for speed)", () => {
+    const r = rule("sel:\n    a|re: '.+:role/x'\ncondition: sel");
+    const s = rule("sel:\n    a|re|s: '.+:role/x'\ncondition: sel");
+    const samples = [
+      "arn:aws:iam::1:role/x",
+      ":role/x",
+      "a:role/x",
+      "first\nsecond:role/x",
+      "\n:role/x",
+      "x".repeat(5000),
+    ];
+    for (const a of samples) {
+      assert.equal(r.matches({ a }), /.+:role\/x/.test(a), JSON.stringify(a));
+      assert.equal(s.matches({ a }), /.+:role\/x/s.test(a), JSON.stringify(a));
+    }
+  });
   test("cased makes plain matching case-sensitive", () => {
     const r = rule("sel:\n    a|cased: Abc\ncondition: sel");
     assert.equal(r.matches({ a: "Abc" }), true);

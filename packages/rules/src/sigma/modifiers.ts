@@ -115,7 +115,8 @@ function compileValue(
     } catch (error) {
       throw new SigmaRuleError(`field "${field}|re": ${(error as Error).message}`, file);
     }
-    return any((v) => stringForms(v).some((s) => re.test(s)));
+    const search = leadingWildcardSearch(re);
+    return any((v) => stringForms(v).some(search));
   }
 
   const cased = has("cased");
@@ -142,6 +143,23 @@ function compileValue(
   // contains also looks inside nested values: see stringForms.
   const forms = transform === "contains" ? stringForms : scalarForms;
   return any((v) => forms(v).some(glob));
+}
+
+/**
+ * An unanchored search for a pattern that starts with `.*` or `.+` (SigmaHQ writes
+ * `'.+:assumed-role/aws:.+'`) retries the leading wildcard from every position: quadratic in the
+ * length of the value, and the largest cost of the whole catalog. On a line without line breaks and
+ * with no top-level alternative, a match anywhere implies one from position 0, so anchoring there
+ * gives the same answer in linear time.
+ */
+const LINE_BREAK = /[\n\r\u2028\u2029]/;
+
+function leadingWildcardSearch(re: RegExp): (s: string) => boolean {
+  const src = re.source;
+  if (!/^\.[*+]/.test(src) || src.includes("|") || src.includes("(?<")) return (s) => re.test(s);
+  const anchored = new RegExp(`^(?:${src})`, re.flags.replace("m", ""));
+  if (re.dotAll) return (s) => anchored.test(s);
+  return (s) => (LINE_BREAK.test(s) ? re.test(s) : anchored.test(s));
 }
 
 function scalarForms(v: unknown): string[] {
