@@ -1,0 +1,176 @@
+// The alerter's wiring: events topic ─► rules ─► Kafka alerts topic, Alertmanager, webhooks, with
+// threshold, suppression and idempotence state in Redis and the DLQ for what no sink would take.
+import { type ConsumedBatch, createKafka, ensureTopics, openProducer, startBatchConsumer } from "@trailstream/kafka";
+import { type Logger, safeUrl } from "@trailstream/runtime";
+import type { AlerterConfig } from "./config.ts";
+import { type AlerterMetrics, createMetrics } from "./metrics.ts";
+import { type BatchResult, processBatch } from "./pipeline.ts";
+import { loadRules } from "./rules.ts";
+import { alertmanagerSink } from "./sinks/alertmanager.ts";
+import { kafkaSink } from "./sinks/kafka.ts";
+import type { Sink } from "./sinks/sink.ts";
+import { slackSink, webhookSink } from "./sinks/webhook.ts";
+import { createRedisClient, RedisAlertState, type StateClient } from "./state-redis.ts";
+
+export interface Alerter {
+  metrics: AlerterMetrics;
+  /** Resolves when the consumer first joined its group. */
+  started: Promise<void>;
+  /** Why the alerter is not ready (for /readyz); empty when ready. */
+  notReady(): string[];
+  /** Stops consuming (the batch in flight finishes and commits), then closes Kafka and Redis. */
+  stop(): Promise<void>;
+}
+
+export interface AlerterDeps {
+  log: Logger;
+  metrics?: AlerterMetrics;
+  now?: () => number;
+  /** Told about every finished batch (tests, benchmarks). */
+  onBatch?: (result: BatchResult) => void;
+}
+
+export async function startAlerter(config: AlerterConfig, deps: AlerterDeps): Promise<Alerter> {
+  const { log } = deps;
+  const metrics = deps.metrics ?? createMetrics();
+  const loaded = await loadRules({
+    builtin: config.rulesBuiltin,
+    files: config.ruleFiles,
+    ...(config.sigmaDir ? { sigmaDir: config.sigmaDir } : {}),
+  });
+  for (const [source, n] of Object.entries(loaded.bySource)) metrics.rulesLoaded.set({ source }, n);
+  for (const f of loaded.failures) log.warn({ file: f.file, reason: f.reason }, "a Sigma rule was skipped");
+  if (loaded.duplicateIds.length > 0) log.warn({ ids: loaded.duplicateIds }, "rules with a repeated id were skipped");
+
+  const sinkOptions = { timeoutMs: config.sinkTimeoutMs, resolveMs: config.alertmanagerResolveMs };
+  const httpSinks: Sink[] = [
+    ...(config.alertmanagerUrl ? [alertmanagerSink(config.alertmanagerUrl, sinkOptions)] : []),
+    ...config.webhookUrls.map((url) => webhookSink(url, config.sinkTimeoutMs)),
+    ...config.slackWebhookUrls.map((url) => slackSink(url, config.sinkTimeoutMs)),
+  ];
+  log.info(
+    {
+      brokers: config.kafka.brokers,
+      redis: safeUrl(config.redisUrl),
+      topics: { events: config.topicEvents, alerts: config.topicAlerts, dlq: config.topicDlq },
+      groupId: config.groupId,
+      rules: loaded.ruleSet.size,
+      bySource: loaded.bySource,
+      sinks: ["kafka", ...httpSinks.map((s) => `${s.kind} ${s.target}`)],
+    },
+    "alerter starting",
+  );
+
+  let lastRedisError = "";
+  const redis = createRedisClient(config.redisUrl, (error) => {
+    if (error.message !== lastRedisError) log.warn({ error: error.message }, "Redis connection error");
+    lastRedisError = error.message;
+    metrics.redisUp.set(0);
+  });
+  redis.on("ready", () => {
+    lastRedisError = "";
+    metrics.redisUp.set(1);
+  });
+  const closeRedis = () =>
+    redis.close().catch(() => {
+      try {
+        redis.destroy();
+      } catch {}
+    });
+  await redis.connect();
+  const state = new RedisAlertState({
+    client: redis as unknown as StateClient,
+    keyPrefix: config.redisKeyPrefix,
+    claimTtlMs: config.alertDedupTtlMs,
+  });
+
+  const kafka = createKafka(config.kafka, (level, message, fields) => {
+    const quiet = message.startsWith("Limiting retries for the idempotent producer");
+    log[quiet ? "debug" : level](fields, `kafka: ${message}`);
+  });
+  let stopping = false;
+  let lastBatchError: string | undefined;
+  let producer: Awaited<ReturnType<typeof openProducer>> | undefined;
+  try {
+    await ensureTopics(kafka, [
+      { topic: config.topicAlerts, partitions: 3 },
+      { topic: config.topicDlq, partitions: 3 },
+    ]);
+    producer = await openProducer(kafka);
+  } catch (error) {
+    await closeRedis();
+    throw error;
+  }
+  const out = producer;
+  const sinks: Sink[] = [kafkaSink(out, config.topicAlerts), ...httpSinks];
+  const policy = {
+    retries: config.sinkRetries,
+    baseMs: config.sinkRetryBaseMs,
+    maxMs: config.sinkRetryMaxMs,
+    jitter: 0.2,
+  };
+
+  async function handle(batch: ConsumedBatch): Promise<void> {
+    const started = performance.now();
+    try {
+      const result = await processBatch(batch.partition, batch.messages, {
+        rules: loaded.ruleSet,
+        state,
+        sinks,
+        policy,
+        metrics,
+        ...(deps.now ? { now: deps.now } : {}),
+        deadLetter: (letters) =>
+          out.send(
+            config.topicDlq,
+            letters.map((d) => ({ key: d.key, value: JSON.stringify(d.letter), headers: { reason: d.letter.reason } })),
+          ),
+        hooks: {
+          shouldRetry: () => !stopping,
+          onAttemptError: (sink, error, attempt) =>
+            log.warn({ sink: sink.kind, target: sink.target, attempt, error: String(error) }, "sink delivery failed"),
+        },
+      });
+      for (const d of result.deadLetters) {
+        log.warn({ reason: d.letter.reason, key: d.key, message: d.letter.message }, "dead-lettered");
+      }
+      for (const a of result.alerts) {
+        log.info({ rule: a.ruleId, severity: a.severity, identity: a.identity, lagSeconds: a.lagSeconds }, "alert");
+      }
+      metrics.batchSeconds.observe((performance.now() - started) / 1_000);
+      lastBatchError = undefined;
+      deps.onBatch?.(result);
+    } catch (error) {
+      lastBatchError = error instanceof Error ? error.message : String(error);
+      log.error({ partition: batch.partition, error: lastBatchError }, "batch failed: not committed, it comes again");
+      throw error;
+    }
+  }
+
+  let consumer: Awaited<ReturnType<typeof startBatchConsumer>>;
+  try {
+    consumer = await startBatchConsumer(kafka, { groupId: config.groupId, topics: [config.topicEvents], handle });
+  } catch (error) {
+    await out.close().catch(() => {});
+    await closeRedis();
+    throw error;
+  }
+
+  return {
+    metrics,
+    started: consumer.started,
+    notReady() {
+      const reasons: string[] = [];
+      if (!redis.isReady) reasons.push("Redis is down");
+      if (lastBatchError !== undefined) reasons.push(`last batch failed: ${lastBatchError}`);
+      if (stopping) reasons.push("stopping");
+      return reasons;
+    },
+    async stop() {
+      stopping = true;
+      await consumer.close();
+      await out.close();
+      await closeRedis();
+    },
+  };
+}

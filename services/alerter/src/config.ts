@@ -1,0 +1,139 @@
+// The alerter's settings, from the environment, checked all at once (docs/alerter.md lists them).
+import type { KafkaSasl, KafkaSettings } from "@trailstream/kafka";
+import { ConfigReader } from "@trailstream/runtime";
+
+export interface AlerterConfig {
+  kafka: KafkaSettings;
+  /** Holds a password when the URL has one: log it only through safeUrl(). */
+  redisUrl: string;
+  redisKeyPrefix: string;
+  topicEvents: string;
+  topicAlerts: string;
+  topicDlq: string;
+  groupId: string;
+  /** Custom YAML rule files. */
+  ruleFiles: string[];
+  rulesBuiltin: boolean;
+  /** A directory of Sigma rules instead of the shipped ones. */
+  sigmaDir?: string;
+  alertmanagerUrl?: string;
+  /** Plain JSON webhooks: the alert document is POSTed as is. May hold secrets in the path: never log. */
+  webhookUrls: string[];
+  /** Slack-compatible incoming webhooks ({text, blocks}). Their URLs are secrets: never log them. */
+  slackWebhookUrls: string[];
+  /** Retries after a sink's first failed attempt, before the alert goes to the DLQ. */
+  sinkRetries: number;
+  sinkRetryBaseMs: number;
+  sinkRetryMaxMs: number;
+  /** One HTTP request to a sink may take this long. */
+  sinkTimeoutMs: number;
+  /** How long `alerted:<rule>:<identity>` claims live: a re-delivered event inside it raises nothing. */
+  alertDedupTtlMs: number;
+  /** How long Alertmanager keeps an alert firing (endsAt = now + this); 0 lets Alertmanager decide. */
+  alertmanagerResolveMs: number;
+  metricsPort: number;
+  logLevel: string;
+  shutdownGraceMs: number;
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `24h`, `90m`, `3600s`, `1d`, `500ms` (or several: `1h30m`) as milliseconds; null when not a duration. */
+export function parseDuration(text: string): number | null {
+  const parts = [...text.trim().matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== text.trim()) return null;
+  let total = 0;
+  for (const [, amount, unit] of parts) total += Number(amount) * (UNITS[unit ?? ""] ?? Number.NaN);
+  return Number.isFinite(total) ? Math.round(total) : null;
+}
+
+function duration(r: ConfigReader, name: string, fallback: string, minMs: number): number {
+  const text = r.string(name, fallback);
+  const ms = parseDuration(text);
+  r.require(
+    ms !== null && ms >= minMs,
+    `${name} must be a duration like 24h, 90m or 3600s (at least ${minMs} ms), not "${text}"`,
+  );
+  return ms ?? parseDuration(fallback) ?? minMs;
+}
+
+function httpUrls(r: ConfigReader, name: string): string[] {
+  const urls = r.list(name);
+  urls.forEach((url, i) => {
+    let ok = false;
+    try {
+      ok = ["http:", "https:"].includes(new URL(url).protocol);
+    } catch {}
+    // The URL itself is not repeated: webhook URLs carry their secret in the path.
+    r.require(ok, `${name}: entry ${i + 1} is not an http:// or https:// URL`);
+  });
+  return urls;
+}
+
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): AlerterConfig {
+  const r = new ConfigReader(env);
+  const brokers = r.list("KAFKA_BROKERS");
+  r.require(brokers.length > 0, "KAFKA_BROKERS is required (host:port, comma separated)");
+  for (const b of brokers) r.require(/^[^\s:]+:\d{1,5}$/.test(b), `KAFKA_BROKERS: "${b}" is not host:port`);
+  const mechanism = r.optionalString("KAFKA_SASL_MECHANISM");
+  let sasl: KafkaSasl | undefined;
+  if (mechanism !== undefined) {
+    const m = r.oneOf("KAFKA_SASL_MECHANISM", ["plain", "scram-sha-256", "scram-sha-512"] as const, "plain");
+    sasl = { mechanism: m, username: r.string("KAFKA_SASL_USERNAME"), password: r.string("KAFKA_SASL_PASSWORD") };
+  }
+  const ssl = r.boolean("KAFKA_SSL", false);
+  const redisUrl = r.string("REDIS_URL");
+  if (redisUrl) {
+    let valid = false;
+    try {
+      valid = ["redis:", "rediss:"].includes(new URL(redisUrl).protocol);
+    } catch {}
+    r.require(valid, "REDIS_URL must be a redis:// or rediss:// URL");
+  }
+  const alertmanagerUrl = r.optionalString("ALERTMANAGER_URL");
+  if (alertmanagerUrl !== undefined) {
+    let ok = false;
+    try {
+      ok = ["http:", "https:"].includes(new URL(alertmanagerUrl).protocol);
+    } catch {}
+    r.require(ok, "ALERTMANAGER_URL must be an http:// or https:// URL");
+  }
+  const sigmaDir = r.optionalString("SIGMA_DIR");
+  const config: AlerterConfig = {
+    kafka: {
+      brokers,
+      clientId: r.string("KAFKA_CLIENT_ID", "trailstream-alerter"),
+      ...(ssl ? { ssl } : {}),
+      ...(sasl ? { sasl } : {}),
+    },
+    redisUrl,
+    redisKeyPrefix: r.string("ALERTER_KEY_PREFIX", ""),
+    topicEvents: r.string("TOPIC_EVENTS", "cloudtrail.events"),
+    topicAlerts: r.string("TOPIC_ALERTS", "cloudtrail.alerts"),
+    topicDlq: r.string("TOPIC_DLQ", "cloudtrail.dlq"),
+    groupId: r.string("ALERTER_GROUP_ID", "trailstream-alerter"),
+    ruleFiles: r.list("RULE_FILES"),
+    rulesBuiltin: r.boolean("RULES_BUILTIN", true),
+    ...(sigmaDir ? { sigmaDir } : {}),
+    ...(alertmanagerUrl ? { alertmanagerUrl } : {}),
+    webhookUrls: httpUrls(r, "WEBHOOK_URLS"),
+    slackWebhookUrls: httpUrls(r, "SLACK_WEBHOOK_URLS"),
+    sinkRetries: r.integer("SINK_RETRIES", 3, { min: 0, max: 20 }),
+    sinkRetryBaseMs: r.integer("SINK_RETRY_BASE_MS", 200, { min: 1, max: 60_000 }),
+    sinkRetryMaxMs: r.integer("SINK_RETRY_MAX_MS", 2_000, { min: 1, max: 300_000 }),
+    sinkTimeoutMs: r.integer("SINK_TIMEOUT_MS", 3_000, { min: 10, max: 120_000 }),
+    alertDedupTtlMs: duration(r, "ALERT_DEDUP_TTL", "24h", 1_000),
+    alertmanagerResolveMs: duration(r, "ALERTMANAGER_RESOLVE", "1h", 0),
+    metricsPort: r.integer("METRICS_PORT", 9403, { min: 0, max: 65_535 }),
+    logLevel: r.oneOf("LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const, "info"),
+    shutdownGraceMs: r.integer("SHUTDOWN_GRACE_MS", 25_000, { min: 0, max: 600_000 }),
+  };
+  r.require(config.rulesBuiltin || config.ruleFiles.length > 0, "no rules: set RULE_FILES or RULES_BUILTIN=true");
+  r.require(
+    new Set([config.topicEvents, config.topicAlerts, config.topicDlq]).size === 3,
+    "TOPIC_EVENTS, TOPIC_ALERTS and TOPIC_DLQ must be three different topics",
+  );
+  r.require(config.sinkRetryBaseMs <= config.sinkRetryMaxMs, "SINK_RETRY_BASE_MS must not exceed SINK_RETRY_MAX_MS");
+  r.done();
+  return config;
+}

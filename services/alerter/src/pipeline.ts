@@ -1,0 +1,161 @@
+// One partition batch of the events topic, start to finish: decode, match, claim each match in
+// Redis (a re-delivered or copied event raises nothing twice), decide thresholds and suppression,
+// build the alerts, deliver them to every sink, dead-letter what no sink would take, mark the
+// matches done. When this resolves the batch's alerts are durable and its offsets may be committed;
+// when it throws nothing is committed and the batch comes again.
+import type { DeadLetter } from "@trailstream/cloudtrail";
+import type { ConsumedMessage } from "@trailstream/kafka";
+import { type AlertDecision, decideAlert, type Rule, type RuleSet } from "@trailstream/rules";
+import { type DeliveryHooks, deliverAll } from "./deliver.ts";
+import {
+  type AlertDocument,
+  buildAlert,
+  type DecodedEvent,
+  decodeDeadLetter,
+  decodeEvent,
+  eventTimeMs,
+  sinkDeadLetter,
+} from "./evaluate.ts";
+import type { AlerterMetrics } from "./metrics.ts";
+import type { RetryPolicy } from "./retry.ts";
+import type { Sink } from "./sinks/sink.ts";
+import type { AlertState } from "./state-memory.ts";
+import type { MatchClaim } from "./state-redis.ts";
+
+export interface DeadLetterOut {
+  key: string | null;
+  letter: DeadLetter;
+}
+
+export interface PipelineDeps {
+  rules: RuleSet;
+  state: AlertState;
+  sinks: readonly Sink[];
+  policy: RetryPolicy;
+  /** Writes dead letters durably (the DLQ topic); throws when it cannot. */
+  deadLetter(letters: readonly DeadLetterOut[]): Promise<void>;
+  metrics?: AlerterMetrics;
+  now?: () => number;
+  hooks?: DeliveryHooks;
+}
+
+export interface BatchResult {
+  events: number;
+  matches: number;
+  duplicates: number;
+  alerts: AlertDocument[];
+  deadLetters: DeadLetterOut[];
+}
+
+interface Match {
+  event: DecodedEvent;
+  rule: Rule;
+  claim: MatchClaim;
+}
+
+const timed = async <T>(metrics: AlerterMetrics | undefined, step: () => Promise<T>): Promise<T> => {
+  const started = performance.now();
+  try {
+    const value = await step();
+    metrics?.redisSeconds.observe((performance.now() - started) / 1_000);
+    return value;
+  } catch (error) {
+    metrics?.redisErrors.inc();
+    throw error;
+  }
+};
+
+export async function processBatch(
+  partition: number,
+  messages: readonly ConsumedMessage[],
+  deps: PipelineDeps,
+): Promise<BatchResult> {
+  const { metrics } = deps;
+  const now = deps.now ?? Date.now;
+  const deadLetters: DeadLetterOut[] = [];
+  const matches: Match[] = [];
+  for (const message of messages) {
+    const position = `${partition}:${message.offset}`;
+    const decoded = decodeEvent(message.value, position);
+    if (!decoded.ok) {
+      deadLetters.push({
+        key: message.key?.toString("utf8") ?? null,
+        letter: decodeDeadLetter(decoded.reason, decoded.message, message.value, now()),
+      });
+      continue;
+    }
+    const started = performance.now();
+    const hits = deps.rules.match(decoded.event.record);
+    metrics?.evaluationSeconds.observe((performance.now() - started) / 1_000);
+    for (const rule of hits) {
+      metrics?.ruleMatches.inc({ rule: rule.id, severity: rule.severity });
+      matches.push({
+        event: decoded.event,
+        rule,
+        claim: { ruleId: rule.id, identity: decoded.event.identity, owner: position },
+      });
+    }
+  }
+  metrics?.eventsIn.inc(messages.length);
+
+  // One round trip claims every match; only new ones and this same record again go on.
+  const verdicts =
+    matches.length === 0 ? [] : await timed(metrics, () => deps.state.claimMatches(matches.map((m) => m.claim)));
+  const live = matches.filter((_, i) => verdicts[i] === "new" || verdicts[i] === "again");
+  const duplicates = matches.length - live.length;
+  if (duplicates > 0) metrics?.decisions.inc({ result: "duplicate" }, duplicates);
+
+  // Thresholds and suppression, in Redis; windows follow eventTime so a re-delivery counts alike.
+  const decisions = await timed(metrics, () =>
+    Promise.all(
+      live.map(async ({ rule, event }): Promise<AlertDecision> => {
+        if (!rule.threshold && !rule.suppress) return { fire: true, reason: "fire", count: 1, group: "" };
+        const at = eventTimeMs(event.record) ?? now();
+        return decideAlert(rule, event.record, deps.state.forEvent(event.identity), at);
+      }),
+    ),
+  );
+  const alerts: AlertDocument[] = [];
+  const alertOrigins = new Map<AlertDocument, DecodedEvent>();
+  decisions.forEach((decision, i) => {
+    const m = live[i];
+    if (!m) return;
+    metrics?.decisions.inc({ result: decision.reason });
+    if (!decision.fire) return;
+    const doc = buildAlert(m.rule, m.event, decision, now());
+    alerts.push(doc);
+    alertOrigins.set(doc, m.event);
+  });
+
+  const failures = await deliverAll(alerts, deps.sinks, deps.policy, {
+    ...deps.hooks,
+    onAttemptError: (sink, error, attempt) => {
+      metrics?.sinkErrors.inc({ sink: sink.kind });
+      deps.hooks?.onAttemptError?.(sink, error, attempt);
+    },
+    onDelivered: (sink, seconds, count) => {
+      metrics?.sinkSeconds.observe({ sink: sink.kind }, seconds);
+      metrics?.sinkDelivered.inc({ sink: sink.kind }, count);
+      deps.hooks?.onDelivered?.(sink, seconds, count);
+    },
+  });
+  for (const f of failures) {
+    deadLetters.push({
+      key: f.alert.identity,
+      letter: sinkDeadLetter(f.alert, f.sink.kind, f.message, f.attempts, now(), alertOrigins.get(f.alert)?.origin),
+    });
+  }
+  if (deadLetters.length > 0) {
+    await deps.deadLetter(deadLetters);
+    for (const d of deadLetters) metrics?.dlq.inc({ reason: d.letter.reason });
+  }
+  if (live.length > 0) await timed(metrics, () => deps.state.markDone(live.map((m) => m.claim)));
+
+  const doneAt = now();
+  for (const a of alerts) {
+    metrics?.alerts.inc({ rule: a.ruleId, severity: a.severity });
+    const t = a.eventTime === null ? Number.NaN : Date.parse(a.eventTime);
+    if (Number.isFinite(t)) metrics?.lagSeconds.observe(Math.max(0, (doneAt - t) / 1_000));
+  }
+  return { events: messages.length, matches: matches.length, duplicates, alerts, deadLetters };
+}

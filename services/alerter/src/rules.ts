@@ -1,0 +1,40 @@
+// The rules an alerter runs: the built-in catalog (CIS and the shipped Sigma rules) and custom YAML
+// files. A custom file that does not load stops the start (an operator wrote it and should know);
+// a shipped Sigma rule that does not compile is reported and skipped.
+import { builtinRules, loadCustomRules, type Rule, RuleSet } from "@trailstream/rules";
+
+export interface LoadedRules {
+  ruleSet: RuleSet;
+  bySource: Record<string, number>;
+  failures: { file: string; reason: string }[];
+  duplicateIds: string[];
+}
+
+export async function loadRules(options: {
+  builtin: boolean;
+  files: readonly string[];
+  sigmaDir?: string;
+}): Promise<LoadedRules> {
+  const rules: Rule[] = [];
+  const failures: { file: string; reason: string }[] = [];
+  if (options.builtin) {
+    const builtin = await builtinRules(options.sigmaDir ? { sigmaDir: options.sigmaDir } : {});
+    rules.push(...builtin.rules);
+    failures.push(...builtin.failures);
+  }
+  for (const file of options.files) rules.push(...(await loadCustomRules(file)));
+  // A later rule with an id already taken is dropped: ids name alerts and Redis keys.
+  const seen = new Set<string>();
+  const duplicateIds: string[] = [];
+  const unique = rules.filter((r) => {
+    if (seen.has(r.id)) {
+      duplicateIds.push(r.id);
+      return false;
+    }
+    seen.add(r.id);
+    return true;
+  });
+  const bySource: Record<string, number> = { cis: 0, sigma: 0, custom: 0 };
+  for (const r of unique) bySource[r.source] = (bySource[r.source] ?? 0) + 1;
+  return { ruleSet: new RuleSet(unique), bySource, failures, duplicateIds };
+}

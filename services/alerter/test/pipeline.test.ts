@@ -1,0 +1,197 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { decideAlert, MemoryWindowStore, type Rule, RuleSet } from "@trailstream/rules";
+import { CriticalSinkError } from "../src/deliver.ts";
+import type { AlertDocument } from "../src/evaluate.ts";
+import { createMetrics } from "../src/metrics.ts";
+import { type DeadLetterOut, type PipelineDeps, processBatch } from "../src/pipeline.ts";
+import { PermanentError } from "../src/retry.ts";
+import type { Sink } from "../src/sinks/sink.ts";
+import { MemoryAlertState } from "../src/state-memory.ts";
+import { claimVerdict } from "../src/state-redis.ts";
+import { cloudTrailRecord, message, rule } from "./fixtures.ts";
+
+function recordingSink(kind = "webhook", unit: "alert" | "batch" = "alert"): Sink & { got: AlertDocument[] } {
+  const got: AlertDocument[] = [];
+  return { kind, target: "http://127.0.0.1", unit, got, deliver: async (alerts) => void got.push(...alerts) };
+}
+
+function deps(rules: Rule[], sinks: Sink[], state = new MemoryAlertState()) {
+  const dlq: DeadLetterOut[] = [];
+  const d: PipelineDeps = {
+    rules: new RuleSet(rules),
+    state,
+    sinks,
+    policy: { retries: 2, baseMs: 1, maxMs: 1 },
+    deadLetter: async (letters) => void dlq.push(...letters),
+    metrics: createMetrics(),
+    hooks: { sleep: async () => {} },
+  };
+  return { d, dlq };
+}
+
+const at = (iso: string) => ({ eventTime: iso });
+
+test("decisions with an in-memory store: a threshold fires once when reached, then suppresses its window", async () => {
+  const store = new MemoryWindowStore();
+  const r = rule({ threshold: { count: 3, windowMs: 60_000, groupBy: ["sourceIPAddress"] } });
+  const record = (ip: string) => cloudTrailRecord({ sourceIPAddress: ip });
+  const t0 = Date.parse("2026-03-01T12:00:00Z");
+  const reasons: string[] = [];
+  for (let i = 0; i < 5; i++) reasons.push((await decideAlert(r, record("10.0.0.1"), store, t0 + i * 1_000)).reason);
+  assert.deepEqual(reasons, ["below-threshold", "below-threshold", "fire", "suppressed", "suppressed"]);
+  // Another group counts on its own; after the window the group may fire again.
+  assert.equal((await decideAlert(r, record("10.0.0.2"), store, t0 + 5_000)).reason, "below-threshold");
+  const later = t0 + 120_000;
+  const again: string[] = [];
+  for (let i = 0; i < 3; i++) again.push((await decideAlert(r, record("10.0.0.1"), store, later + i)).reason);
+  assert.deepEqual(again, ["below-threshold", "below-threshold", "fire"]);
+});
+
+test("decisions with an in-memory store: suppression without a threshold lets one alert per group per window", async () => {
+  const store = new MemoryWindowStore();
+  const r = rule({ suppress: { windowMs: 600_000, groupBy: ["userIdentity.arn"] } });
+  const t0 = Date.now();
+  const alice = cloudTrailRecord();
+  const bob = cloudTrailRecord({ userIdentity: { type: "IAMUser", arn: "arn:aws:iam::1:user/bob" } });
+  assert.equal((await decideAlert(r, alice, store, t0)).fire, true);
+  assert.equal((await decideAlert(r, alice, store, t0 + 1)).reason, "suppressed");
+  assert.equal((await decideAlert(r, bob, store, t0 + 2)).fire, true);
+});
+
+test("the alerter's state counts an event once however often it comes, and keeps its own suppression claim", async () => {
+  const state = new MemoryAlertState();
+  const r = rule({ threshold: { count: 2, windowMs: 60_000, groupBy: [] } });
+  const e1 = cloudTrailRecord();
+  const t = Date.now();
+  assert.equal((await decideAlert(r, e1, state.forEvent("a:1"), t)).reason, "below-threshold");
+  assert.equal((await decideAlert(r, e1, state.forEvent("a:1"), t)).reason, "below-threshold", "same event again");
+  assert.equal((await decideAlert(r, e1, state.forEvent("a:2"), t)).reason, "fire");
+  assert.equal((await decideAlert(r, e1, state.forEvent("a:2"), t)).reason, "fire", "the claim is its own");
+  assert.equal((await decideAlert(r, e1, state.forEvent("a:3"), t)).reason, "suppressed");
+  assert.equal(claimVerdict(null, "0:1"), "new");
+  assert.equal(claimVerdict("0:1", "0:1"), "again");
+  assert.equal(claimVerdict("done:0:1", "0:1"), "done");
+  assert.equal(claimVerdict("1:9", "0:1"), "copy");
+});
+
+test("a batch: matches become alerts in every sink; other events pass", async () => {
+  const kafka = recordingSink("kafka", "batch");
+  const hook = recordingSink();
+  const { d, dlq } = deps([rule()], [kafka, hook]);
+  const hit = cloudTrailRecord();
+  const miss = cloudTrailRecord({ eventName: "DescribeTrails" });
+  const result = await processBatch(0, [message(hit, 0), message(miss, 1)], d);
+  assert.equal(result.events, 2);
+  assert.equal(result.alerts.length, 1);
+  assert.equal(kafka.got.length, 1);
+  assert.equal(hook.got[0]?.identity, `111122223333:${hit.eventID}`);
+  assert.equal(dlq.length, 0);
+  const text = await d.metrics?.registry.metrics();
+  assert.match(
+    text ?? "",
+    /trailstream_alerter_alerts_total\{rule="test-stop-logging",severity="high",service="alerter"\} 1/,
+  );
+  assert.match(text ?? "", /trailstream_alerter_event_lag_seconds_count\{service="alerter"\} 1/);
+});
+
+test("a batch that comes again raises nothing twice once done; a copy at another offset raises nothing", async () => {
+  const sink = recordingSink();
+  const state = new MemoryAlertState();
+  const { d } = deps([rule()], [sink], state);
+  const record = cloudTrailRecord();
+  await processBatch(0, [message(record, 7)], d);
+  await processBatch(0, [message(record, 7)], d); // re-delivered after a crash before the commit
+  await processBatch(1, [message(record, 3, 1)], d); // a copy that slipped through dedup
+  assert.equal(sink.got.length, 1);
+});
+
+test("a batch that died before its alerts were durable raises them again when it comes again", async () => {
+  const state = new MemoryAlertState();
+  const r = rule({ suppress: { windowMs: 600_000, groupBy: [] } });
+  const record = cloudTrailRecord();
+  const failing: Sink = {
+    kind: "kafka",
+    target: "topic alerts",
+    unit: "batch",
+    critical: true,
+    deliver: async () => {
+      throw new Error("broker gone");
+    },
+  };
+  await assert.rejects(processBatch(0, [message(record, 7)], deps([r], [failing], state).d), CriticalSinkError);
+  const sink = recordingSink("kafka", "batch");
+  await processBatch(0, [message(record, 7)], deps([r], [sink], state).d);
+  assert.equal(sink.got.length, 1, "the suppression claim was this event's own: the alert is not lost");
+});
+
+test("thresholds and suppression hold within and across batches", async () => {
+  const sink = recordingSink();
+  const state = new MemoryAlertState();
+  const r = rule({ threshold: { count: 3, windowMs: 300_000, groupBy: ["userIdentity.arn"] } });
+  const { d } = deps([r], [sink], state);
+  const base = Date.now() - 60_000;
+  const ev = (i: number) => cloudTrailRecord(at(new Date(base + i * 1_000).toISOString()));
+  await processBatch(0, [message(ev(0), 0), message(ev(1), 1)], d);
+  assert.equal(sink.got.length, 0);
+  await processBatch(1, [message(ev(2), 0), message(ev(3), 1), message(ev(4), 2)], d);
+  assert.equal(sink.got.length, 1);
+  assert.equal(sink.got[0]?.count, 3);
+});
+
+test("a sink that stays down: bounded retries, then the DLQ with the reason; the other sinks still get it", async () => {
+  let attempts = 0;
+  const down: Sink = {
+    kind: "webhook",
+    target: "http://127.0.0.1:9",
+    unit: "alert",
+    deliver: async () => {
+      attempts++;
+      throw new Error("connection refused");
+    },
+  };
+  const good = recordingSink("alertmanager", "batch");
+  const { d, dlq } = deps([rule()], [down, good]);
+  const records = [cloudTrailRecord(), cloudTrailRecord(), cloudTrailRecord()];
+  const result = await processBatch(
+    0,
+    records.map((r, i) => message(r, i)),
+    d,
+  );
+  assert.equal(result.alerts.length, 3);
+  assert.equal(good.got.length, 3);
+  assert.equal(attempts, 3, "one retry schedule (1 + 2 retries) for the whole batch, not per alert");
+  assert.equal(dlq.length, 3);
+  for (const { key, letter } of dlq) {
+    assert.equal(letter.stage, "alerter");
+    assert.equal(letter.reason, "sink-webhook");
+    assert.match(letter.message, /connection refused/);
+    const payload = JSON.parse(letter.payload ?? "{}") as AlertDocument;
+    assert.equal(payload.identity, key);
+    assert.equal(letter.origin?.kind, "s3");
+  }
+  assert.deepEqual(
+    dlq.map((l) => l.letter.attempts),
+    [3, 0, 0],
+  );
+});
+
+test("a permanent refusal goes to the DLQ without retries; undecodable records are dead-lettered too", async () => {
+  let attempts = 0;
+  const refusing: Sink = {
+    kind: "alertmanager",
+    target: "http://127.0.0.1:9094",
+    unit: "batch",
+    deliver: async () => {
+      attempts++;
+      throw new PermanentError("POST answered 400: bad labels");
+    },
+  };
+  const { d, dlq } = deps([rule()], [refusing]);
+  const garbage = { ...message(cloudTrailRecord(), 1), value: Buffer.from("not json") };
+  await processBatch(0, [message(cloudTrailRecord(), 0), garbage], d);
+  assert.equal(attempts, 1);
+  assert.deepEqual(dlq.map((l) => l.letter.reason).sort(), ["json", "sink-alertmanager"]);
+  const json = dlq.find((l) => l.letter.reason === "json");
+  assert.equal(Buffer.from(json?.letter.payload ?? "", "base64").toString(), "not json");
+});
