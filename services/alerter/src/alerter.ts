@@ -156,6 +156,11 @@ export async function startAlerter(config: AlerterConfig, deps: AlerterDeps): Pr
     throw error;
   }
 
+  consumer.started.then(
+    () => log.info({ groupId: config.groupId, topic: config.topicEvents }, "consumer joined its group"),
+    () => {},
+  );
+
   return {
     metrics,
     started: consumer.started,
