@@ -7,7 +7,7 @@
 // Throughput is read from the ingester's own /metrics (records acknowledged by Kafka), from the
 // first notification sent / the process start to the last record acknowledged.
 //   node bench/ingester.ts [--files 100] [--per-file 1000] [--kinesis-records 50000] [--only s3|files|kinesis]
-//                            [--files-in-flight 8]
+//                            [--files-in-flight 8] [--kinesis-page 1000]
 import { execFile } from "node:child_process";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
@@ -41,6 +41,7 @@ const { values } = parseArgs({
     "kinesis-records": { type: "string", default: "50000" },
     only: { type: "string" },
     "files-in-flight": { type: "string", default: "8" },
+    "kinesis-page": { type: "string", default: "1000" },
   },
 });
 const fileCount = Number(values.files);
@@ -220,6 +221,11 @@ if (only === undefined || only === "kinesis") {
       KINESIS_STREAMS: stream,
       AWS_ENDPOINT_URL_KINESIS: e.kinesisEndpoint,
       LOG_LEVEL: "info",
+      // Production lease timing, not the tests' 3 s; kinesis-local answers big pages slowly
+      // (about 1 ms per record, worse beyond a few thousand), so pages of 1,000.
+      LEASE_DURATION: "30s",
+      LEASE_RENEW_INTERVAL: "10s",
+      KINESIS_MAX_RECORDS: values["kinesis-page"],
     }),
   );
   await started(p);

@@ -4,5 +4,6 @@
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 
 export function http1Handler(): NodeHttpHandler {
-  return new NodeHttpHandler({ requestTimeout: 30_000 });
+  // A request the server never answers must fail (and be retried), not hang a shard forever.
+  return new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 30_000, throwOnRequestTimeout: true });
 }

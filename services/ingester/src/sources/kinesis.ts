@@ -377,7 +377,9 @@ export class KinesisSource {
     const dead: { letter: DeadLetterInput; key: string | null }[] = [];
     const receivedAt = new Date().toISOString();
     let lastSeq = "";
-    for (const r of records) {
+    for (const [n, r] of records.entries()) {
+      // A page holds up to 10,000 records: let lease renewals and other shards run in between.
+      if (n > 0 && n % 500 === 0) await new Promise((resolve) => setImmediate(resolve));
       const sequenceNumber = r.SequenceNumber ?? "";
       lastSeq = sequenceNumber || lastSeq;
       const data = r.Data ?? new Uint8Array();
