@@ -1,0 +1,194 @@
+// Benchmark of the enricher: raw records per second through dedup, enrichment and transactions,
+// beside Kafka's own ConsumerPerformance tool reading the same topic on the same broker (the ceiling
+// for consuming alone), and Redis memory per tracked identity, measured on a private redis-server.
+//   eval "$(deploy/local/stack env)"
+//   node bench/enricher.ts [--records 200000] [--partitions 4] [--runs 2] [--concurrency N] [--max-bytes-per-partition B]
+// Results: docs/benchmarks-enricher.md.
+import { execFile } from "node:child_process";
+import { cpus, totalmem } from "node:os";
+import { parseArgs, promisify } from "node:util";
+import { createClient } from "redis";
+import { createLogger } from "../packages/runtime/src/index.ts";
+import { loadConfig, startEnricher } from "../services/enricher/src/index.ts";
+import {
+  createKafka,
+  ensureTopics,
+  freePort,
+  PrivateRedis,
+  produceRaw,
+  rawRecords,
+  waitForLag0,
+} from "../test/support/enricher.ts";
+import { uniqueName } from "../test/support/servers.ts";
+
+const run = promisify(execFile);
+const { values } = parseArgs({
+  options: {
+    records: { type: "string", default: "200000" },
+    partitions: { type: "string", default: "4" },
+    runs: { type: "string", default: "2" },
+    "max-bytes-per-partition": { type: "string", default: "1048576" },
+    concurrency: { type: "string", default: "" },
+  },
+});
+const total = Number(values.records);
+const partitions = Number(values.partitions);
+const runs = Number(values.runs);
+const brokers = (process.env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(",");
+const kafkaLibs = process.env.KAFKA_LIBS ?? `${process.env.HOME}/.cache/trailstream/kafka-4.1.2/libs`;
+
+const kafka = createKafka({ brokers, clientId: "enricher-bench" });
+const name = uniqueName("enr-bench");
+const raw = `${name}.raw`;
+await ensureTopics(kafka, [{ topic: raw, partitions }]);
+const truth = rawRecords({ total, copyShare: 0.3, spread: Math.floor(total / 5), seed: 3 });
+const bytes = truth.records.reduce((n, r) => n + r.key.length + r.value.length, 0);
+console.error(
+  `producing ${total} raw records (${(bytes / 1024 ** 2).toFixed(0)} MiB, ${truth.copies} copies) into ${raw}`,
+);
+await produceRaw(kafka, raw, truth.records, { chunk: 2_000 });
+
+async function consumerPerformance(): Promise<{ recordsPerSecond: number; mbPerSecond: number; seconds: number }> {
+  const args = [
+    "-Xms256m",
+    "-Xmx512m",
+    "-cp",
+    `${kafkaLibs}/*`,
+    "org.apache.kafka.tools.ConsumerPerformance",
+    "--bootstrap-server",
+    brokers.join(","),
+    "--topic",
+    raw,
+    "--messages",
+    String(total),
+    "--group",
+    uniqueName("perf"),
+    "--timeout",
+    "30000",
+    "--hide-header",
+  ];
+  const { stdout } = await run("java", args, { maxBuffer: 1 << 20 });
+  // start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec,
+  // rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
+  const line = stdout.trim().split("\n").at(-1) ?? "";
+  const f = line.split(",").map((s) => s.trim());
+  const consumed = Number(f[4]);
+  if (consumed < total) throw new Error(`ConsumerPerformance read ${consumed} of ${total}: ${line}`);
+  return { recordsPerSecond: Number(f[9]), mbPerSecond: Number(f[8]), seconds: Number(f[7]) / 1_000 };
+}
+
+interface EnricherRun {
+  recordsPerSecond: number;
+  eventsPerSecond: number;
+  seconds: number;
+  redisRoundTripMs: number;
+  batchMs: number;
+  usedMemoryPerKey: number;
+  memoryUsagePerKey: number;
+  keys: number;
+}
+
+async function enricherRun(i: number): Promise<EnricherRun> {
+  const redis = new PrivateRedis(await freePort());
+  await redis.start();
+  const client = createClient({ url: redis.url });
+  await client.connect();
+  try {
+    const usedBefore = usedMemory(await client.info("memory"));
+    const topics = { events: `${name}.events.${i}`, dlq: `${name}.dlq.${i}` };
+    await ensureTopics(kafka, [
+      { topic: topics.events, partitions },
+      { topic: topics.dlq, partitions: 1 },
+    ]);
+    const groupId = `${name}-group-${i}`;
+    const config = loadConfig({
+      KAFKA_BROKERS: brokers.join(","),
+      REDIS_URL: redis.url,
+      TOPIC_RAW: raw,
+      TOPIC_EVENTS: topics.events,
+      TOPIC_DLQ: topics.dlq,
+      ENRICHER_GROUP_ID: groupId,
+      DEDUP_TTL: "24h",
+      KAFKA_MAX_BYTES_PER_PARTITION: values["max-bytes-per-partition"],
+      ...(values.concurrency ? { ENRICHER_PARTITIONS_CONCURRENTLY: values.concurrency } : {}),
+    });
+    const enricher = await startEnricher(config, { log: createLogger("enricher", "warn") });
+    await enricher.started;
+    const start = performance.now();
+    await waitForLag0(kafka, groupId, raw, 600_000);
+    const seconds = (performance.now() - start) / 1_000;
+    const histogramMean = async (h: typeof enricher.metrics.redisSeconds) => {
+      const v = (await h.get()).values;
+      const sum = v.find((x) => x.metricName?.endsWith("_sum"))?.value ?? 0;
+      const count = v.find((x) => x.metricName?.endsWith("_count"))?.value ?? 1;
+      return (sum / count) * 1_000;
+    };
+    const redisRoundTripMs = await histogramMean(enricher.metrics.redisSeconds);
+    const batchMs = await histogramMean(enricher.metrics.batchSeconds);
+    await enricher.stop();
+
+    const keys = await client.dbSize();
+    const usedAfter = usedMemory(await client.info("memory"));
+    let sampled = 0;
+    let sampledBytes = 0;
+    for await (const batch of client.scanIterator({ COUNT: 1_000 })) {
+      for (const key of batch) {
+        sampledBytes += (await client.memoryUsage(key)) ?? 0;
+        sampled++;
+      }
+      if (sampled >= 2_000) break;
+    }
+    return {
+      recordsPerSecond: total / seconds,
+      eventsPerSecond: truth.identities.size / seconds,
+      seconds,
+      redisRoundTripMs,
+      batchMs,
+      usedMemoryPerKey: (usedAfter - usedBefore) / keys,
+      memoryUsagePerKey: sampledBytes / sampled,
+      keys,
+    };
+  } finally {
+    await client.quit().catch(() => {});
+    await redis.kill();
+  }
+}
+
+function usedMemory(info: string): number {
+  const m = /used_memory:(\d+)/.exec(info);
+  return Number(m?.[1] ?? Number.NaN);
+}
+
+const perf: Awaited<ReturnType<typeof consumerPerformance>>[] = [];
+const enr: EnricherRun[] = [];
+for (let i = 0; i < runs; i++) {
+  // Alternate the two so machine noise falls on both alike.
+  perf.push(await consumerPerformance());
+  console.error(`ConsumerPerformance run ${i + 1}: ${Math.round(perf.at(-1)?.recordsPerSecond ?? 0)} records/s`);
+  enr.push(await enricherRun(i));
+  console.error(`enricher run ${i + 1}: ${Math.round(enr.at(-1)?.recordsPerSecond ?? 0)} records/s`);
+}
+const best = <T>(xs: T[], f: (x: T) => number) => Math.max(...xs.map(f));
+const ceiling = best(perf, (p) => p.recordsPerSecond);
+const enricherBest = best(enr, (e) => e.recordsPerSecond);
+const last = enr.at(-1);
+console.log(
+  JSON.stringify(
+    {
+      machine: { cpus: cpus().length, memoryGiB: Math.round(totalmem() / 1024 ** 3) },
+      records: total,
+      unique: truth.identities.size,
+      copies: truth.copies,
+      megabytes: bytes / 1024 ** 2,
+      partitions,
+      consumerPerformance: perf,
+      enricher: enr,
+      ratio: enricherBest / ceiling,
+      redisBytesPerIdentity: last
+        ? { usedMemoryDelta: last.usedMemoryPerKey, memoryUsage: last.memoryUsagePerKey }
+        : null,
+    },
+    null,
+    2,
+  ),
+);
