@@ -1,7 +1,7 @@
 // The sqs-s3 source against fake SQS and S3 clients: the paths the emulators cannot produce
 // (access denied) and the ones that must not delete (Kafka failing).
 import assert from "node:assert/strict";
-import { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import { test } from "node:test";
 import { gzipSync } from "node:zlib";
 import type { S3Client } from "@aws-sdk/client-s3";
@@ -140,4 +140,22 @@ test("the records of a file reach Kafka before the message is deleted", async ()
   await until(() => sentAtDelete >= 0);
   await source.stop(100);
   assert.equal(sentAtDelete, 250);
+});
+
+test("on stop, a file still in progress is handed back: its message is made visible at once, not deleted", async () => {
+  const body = gzipSync(
+    JSON.stringify({ Records: [{ eventID: "e1", recipientAccountId: "111122223333", eventVersion: "1.08" }] }),
+  );
+  const slow = new PassThrough();
+  slow.write(body.subarray(0, 10)); // the rest never comes
+  const { sqs, source } = setup({ deliveries: 1, s3: { GetObjectCommand: () => ({ Body: slow }) } });
+  source.start();
+  await until(() => sqs.calls.some((c) => c.name === "ReceiveMessageCommand"));
+  await new Promise((r) => setTimeout(r, 50));
+  await source.stop(50);
+  assert.equal(sqs.calls.filter((c) => c.name === "DeleteMessageCommand").length, 0);
+  const change = sqs.calls
+    .filter((c) => c.name === "ChangeMessageVisibilityCommand")
+    .map((c) => c.input.VisibilityTimeout);
+  assert.deepEqual(change, [0]);
 });

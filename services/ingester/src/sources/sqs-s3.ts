@@ -261,6 +261,9 @@ export class SqsS3Source {
     const acks = new Acks();
     let batch: RawRecord[] = [];
     let corrupt = false;
+    // Stopping: the body is closed, which ends the read below at once.
+    const onAbort = () => destroy(body);
+    signal.addEventListener("abort", onAbort, { once: true });
     try {
       for await (const item of decodeLogFile(
         counting(body, (n) => m?.bytes.inc({ source: "s3" }, n)),
@@ -284,6 +287,7 @@ export class SqsS3Source {
         acks.add(o.sink.deadLetter({ ...outcome.letter, bucket: object.bucket, key: object.key }, outcome.key));
       }
     } finally {
+      signal.removeEventListener("abort", onAbort);
       destroy(body);
     }
     acks.add(o.sink.write(batch));
