@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import { gunzipSync } from "node:zlib";
 import { listInputs } from "../services/cli/src/scan/inputs.ts";
 import { AWS_PRICES } from "../services/cli/src/scan/report.ts";
-import { scan } from "../services/cli/src/scan/run.ts";
+import { preferSmallHeap, scan } from "../services/cli/src/scan/run.ts";
 
 const [mode, dir] = process.argv.slice(2);
 if (!dir || (mode !== "trailstream" && mode !== "naive")) {
@@ -18,6 +18,7 @@ const started = process.hrtime.bigint();
 let records = 0;
 let unique = 0;
 if (mode === "trailstream") {
+  preferSmallHeap();
   const report = await scan(inputs, { prices: AWS_PRICES, maxIdentities: 5_000_000 });
   records = report.records;
   unique = report.uniqueEvents;

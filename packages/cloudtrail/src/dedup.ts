@@ -102,3 +102,41 @@ export class MemoryDedupStore implements DedupStore {
     }
   }
 }
+
+/**
+ * The embedded `scan`'s memory of which identities it has read: no owners and no expiry (a scan
+ * covers whatever time its files span), so each identity costs one string in a Set. Bounded in
+ * count: past `maxEntries` the oldest is forgotten, which can only let a copy through.
+ */
+export class SeenIdentities {
+  readonly #seen = new Set<string>();
+  readonly #maxEntries: number;
+  #evicted = 0;
+
+  constructor(maxEntries: number) {
+    if (!(maxEntries > 0)) throw new RangeError("SeenIdentities needs a positive maxEntries");
+    this.#maxEntries = maxEntries;
+  }
+
+  /** True the first time an identity is offered, false for every copy after it. */
+  firstTime(identity: string): boolean {
+    if (this.#seen.has(identity)) return false;
+    this.#seen.add(identity);
+    if (this.#seen.size > this.#maxEntries) {
+      const oldest = this.#seen.values().next();
+      if (!oldest.done) {
+        this.#seen.delete(oldest.value);
+        this.#evicted++;
+      }
+    }
+    return true;
+  }
+
+  get evicted(): number {
+    return this.#evicted;
+  }
+
+  get size(): number {
+    return this.#seen.size;
+  }
+}

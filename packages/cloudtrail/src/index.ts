@@ -14,6 +14,7 @@ export {
   dedupBatch,
   type MemoryDedupOptions,
   MemoryDedupStore,
+  SeenIdentities,
 } from "./dedup.ts";
 export {
   type CallChannel,

@@ -1,14 +1,42 @@
 #!/usr/bin/env node
-// The `trailstream` command. Each subcommand is a module under commands/.
-import { rulesCommand, rulesHelp } from "./commands/rules.ts";
-import { sampleCommand, sampleHelp } from "./commands/sample.ts";
-import { scanCommand, scanHelp } from "./commands/scan.ts";
+// The `trailstream` command. Each subcommand is a module loaded only when it is run, so `scan` on a
+// laptop never loads the Kafka, Redis or AWS clients that the services need.
 import { EXIT, UsageError } from "./exit.ts";
 
-const commands: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
-  scan: { run: scanCommand, help: scanHelp },
-  sample: { run: sampleCommand, help: sampleHelp },
-  rules: { run: rulesCommand, help: rulesHelp },
+type Run = (argv: string[]) => Promise<number>;
+
+/** A long-running service: runs until SIGTERM or SIGINT, configured by environment variables. */
+function service(load: () => Promise<{ main: () => Promise<void> }>): () => Promise<Run> {
+  return async () => {
+    const { main } = await load();
+    return async (argv) => {
+      if (argv.includes("--help") || argv.includes("-h")) {
+        process.stdout.write("Configured by environment variables: see docs/deploy.md and the service's docs/.\n");
+        return EXIT.ok;
+      }
+      try {
+        await main();
+      } catch (error) {
+        // Configuration problems are one line each, already worded for the operator.
+        if (error instanceof Error && error.name === "ConfigError") {
+          process.stderr.write(`trailstream: ${error.message}\n`);
+          return EXIT.usage;
+        }
+        throw error;
+      }
+      return typeof process.exitCode === "number" ? process.exitCode : EXIT.ok;
+    };
+  };
+}
+
+const commands: Record<string, () => Promise<Run>> = {
+  scan: async () => (await import("./commands/scan.ts")).scanCommand,
+  sample: async () => (await import("./commands/sample.ts")).sampleCommand,
+  rules: async () => (await import("./commands/rules.ts")).rulesCommand,
+  replay: async () => (await import("@trailstream/ingester")).replayCommand,
+  ingester: service(() => import("@trailstream/ingester")),
+  enricher: service(() => import("@trailstream/enricher")),
+  alerter: service(() => import("@trailstream/alerter")),
 };
 
 const help = `trailstream: one clean, deduplicated CloudTrail stream.
@@ -16,13 +44,19 @@ const help = `trailstream: one clean, deduplicated CloudTrail stream.
 Usage: trailstream COMMAND [options]
 
 Commands:
-  scan PATH...   read local log files, collapse copies, enrich, report (no server needed)
-  sample OUT     write a bucket tree of three overlapping trails, and its truth
-  rules          list the detection rules, or test a filter pattern or rule on log files
+  scan PATH...     read local log files, collapse copies, enrich, evaluate the rules, report (no server needed)
+  sample OUT       write a bucket tree of three overlapping trails, and its truth
+  rules            list the detection rules, or test a filter pattern or rule on log files
+  replay PATH...   send local log files to the raw Kafka topic (backfills)
+  ingester         run the ingester: SQS/S3 and Kinesis into cloudtrail.raw
+  enricher         run the enricher: cloudtrail.raw, deduplicated and enriched, into cloudtrail.events
+  alerter          run the alerter: cloudtrail.events through the rules into alerts
 
-Run "trailstream COMMAND --help" for a command's options.
+Run "trailstream COMMAND --help" for a command's options; the services are configured by
+environment variables (docs/deploy.md).
 
-Exit codes: 0 success; 1 an unexpected failure; 2 a usage error; 3 some input could not be read.`;
+Exit codes: 0 success; 1 an unexpected failure; 2 a usage or configuration error; 3 some input
+could not be read.`;
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -30,9 +64,9 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${help}\n`);
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
-  const command = commands[name];
-  if (!command) throw new UsageError(`unknown command "${name}"; run "trailstream --help"`);
-  return command.run(rest);
+  const load = commands[name];
+  if (!load) throw new UsageError(`unknown command "${name}"; run "trailstream --help"`);
+  return (await load())(rest);
 }
 
 // `trailstream scan --ndjson | head` closes the pipe early: that is a normal end, not a failure.

@@ -89,6 +89,48 @@ describe("scan on a generated tree of three overlapping trails", () => {
   });
 });
 
+describe("scan evaluates the rules", () => {
+  test("CIS unauthorized-calls alerts equal the unique events with such an error code, counted apart", async () => {
+    const json = await run(process.execPath, [main, "scan", "--no-progress", "--json", join(dir, "buckets")]);
+    const report = JSON.parse(json.stdout) as {
+      alerts: Array<{ ruleId: string; alerts: number; matches: number; source: string; author?: string }>;
+    };
+    const ndjson = await run(
+      process.execPath,
+      [main, "scan", "--no-progress", "--no-rules", "--ndjson", join(dir, "buckets")],
+      {
+        maxBuffer: 256 * 1024 * 1024,
+      },
+    );
+    const unauthorized = ndjson.stdout
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { event: { errorCode?: string } }).event.errorCode ?? "")
+      .filter((code) => code.endsWith("UnauthorizedOperation") || code.startsWith("AccessDenied")).length;
+    assert.ok(unauthorized > 0, "the sample holds denied calls");
+    // Security Hub CloudWatch.2: unauthorized API calls.
+    const unauthorizedRule = report.alerts.find((a) => a.ruleId === "cis-cloudwatch-2");
+    assert.equal(unauthorizedRule?.matches, unauthorized);
+    assert.equal(unauthorizedRule?.alerts, unauthorized, "CIS rules have no threshold: one alert per event");
+    assert.ok(
+      report.alerts.filter((a) => a.source === "sigma").every((a) => a.author),
+      "Sigma alerts carry the rule's author",
+    );
+  });
+
+  test("--no-rules leaves the alerts out", async () => {
+    const json = await run(process.execPath, [
+      main,
+      "scan",
+      "--no-progress",
+      "--no-rules",
+      "--json",
+      join(dir, "buckets"),
+    ]);
+    assert.equal((JSON.parse(json.stdout) as { alerts: unknown }).alerts, null);
+  });
+});
+
 describe("scan with bad files", () => {
   test("lists each unreadable file with why, reads the rest, and exits 3", async () => {
     const bad = join(dir, "bad");

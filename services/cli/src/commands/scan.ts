@@ -1,10 +1,11 @@
 import { parseArgs } from "node:util";
+import { builtinRules, loadCustomRules, type Rule, RuleSet } from "@trailstream/rules";
 import { EXIT, UsageError } from "../exit.ts";
 import { writeLine } from "../output.ts";
 import { listInputs } from "../scan/inputs.ts";
 import { renderReport } from "../scan/render.ts";
 import { AWS_PRICES } from "../scan/report.ts";
-import { scan } from "../scan/run.ts";
+import { preferSmallHeap, scan } from "../scan/run.ts";
 
 export const scanHelp = `trailstream scan [options] PATH...
 
@@ -18,6 +19,8 @@ Options:
   --max-identities N           remember at most N event identities (default 5000000, about 150 bytes each)
   --price-management USD       per 100,000 extra copies of management events (default ${AWS_PRICES.managementPer100k})
   --price-data USD             per 100,000 data events (default ${AWS_PRICES.dataPer100k})
+  --rules FILE                 also evaluate the custom rules in FILE (YAML; may be given again)
+  --no-rules                   do not evaluate the built-in CIS and Sigma rules
   --no-progress                no progress line on standard error
   -h, --help
 
@@ -34,6 +37,8 @@ export async function scanCommand(argv: string[]): Promise<number> {
       "max-identities": { type: "string", default: "5000000" },
       "price-management": { type: "string", default: String(AWS_PRICES.managementPer100k) },
       "price-data": { type: "string", default: String(AWS_PRICES.dataPer100k) },
+      rules: { type: "string", multiple: true, default: [] },
+      "no-rules": { type: "boolean", default: false },
       "no-progress": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -51,6 +56,8 @@ export async function scanCommand(argv: string[]): Promise<number> {
     dataPer100k: nonNegativeNumber("--price-data", values["price-data"]),
   };
 
+  preferSmallHeap();
+  const rules = await loadRules(values["no-rules"] ? [] : ["builtin"], values.rules);
   const inputs = await listInputs(positionals);
   const progress = !values["no-progress"] ? progressLine() : undefined;
   const report = await scan(inputs, {
@@ -58,6 +65,7 @@ export async function scanCommand(argv: string[]): Promise<number> {
     maxIdentities,
     ...(values.ndjson ? { onEvent: (e) => writeLine(process.stdout, JSON.stringify(e)) } : {}),
     ...(progress ? { onProgress: progress.update } : {}),
+    ...(rules ? { rules } : {}),
   });
   progress?.done();
 
@@ -65,6 +73,25 @@ export async function scanCommand(argv: string[]): Promise<number> {
   else if (values.ndjson) process.stderr.write(renderReport(report));
   else process.stdout.write(renderReport(report));
   return report.errors.length > 0 || report.invalidRecords > 0 ? EXIT.partial : EXIT.ok;
+}
+
+async function loadRules(builtin: string[], files: readonly string[]): Promise<RuleSet | undefined> {
+  if (builtin.length === 0 && files.length === 0) return undefined;
+  const rules: Rule[] = [];
+  if (builtin.length > 0) {
+    const loaded = await builtinRules();
+    for (const failure of loaded.failures)
+      process.stderr.write(`scan: a built-in rule did not load: ${failure.file}: ${failure.reason}\n`);
+    rules.push(...loaded.rules);
+  }
+  for (const file of files) {
+    try {
+      rules.push(...(await loadCustomRules(file)));
+    } catch (error) {
+      throw new UsageError(`--rules ${file}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return new RuleSet(rules);
 }
 
 function positiveNumber(flag: string, value: string | undefined): number {

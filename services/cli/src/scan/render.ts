@@ -31,6 +31,18 @@ export function renderReport(r: ScanReport): string {
   lines.push("", "Top event sources", ...r.topEventSources.map((s) => `  ${int(s.count).padStart(9)}  ${s.name}`));
   lines.push("", "Top event names", ...r.topEventNames.map((s) => `  ${int(s.count).padStart(9)}  ${s.name}`));
 
+  if (r.alerts) {
+    const raised = r.alerts.filter((a) => a.alerts > 0);
+    lines.push(
+      "",
+      `Alerts the rules would raise (${int(raised.reduce((n, a) => n + a.alerts, 0))} from ${raised.length} rules)`,
+    );
+    for (const a of raised) {
+      const credit = a.author ? ` (Sigma ${a.ruleId} by ${a.author})` : "";
+      lines.push(`  ${int(a.alerts).padStart(7)}  ${a.severity.padEnd(8)}  ${a.title}${credit}`);
+    }
+  }
+
   if (r.errors.length > 0) {
     lines.push(
       "",

@@ -1,6 +1,7 @@
 // What `scan` tells: counted as records stream past, so memory stays flat however much is read
 // (the dedup claims are the only thing that grows, bounded by the store's size).
 import type { CloudTrailRecord, Enrichment } from "@trailstream/cloudtrail";
+import type { RuleAlerts } from "./alerts.ts";
 
 export interface Prices {
   /** USD per 100,000 additional copies of management events (AWS: $2.00). */
@@ -43,6 +44,8 @@ export interface ScanReport {
   /** The first bad records, with why (`invalidRecords` counts them all). */
   recordErrors: Array<{ file: string; index: number | null; reason: string }>;
   dedupClaimsForgotten: number;
+  /** Per rule, the alerts the unique events would raise; null when the scan ran without rules. */
+  alerts: RuleAlerts[] | null;
 }
 
 const MAX_RECORD_ERRORS = 100;
@@ -113,7 +116,7 @@ export class ScanTally {
     if (this.recordErrors.length < MAX_RECORD_ERRORS) this.recordErrors.push({ file, index, reason });
   }
 
-  report(dedupClaimsForgotten: number): ScanReport {
+  report(dedupClaimsForgotten: number): Omit<ScanReport, "alerts"> {
     const locations = [...this.#locations.values()].sort((a, b) => a.location.localeCompare(b.location));
     return {
       files: this.files,

@@ -1,5 +1,7 @@
 // The embedded pipeline: files ─► decode ─► identify ─► collapse copies ─► enrich ─► report / ndjson.
 // The same packages the services use, with the dedup claims kept in memory instead of Redis.
+
+import { setFlagsFromString } from "node:v8";
 import {
   decodeLogFile,
   dedupCategory,
@@ -7,9 +9,11 @@ import {
   type Enrichment,
   enrich,
   eventIdentity,
-  MemoryDedupStore,
   parseCloudTrailKey,
+  SeenIdentities,
 } from "@trailstream/cloudtrail";
+import type { RuleSet } from "@trailstream/rules";
+import { AlertTally } from "./alerts.ts";
 import type { ScanInput } from "./inputs.ts";
 import { type Prices, type ScanReport, ScanTally } from "./report.ts";
 
@@ -19,15 +23,25 @@ export interface ScanOptions {
   maxIdentities: number;
   /** Called with each unique, enriched event, in the order read. */
   onEvent?: (envelope: EnrichedEnvelope<Enrichment>) => void | Promise<void>;
+  /** Evaluated on each unique event; the report then lists the alerts they would raise. */
+  rules?: RuleSet;
   onProgress?: (progress: { files: number; totalFiles: number; records: number; unique: number }) => void;
 }
 
-// A scan covers whatever time the files span, so claims never expire by age; only the count bounds them.
-const NEVER_MS = Number.MAX_SAFE_INTEGER / 2;
+/**
+ * A scan allocates a great deal of short-lived garbage (every record parsed, enriched, dropped) and
+ * keeps little (the identities seen). V8's default sizing lets that garbage pile up to several
+ * hundred MB before it collects; preferring size keeps a 1 GB scan near 200 MB at about the same speed
+ * (docs/benchmarks.md). Process-wide, so only the `scan` command and its benchmark call it.
+ */
+export function preferSmallHeap(): void {
+  setFlagsFromString("--optimize-for-size");
+}
 
 export async function scan(inputs: readonly ScanInput[], options: ScanOptions): Promise<ScanReport> {
   const tally = new ScanTally(options.prices);
-  const claims = new MemoryDedupStore({ ttlMs: NEVER_MS, maxEntries: options.maxIdentities, now: () => 0 });
+  const seen = new SeenIdentities(options.maxIdentities);
+  const alerts = options.rules ? new AlertTally(options.rules) : undefined;
   const receivedAt = new Date().toISOString();
 
   for (const [fileIndex, input] of inputs.entries()) {
@@ -53,12 +67,13 @@ export async function scan(inputs: readonly ScanInput[], options: ScanOptions): 
           tally.recordError(input.name, item.index, "the record has no eventID or recipientAccountId");
           continue;
         }
-        if (claims.claimOne(identity, `${fileIndex}:${item.index}`) !== null) {
+        if (!seen.firstTime(identity)) {
           tally.copy(location, dedupCategory(item.record));
           continue;
         }
         const enrichment = enrich(item.record);
         tally.unique(item.record, enrichment);
+        await alerts?.evaluate(item.record, identity);
         if (options.onEvent) {
           await options.onEvent({
             v: 1,
@@ -79,7 +94,7 @@ export async function scan(inputs: readonly ScanInput[], options: ScanOptions): 
       unique: tally.uniqueEvents,
     });
   }
-  return tally.report(claims.evicted);
+  return { ...tally.report(seen.evicted), alerts: alerts?.report() ?? null };
 }
 
 function originFromKey(parsed: ReturnType<typeof parseCloudTrailKey> | null): { account?: string; region?: string } {
