@@ -3,7 +3,7 @@
 // records by a small scanner that knows just enough JSON to find where each record ends; each
 // record is then parsed on its own, so one bad record spoils only itself.
 import { pipeline, Readable } from "node:stream";
-import { createGunzip } from "node:zlib";
+import { createGunzip, gunzipSync } from "node:zlib";
 import { DecodeError } from "./errors.ts";
 import type { DecodeItem } from "./result.ts";
 import { validateRecord } from "./validate.ts";
@@ -69,7 +69,24 @@ async function* chunksOf(source: AsyncIterable<Uint8Array> | Uint8Array): AsyncG
   else yield* source;
 }
 
+/** A whole gzipped file in memory is inflated in one call when it inflates to at most this much. */
+const SYNC_INFLATE_LIMIT = 32 * 1024 ** 2;
+
 async function* decompressed(source: AsyncIterable<Uint8Array> | Uint8Array): AsyncGenerator<Uint8Array> {
+  if (source instanceof Uint8Array && isGzip(source)) {
+    // CloudTrail's files are mostly small: one synchronous inflate saves the thread-pool round trips
+    // of a stream. A bomb, a corrupt or a large file falls through to the bounded stream below.
+    let inflated: Uint8Array | undefined;
+    try {
+      inflated = gunzipSync(source, { maxOutputLength: SYNC_INFLATE_LIMIT });
+    } catch {
+      inflated = undefined;
+    }
+    if (inflated) {
+      yield inflated;
+      return;
+    }
+  }
   const iterator = chunksOf(source);
   // Two bytes tell gzip from plain JSON; a first chunk may be shorter than that.
   let head: Uint8Array = new Uint8Array(0);

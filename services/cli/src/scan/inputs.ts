@@ -1,5 +1,5 @@
 import { createReadStream } from "node:fs";
-import { readdir, stat } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 
 export interface ScanInput {
@@ -7,8 +7,12 @@ export interface ScanInput {
   name: string;
   /** The path relative to the folder that was given, with `/` separators: the S3 key, as `aws s3 sync` lays it out. */
   key: string;
-  open(): AsyncIterable<Uint8Array>;
+  /** The file's bytes: read whole when small (one read, one inflate), else streamed. */
+  open(): Promise<AsyncIterable<Uint8Array> | Uint8Array>;
 }
+
+/** Files up to this size are read whole; CloudTrail's log files rarely exceed it. */
+const READ_WHOLE_BYTES = 4 * 1024 ** 2;
 
 const LOG_FILE = /\.json(\.gz)?$/;
 
@@ -20,7 +24,7 @@ export async function listInputs(paths: readonly string[]): Promise<ScanInput[]>
   const inputs: ScanInput[] = [];
   for (const path of paths) {
     if (path === "-") {
-      inputs.push({ name: "-", key: "-", open: () => process.stdin });
+      inputs.push({ name: "-", key: "-", open: async () => process.stdin });
       continue;
     }
     const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
@@ -38,7 +42,14 @@ export async function listInputs(paths: readonly string[]): Promise<ScanInput[]>
 }
 
 function fileInput(name: string, key: string): ScanInput {
-  return { name, key: key.split(sep).join("/"), open: () => createReadStream(name, { highWaterMark: 256 * 1024 }) };
+  return {
+    name,
+    key: key.split(sep).join("/"),
+    open: async () => {
+      const { size } = await stat(name);
+      return size <= READ_WHOLE_BYTES ? readFile(name) : createReadStream(name, { highWaterMark: 256 * 1024 });
+    },
+  };
 }
 
 async function walk(dir: string): Promise<string[]> {

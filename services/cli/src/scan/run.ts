@@ -54,7 +54,7 @@ export async function scan(inputs: readonly ScanInput[], options: ScanOptions): 
     location.files++;
     tally.files++;
     try {
-      for await (const item of decodeLogFile(input.open())) {
+      for await (const item of decodeLogFile(await input.open())) {
         if (!item.ok) {
           if (item.index === undefined) tally.errors.push({ file: input.name, reason: item.error.message });
           else tally.recordError(input.name, item.index, item.error.message);
