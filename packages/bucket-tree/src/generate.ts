@@ -28,6 +28,12 @@ export interface TreeOptions {
   eventsPerWindow?: number;
   /** Every n-th event of a window is written twice in the same file, as AWS says can happen; 0 for never. */
   repeatEvery?: number;
+  /**
+   * Records written as they are (their own eventID, time, account and region) into the first
+   * window of their account and region, so that every trail recording that place delivers them:
+   * events that tests expect rules to match, or to miss.
+   */
+  planted?: readonly CloudTrailRecord[];
 }
 
 export interface LocationTruth {
@@ -77,6 +83,14 @@ export async function writeBucketTree(options: TreeOptions): Promise<TreeTruth> 
     locations: {},
   };
   const seenContent = new Set<string>();
+  for (const p of options.planted ?? []) {
+    const known = [estate.managementAccount, ...estate.memberAccounts].includes(p.recipientAccountId ?? "");
+    if (!known || !estate.regions.includes(p.awsRegion ?? "")) {
+      throw new RangeError(
+        `planted event ${p.eventID} is for ${p.recipientAccountId}/${p.awsRegion}, outside the estate`,
+      );
+    }
+  }
   const accounts = [estate.managementAccount, ...estate.memberAccounts];
 
   for (let w = 0; w < windows; w++) {
@@ -89,6 +103,11 @@ export async function writeBucketTree(options: TreeOptions): Promise<TreeTruth> 
         const events = Array.from({ length: eventsPerWindow }, () =>
           makeEvent(random.pick(templates), random, account, region, windowStart + random.int(WINDOW_MS)),
         );
+        if (w === 0) {
+          events.push(
+            ...(options.planted ?? []).filter((p) => p.recipientAccountId === account && p.awsRegion === region),
+          );
+        }
         events.sort((a, b) => String(a.eventTime).localeCompare(String(b.eventTime)));
         const repeats = repeatEvery > 0 ? events.filter((_, i) => i % repeatEvery === repeatEvery - 1) : [];
         truth.uniqueIdentities += events.length;
