@@ -3,7 +3,7 @@
 // rendered objects, and prove the values schema rejects typos and wrong types naming the key.
 // Tools come from deploy/tools/install (cached in ~/.cache/trailstream/deploy-tools).
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import {
@@ -579,11 +579,45 @@ describe("chart: switches", () => {
   });
 
   test("NOTES.txt warns about missing endpoints and names the services", async () => {
-    const r = await run(c.helm, ["install", "ts", CHART, "--dry-run=client", "--set", "alerter.enabled=false"]);
+    // `helm install --dry-run` wants a cluster; render NOTES.txt as a plain template of a copy instead.
+    const copy = join(tempDir("notes"), "trailstream");
+    cpSync(CHART, copy, { recursive: true });
+    cpSync(join(copy, "templates", "NOTES.txt"), join(copy, "files", "NOTES.txt"));
+    writeFileSync(
+      join(copy, "templates", "notes-as-template.yaml"),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: notes}\ndata:\n  notes: {{ tpl (.Files.Get "files/NOTES.txt") . | toJson }}\n',
+    );
+    const notes = (r: { stdout: string }) => String(parseManifests(r.stdout)[0]?.data?.notes);
+    const r = await run(c.helm, [
+      "template",
+      "ts",
+      copy,
+      "--kube-version",
+      "1.33.0",
+      "--set",
+      "alerter.enabled=false",
+      "--show-only",
+      "templates/notes-as-template.yaml",
+    ]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /kafka\.brokers is empty/);
-    assert.match(r.stdout, /alerter\s+off/);
-    assert.match(r.stdout, /enricher\s+on\s+\(2 replicas\)/);
+    assert.match(notes(r), /kafka\.brokers is empty/);
+    assert.match(notes(r), /alerter\s+off/);
+    assert.match(notes(r), /enricher\s+on\s+\(2 replicas\)/);
+    assert.match(notes(r), /ingester has no source/);
+    const set = await run(c.helm, [
+      "template",
+      "ts",
+      copy,
+      "--kube-version",
+      "1.33.0",
+      "-f",
+      join(CI, "all-keda-values.yaml"),
+      "--show-only",
+      "templates/notes-as-template.yaml",
+    ]);
+    assert.equal(set.code, 0, set.stderr);
+    assert.doesNotMatch(notes(set), /WARNING/);
+    assert.match(notes(set), /enricher\s+on\s+\(KEDA 1-12 replicas\)/);
   });
 
   test("the chart README's values table is generated from values.yaml and up to date", async () => {
