@@ -7,6 +7,7 @@ export type {
   Stage,
 } from "./contract.ts";
 export {
+  compactIdentity,
   type DedupClaim,
   type DedupStore,
   type DedupVerdict,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { decide, dedupBatch, MemoryDedupStore } from "../src/dedup.ts";
+import { compactIdentity, decide, dedupBatch, MemoryDedupStore, SeenIdentities } from "../src/dedup.ts";
 import { eventIdentity } from "../src/identity.ts";
 
 describe("eventIdentity", () => {
@@ -67,6 +67,36 @@ describe("MemoryDedupStore", () => {
         assert.deepEqual(new Set(firsts), new Set(ids.map(String)));
         assert.equal(firsts.length, new Set(ids).size);
       }),
+    );
+  });
+});
+
+describe("SeenIdentities", () => {
+  test("first time true, copies false, bounded with evictions counted", () => {
+    const seen = new SeenIdentities(2);
+    assert.equal(seen.firstTime("111111111111:6f1d9c3e-0000-4000-8000-000000000001"), true);
+    assert.equal(seen.firstTime("111111111111:6f1d9c3e-0000-4000-8000-000000000001"), false);
+    assert.equal(seen.firstTime("not-a-uuid:x"), true);
+    assert.equal(seen.firstTime("222222222222:6f1d9c3e-0000-4000-8000-000000000001"), true);
+    assert.equal(seen.size, 2);
+    assert.equal(seen.evicted, 1);
+  });
+
+  test("property: packing identities is one to one and never meets an unpacked key", () => {
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^\d{12}$/),
+        fc.uuid(),
+        fc.stringMatching(/^\d{12}$/),
+        fc.uuid(),
+        (a1, u1, a2, u2) => {
+          const k1 = compactIdentity(`${a1}:${u1}`);
+          const k2 = compactIdentity(`${a2}:${u2}`);
+          assert.equal(k1 === k2, a1 === a2 && u1 === u2);
+          assert.equal(k1.length, 29);
+          assert.notEqual(compactIdentity(`${a1}:${u1.toUpperCase()}x`), k1);
+        },
+      ),
     );
   });
 });
