@@ -24,9 +24,10 @@ let created = false;
 const k = (args: string[]): Promise<string> => ok(kubectl, args, { env });
 const h = (args: string[]): Promise<Run> => run(helm, args, { env, timeoutMs: 6 * 60_000 });
 
+// At module level, outside any test's timeout: a cold install builds Kubernetes (~13 min, once).
+const [chartTools, kube] = await Promise.all([tools("chart"), tools("kube")]);
+
 before(async () => {
-  const chartTools = await tools("chart");
-  const kube = await tools("kube");
   helm = need(chartTools, "helm");
   kubectl = need(kube, "kubectl");
   kwokctl = need(kube, "kwokctl");

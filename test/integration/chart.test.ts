@@ -30,7 +30,8 @@ const SERVICES = ["ingester", "enricher", "alerter"] as const;
 const name = (service: string) => `ts-trailstream-${service}`;
 const endpoints = ["kafka.brokers={kafka:9092}", "redis.url=redis://redis:6379"];
 
-let c: Chart;
+// At module level, outside any test's timeout: a cold install builds helm and kubeconform (minutes, once).
+const c: Chart = await chart();
 const renders = new Map<string, Manifest[]>();
 const rendered = (file: string): Manifest[] => {
   const r = renders.get(file);
@@ -39,7 +40,6 @@ const rendered = (file: string): Manifest[] => {
 };
 
 before(async () => {
-  c = await chart();
   for (const file of ciFiles) renders.set(file, await c.render([file]));
 });
 

@@ -12,12 +12,10 @@ import { createKafka, ensureTopics } from "@trailstream/kafka";
 import { type Image, image, ROOT, run, tempDir } from "../support/deploy.ts";
 import { endpoints, requireReachable, uniqueName } from "../support/servers.ts";
 
-let img: Image;
+// At module level, outside any test's timeout: installs buildah/podman and builds the image
+// (about a minute; skipped when the sources did not change).
+const img: Image = await image();
 const started: string[] = [];
-
-before(async () => {
-  img = await image();
-});
 
 after(async () => {
   for (const name of started) await img.podman(["rm", "--force", "--time", "0", name]);
