@@ -15,6 +15,7 @@ import {
   type Shard,
   SplitShardCommand,
 } from "@aws-sdk/client-kinesis";
+import { loadConfig, startIngester } from "@trailstream/ingester";
 import { createKafka } from "@trailstream/kafka";
 import { createClient } from "redis";
 import { awsClients } from "../support/aws.ts";
@@ -316,6 +317,43 @@ test("a replica that joins gets its share; a reshard mid-stream reads parents be
     assert.deepEqual(await Promise.all([c.exited, d.exited]), [0, 0]);
   } finally {
     await feeder.stop();
+    await raw.close();
+  }
+});
+
+test("KINESIS_START_POSITION=latest skips what was in the stream before and reads what comes after", async () => {
+  const stream = uniqueName("latest");
+  await kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 2 }));
+  await activeStream(stream);
+  const topics = await testTopics(kafka);
+  const raw = await TopicReader.open(kafka, topics.raw);
+  const feeder = new Feeder(stream);
+  await feeder.put(60);
+  const before = [...feeder.sent];
+  const env = ingesterEnv(e, {
+    TOPIC_RAW: topics.raw,
+    TOPIC_DLQ: topics.dlq,
+    KINESIS_STREAMS: stream,
+    AWS_ENDPOINT_URL_KINESIS: e.kinesisEndpoint,
+    KINESIS_START_POSITION: "latest",
+    LOG_LEVEL: "error",
+  });
+  const ingester = await startIngester(loadConfig(env));
+  try {
+    const prefix = env.REDIS_KEY_PREFIX ?? "";
+    // The start point is pinned in Redis before the first read, so a takeover starts there too.
+    await eventually(async () => {
+      const checkpoints = await redis.hGetAll(`${prefix}{${stream}}:checkpoints`);
+      assert.equal(Object.keys(checkpoints).length, 2);
+    }, 15_000);
+    await new Promise((r) => setTimeout(r, 1_000));
+    await feeder.put(60);
+    const afterStart = feeder.sent.slice(before.length);
+    await eventually(async () => assertAllArrived(raw, afterStart), 30_000, 250);
+    const old = before.filter((r) => raw.envelopes(identityOf(r)).length > 0);
+    assert.equal(old.length, 0, "nothing from before the start was read");
+  } finally {
+    await ingester.stop();
     await raw.close();
   }
 });

@@ -405,6 +405,33 @@ describe("ingester: kinesis source fed by a CloudWatch Logs subscription (moto)"
         detail: r,
       }));
       const garbage = `${uniqueName("garbage")} not a payload`;
+      const { eventID: _gone, ...noId } = freshRecords(templates, 1)[0] ?? {};
+      const notCloudTrail = {
+        "detail-type": "EC2 Instance State-change Notification",
+        source: "aws.ec2",
+        tag: uniqueName("ec2"),
+      };
+      const badLogEvent = freshRecords(templates, 1)[0] ?? {};
+      await aws.logs.send(
+        new PutLogEventsCommand({
+          logGroupName: group,
+          logStreamName: logStream,
+          logEvents: [
+            { timestamp: Date.now(), message: "{ not json" },
+            { timestamp: Date.now(), message: JSON.stringify(badLogEvent) },
+          ],
+        }),
+      );
+      await kinesis.send(
+        new PutRecordsCommand({
+          StreamName: stream,
+          Records: [
+            { PartitionKey: "bad", Data: Buffer.from([0x1f, 0x8b, 0x08, 0x00, 1, 2, 3, 4, 5]) },
+            { PartitionKey: "bad", Data: Buffer.from(JSON.stringify(noId)) },
+            { PartitionKey: "bad", Data: Buffer.from(JSON.stringify(notCloudTrail)) },
+          ],
+        }),
+      );
       await kinesis.send(
         new PutRecordsCommand({
           StreamName: stream,
@@ -432,9 +459,22 @@ describe("ingester: kinesis source fed by a CloudWatch Logs subscription (moto)"
               if (kind === "kinesis-logs") assert.equal(env.origin.logGroup, group);
             }
           }
-          const letter = (dlq.values as Json[]).find((l) => l.reason === "json");
-          assert.ok(letter, "the garbage record is dead-lettered");
-          assert.equal(Buffer.from(String(letter.payload), "base64").toString("utf8"), garbage);
+          const letters = dlq.values as Json[];
+          const decoded = (l: Json) => Buffer.from(String(l.payload ?? ""), "base64").toString("utf8");
+          assert.ok(
+            letters.find((l) => l.reason === "json" && decoded(l) === garbage),
+            "the garbage record is dead-lettered with its bytes",
+          );
+          const reasons = new Set(letters.map((l) => l.reason));
+          for (const reason of ["gzip", "missing-event-id", "unknown-envelope"]) assert.ok(reasons.has(reason), reason);
+          const bad = letters.find(
+            (l) => l.reason === "json" && (l.origin as Json | undefined)?.kind === "kinesis-logs",
+          );
+          assert.ok(bad, "the log event that is not JSON is dead-lettered on its own");
+          assert.ok(
+            raw.envelopes(identityOf(badLogEvent)).length > 0,
+            "its neighbour in the same payload went through",
+          );
         },
         60_000,
         500,
