@@ -1,5 +1,6 @@
 // One test runner for the whole tree: Node's own, on the TypeScript sources (Node 24 strips types).
-// `unit` runs the fast, server-free tests; `integration` the ones that talk to real servers;
+// `unit` runs the fast, server-free tests; `integration` the ones that talk to real servers; `e2e`
+// the whole pipeline as separate processes;
 // `all` both. The last line printed is always `N passed, N failed`.
 
 import { glob } from "node:fs/promises";
@@ -10,13 +11,14 @@ import { spec } from "node:test/reporters";
 const suites = {
   unit: ["{packages,services}/*/test/**/*.test.ts", "test/unit/**/*.test.ts"],
   integration: ["{packages,services}/*/test/integration/**/*.test.ts", "test/integration/**/*.test.ts"],
+  e2e: ["test/e2e/**/*.test.ts"],
 } as const;
 
 type Suite = keyof typeof suites;
 const requested = process.argv[2] ?? "all";
-const chosen: Suite[] = requested === "all" ? ["unit", "integration"] : [requested as Suite];
+const chosen: Suite[] = requested === "all" ? ["unit", "integration", "e2e"] : [requested as Suite];
 if (!chosen.every((s) => s in suites)) {
-  console.error(`usage: run-tests.ts [unit|integration|all] (got "${requested}")`);
+  console.error(`usage: run-tests.ts [unit|integration|e2e|all] (got "${requested}")`);
   process.exit(2);
 }
 
@@ -26,7 +28,7 @@ for (const suite of chosen) {
   for (const pattern of suites[suite]) {
     for await (const file of glob(pattern, { cwd: root, exclude: (f) => f.includes("node_modules") })) {
       const isIntegration = file.includes("/integration/");
-      if ((suite === "integration") === isIntegration) files.add(resolve(root, file));
+      if (suite === "e2e" || (suite === "integration") === isIntegration) files.add(resolve(root, file));
     }
   }
 }
@@ -36,7 +38,7 @@ let failed = 0;
 let skipped = 0;
 const stream = run({
   files: [...files].sort(),
-  concurrency: chosen.includes("integration") ? 1 : true,
+  concurrency: chosen.includes("integration") || chosen.includes("e2e") ? 1 : true,
   timeout: 10 * 60_000,
 });
 stream.on("test:pass", (event) => {

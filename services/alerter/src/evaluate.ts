@@ -186,8 +186,9 @@ export function labelName(name: string): string {
 }
 
 /**
- * The Alertmanager v2 alert: labels alertname (rule id), severity, rule_source and the rule's own
- * labels (identify and group the alert); annotations describe this occurrence.
+ * The Alertmanager v2 alert: labels alertname (rule id), severity, rule_source, the rule's own labels,
+ * and the group or the event identity (identify and group the alert); annotations describe this
+ * occurrence.
  */
 export function toAlertmanager(doc: AlertDocument, resolveMs: number): AlertmanagerAlert {
   const labels: Record<string, string> = {};
@@ -195,6 +196,11 @@ export function toAlertmanager(doc: AlertDocument, resolveMs: number): Alertmana
   labels.alertname = doc.ruleId;
   labels.severity = doc.severity;
   labels.rule_source = doc.ruleSource;
+  // Alertmanager tells alerts apart by their labels alone. An alert counted over a group is that
+  // group's; any other alert is about one event, and without its identity every event of a rule
+  // would fold into one alert whose annotations the last event overwrites.
+  if (doc.group) labels.group = doc.group;
+  else labels.event_identity = doc.identity;
   const annotations: Record<string, string> = {
     title: doc.title,
     summary: summaryLine(doc),

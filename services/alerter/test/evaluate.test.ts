@@ -124,7 +124,11 @@ test("Alertmanager alert: alertname, severity, rule_source and rule labels; anno
     alertname: "sigma-1",
     severity: "high",
     rule_source: "sigma",
+    event_identity: doc.identity,
   });
+  const grouped = toAlertmanager({ ...doc, group: '["alice"]' }, 0);
+  assert.equal(grouped.labels.group, '["alice"]', "a grouped alert is its group's");
+  assert.equal(grouped.labels.event_identity, undefined, "not one event's");
   assert.equal(am.annotations.title, "CloudTrail logging stopped");
   assert.equal(am.annotations.runbook_url, "https://runbooks.example/x");
   assert.equal(am.annotations.event_identity, doc.identity);

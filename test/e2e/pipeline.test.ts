@@ -1,0 +1,299 @@
+// The whole pipeline on the real local stack, the three services as separate processes: a
+// generated estate of overlapping trails goes in through S3 notifications and a CloudWatch Logs
+// subscription to Kinesis; the events topic must hold every identity exactly once, and the planted
+// events must raise exactly their alerts, on the alerts topic and in a real Alertmanager, while
+// the enricher is killed and restarted mid-run.
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { loadTemplates, writeBucketTree } from "@trailstream/bucket-tree";
+import { type CloudTrailRecord, eventIdentity, isGlobalServiceEvent } from "@trailstream/cloudtrail";
+import { type ConsumedMessage, createKafka, ensureTopics, startBatchConsumer } from "@trailstream/kafka";
+import { builtinRules, RuleSet } from "@trailstream/rules";
+import {
+  awsClients,
+  prepareBuckets,
+  prepareLogSubscription,
+  putFiles,
+  putLogEvents,
+  treeFiles,
+  treeRecords,
+} from "../../scripts/pipeline/feed.ts";
+import { type ServiceProcess, startService } from "../../scripts/pipeline/services.ts";
+import { plantedEvents, trailsFor } from "../support/estate.ts";
+import { endpoints, requireReachable, uniqueName } from "../support/servers.ts";
+import { eventually } from "../support/wait.ts";
+
+const run = uniqueName("e2e").toLowerCase();
+const topics = { raw: `raw.${run}`, events: `events.${run}`, alerts: `alerts.${run}`, dlq: `dlq.${run}` };
+const services: ServiceProcess[] = [];
+let dir = "";
+let kafka: ReturnType<typeof createKafka>;
+const readers: Array<{ close(): Promise<void> }> = [];
+
+before(async () => {
+  const e = await endpoints();
+  await requireReachable("Kafka", e.kafkaBrokers[0] ?? "", "KAFKA_BROKERS");
+  await requireReachable("Redis", e.redisUrl, "REDIS_URL");
+  await requireReachable("moto (AWS emulator)", e.awsEndpoint, "AWS_ENDPOINT_URL");
+  const alertmanager = process.env.ALERTMANAGER_URL;
+  assert.ok(
+    alertmanager,
+    "ALERTMANAGER_URL is not set: `deploy/local/stack up` starts one, `deploy/local/stack env` names it",
+  );
+  await requireReachable("Alertmanager", alertmanager, "ALERTMANAGER_URL");
+  dir = await mkdtemp(join(tmpdir(), "trailstream-e2e-"));
+  kafka = createKafka({ brokers: e.kafkaBrokers, clientId: "e2e-test" });
+  await ensureTopics(
+    kafka,
+    Object.values(topics).map((topic) => ({ topic, partitions: 3 })),
+  );
+});
+
+after(async () => {
+  await Promise.all(readers.map((r) => r.close().catch(() => {})));
+  await Promise.all(services.map((s) => s.kill().catch(() => {})));
+  if (dir && !process.env.KEEP_E2E) await rm(dir, { recursive: true, force: true });
+});
+
+/** Reads a topic from its start with read_committed, collecting every message as it comes. */
+async function collect(topic: string): Promise<ConsumedMessage[]> {
+  const messages: ConsumedMessage[] = [];
+  const consumer = await startBatchConsumer(kafka, {
+    groupId: uniqueName(`reader-${topic}`),
+    topics: [topic],
+    fromBeginning: true,
+    readCommitted: true,
+    handle: async (batch) => {
+      messages.push(...batch.messages);
+    },
+  });
+  readers.push(consumer);
+  await consumer.started;
+  return messages;
+}
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
+};
+
+test("S3 and Kinesis in, each event once on the events topic, planted events alert exactly once", {
+  timeout: 600_000,
+}, async () => {
+  const e = await endpoints();
+  const alertmanager = process.env.ALERTMANAGER_URL ?? "";
+  const now = new Date();
+  const planted = plantedEvents(new Date(now.getTime() - 60_000));
+
+  // The rules must see the planted events as the test names them; a near miss matches no rule at all.
+  const catalog = new RuleSet((await builtinRules()).rules);
+  for (const p of planted) {
+    const matched = catalog.match(p.record).map((r) => r.id);
+    if (p.mustAlert.length === 0) assert.deepEqual(matched, [], p.why);
+    else for (const id of p.mustAlert) assert.ok(matched.includes(id), `${p.why}: ${id} in ${matched.join(", ")}`);
+  }
+
+  const root = join(dir, "buckets");
+  const truth = await writeBucketTree({
+    outDir: root,
+    templates: await loadTemplates(),
+    isGlobalService: isGlobalServiceEvent,
+    trails: trailsFor(run),
+    windows: 2,
+    eventsPerWindow: 12,
+    repeatEvery: 5,
+    seed: 11,
+    start: new Date(now.getTime() - 10 * 60_000),
+    planted: planted.map((p) => p.record),
+  });
+  const files = await treeFiles(root);
+  const records = await treeRecords(files);
+  const unique = new Map<string, CloudTrailRecord>();
+  for (const r of records) unique.set(eventIdentity(r) ?? "", r);
+  assert.equal(unique.size, truth.uniqueIdentities);
+  assert.ok(truth.copiesCollapsed > truth.uniqueIdentities / 2, "the estate delivers many copies");
+
+  const aws = awsClients({ endpoint: e.awsEndpoint, region: e.region });
+  const queueUrl = await prepareBuckets(aws, [...new Set(files.map((f) => f.bucket))], `e2e-${run}`);
+  const stream = `e2e-${run}`;
+  const logGroup = `/aws/cloudtrail/${run}`;
+  await prepareLogSubscription(aws, logGroup, stream);
+
+  const common = {
+    KAFKA_BROKERS: e.kafkaBrokers.join(","),
+    REDIS_URL: e.redisUrl,
+    TOPIC_RAW: topics.raw,
+    TOPIC_EVENTS: topics.events,
+    TOPIC_ALERTS: topics.alerts,
+    TOPIC_DLQ: topics.dlq,
+    AWS_REGION: e.region,
+    AWS_ENDPOINT_URL: e.awsEndpoint,
+    AWS_ACCESS_KEY_ID: "test",
+    AWS_SECRET_ACCESS_KEY: "test",
+    LOG_LEVEL: "warn",
+    SHUTDOWN_GRACE_MS: "20000",
+  };
+  const logDir = dir;
+  const ingester = await startService(
+    "ingester",
+    {
+      ...common,
+      SQS_QUEUE_URLS: queueUrl,
+      SQS_WAIT_SECONDS: "1",
+      KINESIS_STREAMS: stream,
+      // The CloudWatch Logs subscription delivers into moto's own Kinesis.
+      AWS_ENDPOINT_URL_KINESIS: e.awsEndpoint,
+      KINESIS_START_POSITION: "trim_horizon",
+      REDIS_KEY_PREFIX: `e2e:${run}:ingester:`,
+    },
+    { logDir },
+  );
+  const enricher = await startService(
+    "enricher",
+    {
+      ...common,
+      ENRICHER_GROUP_ID: `e2e-enricher-${run}`,
+      DEDUP_KEY_PREFIX: `e2e:${run}:dedup:`,
+      DEDUP_TTL: "1h",
+      // A killed member's partitions move once its session expires.
+      KAFKA_SESSION_TIMEOUT_MS: "10000",
+    },
+    { logDir },
+  );
+  const alerter = await startService(
+    "alerter",
+    {
+      ...common,
+      ALERTER_GROUP_ID: `e2e-alerter-${run}`,
+      ALERTER_KEY_PREFIX: `e2e:${run}:alerter:`,
+      ALERTMANAGER_URL: alertmanager,
+      RULES_BUILTIN: "true",
+    },
+    { logDir },
+  );
+  services.push(ingester, enricher, alerter);
+  await Promise.all(services.map((s) => s.ready()));
+
+  const events = await collect(topics.events);
+  const alerts = await collect(topics.alerts);
+  const dlq = await collect(topics.dlq);
+
+  const identitiesIn = (fileList: typeof files) =>
+    treeRecords(fileList).then((rs) => new Set(rs.map((r) => eventIdentity(r) ?? "")));
+  const onEventsTopic = () => new Set(events.map((m) => m.key?.toString() ?? ""));
+
+  // Steady state: the first half of the files, all of their events through to the events topic.
+  const half = Math.floor(files.length / 2);
+  const putAt = await putFiles(aws, files.slice(0, half));
+  const firstHalf = await identitiesIn(files.slice(0, half));
+  await eventually(
+    async () => {
+      const seen = onEventsTopic();
+      assert.ok(
+        [...firstHalf].every((id) => seen.has(id)),
+        `${seen.size} of ${firstHalf.size} identities so far`,
+      );
+    },
+    120_000,
+    100,
+  );
+  const steadyAlerts = alerts.length;
+
+  // Then the enricher dies without warning while the rest arrives, and comes back.
+  for (const [k, v] of await putFiles(aws, files.slice(half, half + 2))) putAt.set(k, v);
+  await enricher.kill();
+  for (const [k, v] of await putFiles(aws, files.slice(half + 2))) putAt.set(k, v);
+  // The Kinesis path carries the same events, as CloudTrail's CloudWatch Logs delivery would.
+  const logPutAt = await putLogEvents(aws, logGroup, [...unique.values()]);
+  await enricher.restart();
+
+  await eventually(
+    async () => {
+      const seen = new Set(events.map((m) => m.key?.toString()));
+      assert.equal(seen.size, unique.size, `${seen.size} of ${unique.size} identities on the events topic`);
+    },
+    240_000,
+    500,
+  );
+  // Whatever is still in flight (the Kinesis copies) must collapse too: wait for the raw topic to settle.
+  await new Promise((r) => setTimeout(r, 8_000));
+
+  const keys = events.map((m) => m.key?.toString() ?? "");
+  const counts = new Map<string, number>();
+  for (const k of keys) counts.set(k, (counts.get(k) ?? 0) + 1);
+  const twice = [...counts].filter(([, n]) => n > 1);
+  assert.deepEqual(twice, [], "no identity twice on the events topic (read_committed)");
+  assert.deepEqual(new Set(keys), new Set(unique.keys()), "exactly the estate's identities");
+  assert.deepEqual(
+    dlq.map((m) => m.value?.toString()),
+    [],
+    "nothing dead-lettered",
+  );
+
+  // Alerts: one per rule and matching event, whatever copies arrived and despite the crash. The
+  // built-in rules have no thresholds, so the count is the number of (rule, event) matches.
+  const docs = alerts.map((m) => JSON.parse(m.value?.toString() ?? "{}") as { ruleId: string; identity: string });
+  const expectedAlerts = [...unique.values()].reduce((n, r) => n + catalog.match(r).length, 0);
+  await eventually(async () => assert.equal(alerts.length, expectedAlerts, "alerts on the topic"), 60_000);
+  const pairs = new Map<string, number>();
+  for (const d of docs) pairs.set(`${d.ruleId}|${d.identity}`, (pairs.get(`${d.ruleId}|${d.identity}`) ?? 0) + 1);
+  assert.deepEqual(
+    [...pairs].filter(([, n]) => n > 1),
+    [],
+    "no alert twice for one rule and event",
+  );
+  for (const p of planted) {
+    const identity = eventIdentity(p.record) ?? "";
+    const raised = docs.filter((d) => d.identity === identity).map((d) => d.ruleId);
+    if (p.mustAlert.length === 0) assert.deepEqual(raised, [], p.why);
+    else for (const id of p.mustAlert) assert.ok(raised.includes(id), `${p.why}: ${id} not among ${raised.join(", ")}`);
+  }
+
+  // The same alerts in Alertmanager.
+  const inAlertmanager = await eventually(async () => {
+    const listed = (await (await fetch(`${alertmanager}/api/v2/alerts`)).json()) as Array<{
+      labels: Record<string, string>;
+      annotations: Record<string, string>;
+      updatedAt: string;
+    }>;
+    for (const p of planted.filter((x) => x.mustAlert.length > 0)) {
+      const identity = eventIdentity(p.record) ?? "";
+      const names = listed.filter((a) => a.annotations.event_identity === identity).map((a) => a.labels.alertname);
+      for (const id of p.mustAlert) assert.ok(names.includes(id), `Alertmanager lacks ${id} for ${p.why}`);
+    }
+    return listed;
+  }, 30_000);
+  for (const p of planted.filter((x) => x.mustAlert.length === 0)) {
+    const identity = eventIdentity(p.record) ?? "";
+    assert.equal(inAlertmanager.filter((a) => a.annotations.event_identity === identity).length, 0, p.why);
+  }
+
+  // Added latency: from the first put of an event (its file, or its log event) to its alert.
+  const firstPut = new Map<string, number>();
+  for (const f of files) {
+    const at = putAt.get(`${f.bucket}/${f.key}`);
+    if (at === undefined) continue;
+    for (const r of await treeRecords([f])) {
+      const id = eventIdentity(r) ?? "";
+      firstPut.set(id, Math.min(firstPut.get(id) ?? at, at));
+    }
+  }
+  for (const [id, at] of logPutAt) firstPut.set(id, Math.min(firstPut.get(id) ?? at, at));
+  const latency = (from: number, to: number) =>
+    alerts
+      .slice(from, to)
+      .map((m, i) => m.timestampMs - (firstPut.get(docs[from + i]?.identity ?? "") ?? Number.NaN))
+      .filter((ms) => Number.isFinite(ms));
+  const steady = latency(0, steadyAlerts);
+  const all = latency(0, alerts.length);
+  assert.ok(steady.length > 0, "alerts were raised in the steady phase");
+  console.log(
+    `e2e: ${unique.size} events (${truth.copiesCollapsed} copies collapsed) → ${alerts.length} alerts; added latency, put → alert out: steady p50 ${percentile(steady, 50)} ms, p99 ${percentile(steady, 99)} ms; across the enricher's crash p50 ${percentile(all, 50)} ms, p99 ${percentile(all, 99)} ms`,
+  );
+
+  // Every service stops cleanly on SIGTERM.
+  for (const s of services) assert.equal(await s.stop(), 0, `${s.name} exits 0 on SIGTERM (log: ${s.logFile})`);
+});
