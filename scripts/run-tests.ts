@@ -1,7 +1,7 @@
 // One test runner for the whole tree: Node's own, on the TypeScript sources (Node 24 strips types).
 // `unit` runs the fast, server-free tests; `integration` the ones that talk to real servers; `e2e`
 // the whole pipeline as separate processes;
-// `all` both. The last line printed is always `N passed, N failed`.
+// `all` all three. The last line printed is always `N passed, N failed`.
 
 import { glob } from "node:fs/promises";
 import { resolve } from "node:path";
