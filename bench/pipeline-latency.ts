@@ -1,0 +1,177 @@
+// The added latency of the whole pipeline at a steady rate: CloudWatch Logs subscription payloads
+// put into a kinesis-local stream at RATE events/s for SECONDS, through the ingester, the enricher
+// and the alerter running as separate processes with the built-in rules, to the alerts topic.
+// Latency per alert = the alert's append time on the alerts topic - when its event was put.
+//   eval "$(deploy/local/stack env)"; node bench/pipeline-latency.ts [--rate 5000] [--seconds 180]
+import { mkdtemp } from "node:fs/promises";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { gzipSync } from "node:zlib";
+import {
+  CreateStreamCommand,
+  DescribeStreamSummaryCommand,
+  KinesisClient,
+  PutRecordsCommand,
+} from "@aws-sdk/client-kinesis";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { loadTemplates } from "@trailstream/bucket-tree";
+import type { CloudTrailRecord } from "@trailstream/cloudtrail";
+import { createKafka, ensureTopics, startBatchConsumer } from "@trailstream/kafka";
+import { metricValue, startService } from "../scripts/pipeline/services.ts";
+
+const { values } = parseArgs({
+  options: { rate: { type: "string", default: "5000" }, seconds: { type: "string", default: "180" } },
+});
+const rate = Number(values.rate);
+const seconds = Number(values.seconds);
+const env = process.env;
+const need = (name: string) =>
+  env[name] ?? (console.error(`${name} is not set: eval "$(deploy/local/stack env)"`), process.exit(2));
+const brokers = need("KAFKA_BROKERS");
+const kinesisEndpoint = need("AWS_ENDPOINT_URL_KINESIS");
+const run = `lat-${Date.now().toString(36)}`;
+const topics = { raw: `raw.${run}`, events: `events.${run}`, alerts: `alerts.${run}`, dlq: `dlq.${run}` };
+
+const kafka = createKafka({ brokers: brokers.split(","), clientId: "bench-latency" });
+await ensureTopics(
+  kafka,
+  Object.values(topics).map((topic) => ({ topic, partitions: 6 })),
+);
+const kinesis = new KinesisClient({
+  region: env.AWS_REGION ?? "us-east-1",
+  endpoint: kinesisEndpoint,
+  credentials: { accessKeyId: "test", secretAccessKey: "test" },
+  requestHandler: new NodeHttpHandler(),
+});
+const stream = run;
+await kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 4 }));
+for (let i = 0; i < 200; i++) {
+  const s = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stream }));
+  if (s.StreamDescriptionSummary?.StreamStatus === "ACTIVE") break;
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+const logDir = await mkdtemp(join(tmpdir(), "trailstream-latency-"));
+const common = {
+  KAFKA_BROKERS: brokers,
+  REDIS_URL: need("REDIS_URL"),
+  TOPIC_RAW: topics.raw,
+  TOPIC_EVENTS: topics.events,
+  TOPIC_ALERTS: topics.alerts,
+  TOPIC_DLQ: topics.dlq,
+  LOG_LEVEL: "warn",
+};
+const services = [
+  await startService(
+    "ingester",
+    {
+      ...common,
+      KINESIS_STREAMS: stream,
+      KINESIS_START_POSITION: "trim_horizon",
+      REDIS_KEY_PREFIX: `${run}:ingester:`,
+    },
+    { logDir },
+  ),
+  await startService(
+    "enricher",
+    { ...common, ENRICHER_GROUP_ID: `${run}-enricher`, DEDUP_KEY_PREFIX: `${run}:dedup:` },
+    { logDir },
+  ),
+  await startService(
+    "alerter",
+    { ...common, ALERTER_GROUP_ID: `${run}-alerter`, ALERTER_KEY_PREFIX: `${run}:alerter:` },
+    { logDir },
+  ),
+];
+await Promise.all(services.map((s) => s.ready()));
+
+const putAt = new Map<string, number>();
+const latencies: number[] = [];
+const alertsConsumer = await startBatchConsumer(kafka, {
+  groupId: `${run}-reader`,
+  topics: [topics.alerts],
+  fromBeginning: true,
+  handle: async (batch) => {
+    for (const m of batch.messages) {
+      const doc = JSON.parse(m.value?.toString() ?? "{}") as { identity?: string };
+      const at = putAt.get(doc.identity ?? "");
+      if (at !== undefined) latencies.push(m.timestampMs - at);
+    }
+  },
+});
+await alertsConsumer.started;
+
+// One payload = one CloudWatch Logs DATA_MESSAGE of 100 events, as the subscription would deliver.
+const templates = await loadTemplates();
+const perPayload = 100;
+const payloadsPerSecond = Math.max(1, Math.round(rate / perPayload));
+let sent = 0;
+let seq = 0;
+const started = Date.now();
+console.error(`putting ${rate} events/s for ${seconds} s into ${stream} (logs in ${logDir})`);
+for (let second = 0; second < seconds; second++) {
+  const tickStart = Date.now();
+  const records = [];
+  for (let p = 0; p < payloadsPerSecond; p++) {
+    const logEvents = [];
+    for (let i = 0; i < perPayload; i++) {
+      const template = templates[seq % templates.length] as CloudTrailRecord;
+      const event = {
+        ...template,
+        eventID: `${run}-${seq++}`,
+        recipientAccountId: "111111111111",
+        eventTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+      };
+      logEvents.push({ id: String(seq), timestamp: Date.now(), message: JSON.stringify(event) });
+    }
+    const data = gzipSync(
+      JSON.stringify({
+        messageType: "DATA_MESSAGE",
+        owner: "111111111111",
+        logGroup: "bench",
+        logStream: "bench",
+        subscriptionFilters: ["bench"],
+        logEvents,
+      }),
+    );
+    records.push({ Data: data, PartitionKey: `${seq}` });
+  }
+  for (let i = 0; i < records.length; i += 100) {
+    const chunk = records.slice(i, i + 100);
+    const result = await kinesis.send(new PutRecordsCommand({ StreamName: stream, Records: chunk }));
+    if ((result.FailedRecordCount ?? 0) > 0)
+      throw new Error(`kinesis-local refused ${result.FailedRecordCount} records`);
+  }
+  const now = Date.now();
+  for (let k = seq - payloadsPerSecond * perPayload; k < seq; k++) putAt.set(`111111111111:${run}-${k}`, now);
+  sent += payloadsPerSecond * perPayload;
+  const spare = 1000 - (Date.now() - tickStart);
+  if (spare > 0) await new Promise((r) => setTimeout(r, spare));
+  else if (second % 10 === 0) console.error(`second ${second}: behind the rate by ${-spare} ms`);
+}
+const putSeconds = (Date.now() - started) / 1000;
+// Let the pipeline drain, then read the figures.
+const eventsOut = async () => metricValue(services[1]?.port ?? 0, "trailstream_enricher_events_out_total");
+let last = -1;
+for (let i = 0; i < 120; i++) {
+  await new Promise((r) => setTimeout(r, 1000));
+  const now = await eventsOut();
+  if (now === last && now >= sent) break;
+  last = now;
+}
+await alertsConsumer.close();
+for (const s of services) await s.stop();
+
+const sorted = [...latencies].sort((a, b) => a - b);
+const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+console.log(
+  `machine: ${cpus().length} x ${cpus()[0]?.model ?? "?"}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${process.version}`,
+);
+console.log(
+  `put ${sent} events in ${putSeconds.toFixed(0)} s (${Math.round(sent / putSeconds)} events/s offered; target ${rate}); ${latencies.length} alerts`,
+);
+console.log(
+  `added latency, Kinesis put → alert on the alerts topic: p50 ${pct(50)} ms, p95 ${pct(95)} ms, p99 ${pct(99)} ms, max ${sorted.at(-1)} ms`,
+);
+process.exit(0);
