@@ -6,19 +6,21 @@
 //                 pre-loaded in a 4-shard kinesis-local stream                  -> raw topic
 // Throughput is read from the ingester's own /metrics (records acknowledged by Kafka), from the
 // first notification sent / the process start to the last record acknowledged.
-//   node bench/ingester.ts [--files 100] [--per-file 1000] [--kinesis-records 50000] [--only s3|files|kinesis]
+//   node bench/ingester.ts [--files 100] [--per-file 1000] [--kinesis-records 20000] [--only s3|files|kinesis]
 //                            [--files-in-flight 8] [--kinesis-page 1000]
 import { execFile } from "node:child_process";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs, promisify } from "node:util";
+import { gzipSync } from "node:zlib";
 import { CreateStreamCommand, DescribeStreamSummaryCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { createKafka, ensureTopics } from "@trailstream/kafka";
 import { awsClients } from "../test/support/aws.ts";
 import {
+  deleteStream,
   freshRecords,
   type IngesterProcess,
   ingesterEnv,
@@ -38,7 +40,7 @@ const { values } = parseArgs({
   options: {
     files: { type: "string", default: "100" },
     "per-file": { type: "string", default: "1000" },
-    "kinesis-records": { type: "string", default: "50000" },
+    "kinesis-records": { type: "string", default: "20000" },
     only: { type: "string" },
     "files-in-flight": { type: "string", default: "8" },
     "kinesis-page": { type: "string", default: "1000" },
@@ -191,7 +193,28 @@ if (only === undefined || only === "files") {
   await rm(dir, { recursive: true, force: true });
 }
 
-if (only === undefined || only === "kinesis") {
+/** CloudWatch Logs subscription payloads only, `perPayload` log events each (CloudWatch Logs batches). */
+function logsPayloads(records: readonly Json[], perPayload: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < records.length; i += perPayload) {
+    const chunk = records.slice(i, i + perPayload);
+    out.push(
+      gzipSync(
+        JSON.stringify({
+          messageType: "DATA_MESSAGE",
+          owner: "111122223333",
+          logGroup: "/aws/cloudtrail/bench",
+          logStream: "111122223333_CloudTrail_us-east-1",
+          subscriptionFilters: ["to-kinesis"],
+          logEvents: chunk.map((r, k) => ({ id: String(i + k), timestamp: Date.now(), message: JSON.stringify(r) })),
+        }),
+      ),
+    );
+  }
+  return out;
+}
+
+async function kinesisRun(label: string, records: Json[], payloads: Buffer[]): Promise<void> {
   const stream = uniqueName("bench-stream");
   await aws.kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 4 }));
   for (;;) {
@@ -199,8 +222,6 @@ if (only === undefined || only === "kinesis") {
     if (s.StreamDescriptionSummary?.StreamStatus === "ACTIVE") break;
     await new Promise((r) => setTimeout(r, 200));
   }
-  const records = freshRecords(templates, kinesisRecords, uniqueName("k"));
-  const payloads = kinesisPayloads(records, "/aws/cloudtrail/bench");
   console.error(`putting ${records.length} records in ${payloads.length} Kinesis records`);
   for (let i = 0; i < payloads.length; i += 250) {
     let entries = payloads
@@ -229,12 +250,27 @@ if (only === undefined || only === "kinesis") {
     }),
   );
   await started(p);
-  const seconds = await waitFor(p, records.length, start, "kinesis");
-  await stop(p);
+  const seconds = await waitFor(p, records.length, start, "kinesis").finally(() => stop(p));
+  await deleteStream(aws.kinesis, stream);
   lines.push(
-    `| kinesis (kinesis-local, 4 shards, 1 replica -> Kafka, incl. start) | ${fmt(records.length)} records in ${fmt(payloads.length)} Kinesis records | ${fmt(records.length / seconds)} | - | - | ${seconds.toFixed(1)} |`,
+    `| ${label} | ${fmt(records.length)} records in ${fmt(payloads.length)} Kinesis records | ${fmt(records.length / seconds)} (${fmt(payloads.length / seconds)} Kinesis records/s) | - | - | ${seconds.toFixed(1)} |`,
   );
   console.error(lines.at(-1));
+}
+
+if (only === undefined || only === "kinesis") {
+  const mixed = freshRecords(templates, kinesisRecords, uniqueName("k"));
+  await kinesisRun(
+    "kinesis, mixed (1/3 CWL payloads of 10, 1/3 EventBridge, 1/3 bare; kinesis-local, 4 shards, incl. start)",
+    mixed,
+    kinesisPayloads(mixed, "/aws/cloudtrail/bench"),
+  );
+  const logs = freshRecords(templates, kinesisRecords * 2, uniqueName("l"));
+  await kinesisRun(
+    "kinesis, CloudWatch Logs payloads of 50 events (kinesis-local, 4 shards, incl. start)",
+    logs,
+    logsPayloads(logs, 50),
+  );
 }
 
 console.log(

@@ -20,6 +20,7 @@ import { createKafka } from "@trailstream/kafka";
 import { createClient } from "redis";
 import { awsClients } from "../support/aws.ts";
 import {
+  deleteStream,
   type Envelope,
   freshRecords,
   type IngesterProcess,
@@ -209,6 +210,8 @@ test("two replicas split 4 shards; SIGKILL one and the other takes its shards; n
   } finally {
     await feeder.stop();
     await raw.close();
+    for (const p of processes) if (p.child.exitCode === null) p.child.kill("SIGKILL");
+    await deleteStream(kinesis, stream);
   }
 });
 
@@ -318,6 +321,8 @@ test("a replica that joins gets its share; a reshard mid-stream reads parents be
   } finally {
     await feeder.stop();
     await raw.close();
+    for (const p of processes) if (p.child.exitCode === null) p.child.kill("SIGKILL");
+    await deleteStream(kinesis, stream);
   }
 });
 
@@ -355,5 +360,6 @@ test("KINESIS_START_POSITION=latest skips what was in the stream before and read
   } finally {
     await ingester.stop();
     await raw.close();
+    await deleteStream(kinesis, stream);
   }
 });

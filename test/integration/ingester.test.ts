@@ -20,6 +20,7 @@ import { type Ingester, loadConfig, replayCommand, replayHelp, startIngester } f
 import { createKafka } from "@trailstream/kafka";
 import { awsClients } from "../support/aws.ts";
 import {
+  deleteStream,
   type Envelope,
   freshRecords,
   identityOf,
@@ -482,6 +483,7 @@ describe("ingester: kinesis source fed by a CloudWatch Logs subscription (moto)"
     } finally {
       await ingester.stop();
       await Promise.all([raw.close(), dlq.close()]);
+      await deleteStream(kinesis, stream);
     }
   });
 });

@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
+import { DeleteStreamCommand, type KinesisClient } from "@aws-sdk/client-kinesis";
 import { type createKafka, ensureTopics, startBatchConsumer } from "@trailstream/kafka";
 import type { Endpoints } from "./servers.ts";
 import { uniqueName } from "./servers.ts";
@@ -233,4 +234,13 @@ export function kinesisPayloads(records: readonly Json[], logGroup: string): Buf
     }
   }
   return out;
+}
+
+/** Deletes a test's stream: kinesis-local allows 50 shards over all streams, and others share it. */
+export async function deleteStream(client: KinesisClient, stream: string): Promise<void> {
+  try {
+    await client.send(new DeleteStreamCommand({ StreamName: stream, EnforceConsumerDeletion: true }));
+  } catch {
+    // already gone
+  }
 }
