@@ -2,6 +2,7 @@
 // `promtool check rules` and `promtool test rules` (deploy/prometheus/tests), each alert proven to
 // fire and to stay quiet; then a real Prometheus loads the rules and answers every dashboard query.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,8 +11,10 @@ import { parse } from "yaml";
 import {
   committedDashboards,
   ensurePrometheus,
+  ensureRsvg,
   instantQuery,
   promtool,
+  ROOT,
   RULE_TESTS_DIR,
   RULES_FILE,
   type RunningPrometheus,
@@ -121,6 +124,30 @@ describe("a live Prometheus with the rules loaded", () => {
           assert.equal(r.status, "success", `${file} "${p.title}": ${t.expr}: ${r.errorType} ${r.error}`);
         }
       }
+    }
+  });
+
+  test("scripts/pictures draws every overview panel from it (Prometheus scraping itself: mostly No data)", () => {
+    ensureRsvg();
+    const out = mkdtempSync(join(tmpdir(), "trailstream-pictures-"));
+    try {
+      const r = spawnSync(process.execPath, [join(ROOT, "scripts", "pictures.ts"), "--range", "5m", "--out", out], {
+        env: { ...process.env, PROMETHEUS_URL: prometheus.url },
+        encoding: "utf8",
+      });
+      assert.equal(r.status, 0, r.stderr);
+      const overview = committedDashboards().find((d) => d.dashboard.uid === "trailstream-overview")?.dashboard;
+      const panels = (overview?.panels ?? []).filter((p) => p.type !== "row").length;
+      const files = readdirSync(out).filter((f) => f.endsWith(".png"));
+      assert.equal(files.length, panels + 1, `one picture per panel and the whole dashboard: ${files.join(", ")}`);
+      assert.ok(files.includes("overview.png"));
+      for (const f of files) {
+        const png = readFileSync(join(out, f));
+        assert.deepEqual([...png.subarray(1, 4)], [...Buffer.from("PNG")], `${f} is a PNG`);
+      }
+      assert.match(r.stderr, /0 query errors/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
     }
   });
 });

@@ -150,18 +150,29 @@ function onPath(command: string): boolean {
 /** promtool and prometheus from Debian's `prometheus` package; installs it with apt-get when missing. */
 export function ensurePrometheus(): void {
   if (onPath("promtool") && onPath("prometheus")) return;
-  if (!onPath("apt-get")) throw new Error("promtool is missing and there is no apt-get: install Prometheus 2.42+");
+  aptInstall(["prometheus"]);
+  if (!onPath("promtool")) throw new Error("apt-get installed prometheus, but promtool is not on PATH");
+}
+
+function aptInstall(packages: string[]): void {
+  if (!onPath("apt-get")) throw new Error(`${packages.join(", ")} missing and there is no apt-get to install them`);
   const sudo = process.getuid?.() === 0 ? [] : ["sudo", "-n"];
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   for (const args of [
     ["apt-get", "update", "-qq"],
-    ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "prometheus"],
+    ["apt-get", "install", "-y", "-qq", "--no-install-recommends", ...packages],
   ]) {
     const [cmd, ...rest] = [...sudo, ...args];
     const r = spawnSync(cmd ?? "apt-get", rest, { env, encoding: "utf8" });
     if (r.status !== 0) throw new Error(`${args.join(" ")} failed: ${r.stderr}`);
   }
-  if (!onPath("promtool")) throw new Error("apt-get installed prometheus, but promtool is not on PATH");
+}
+
+/** rsvg-convert from Debian's librsvg2-bin (scripts/pictures needs it); installs it with apt-get when missing. */
+export function ensureRsvg(): void {
+  if (onPath("rsvg-convert")) return;
+  aptInstall(["librsvg2-bin", "fonts-dejavu-core"]);
+  if (!onPath("rsvg-convert")) throw new Error("apt-get installed librsvg2-bin, but rsvg-convert is not on PATH");
 }
 
 export function promtool(args: string[], cwd = ROOT): { code: number; out: string } {
@@ -193,11 +204,12 @@ export interface RunningPrometheus {
 export async function startPrometheus(
   targets: Record<string, string> = {},
   scrapeInterval = "2s",
+  fixedPort?: number,
 ): Promise<RunningPrometheus> {
   ensurePrometheus();
   const dir = mkdtempSync(join(tmpdir(), "trailstream-prometheus-"));
   mkdirSync(join(dir, "data"));
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   const jobs = Object.entries(targets)
     .map(([name, target]) => `  - job_name: trailstream-${name}\n    static_configs:\n      - targets: ["${target}"]\n`)
     .join("");
