@@ -12,6 +12,7 @@ import { loadTemplates, writeBucketTree } from "@trailstream/bucket-tree";
 import { type CloudTrailRecord, eventIdentity, isGlobalServiceEvent } from "@trailstream/cloudtrail";
 import { type ConsumedMessage, createKafka, ensureTopics, startBatchConsumer } from "@trailstream/kafka";
 import { builtinRules, RuleSet } from "@trailstream/rules";
+import { plantedEvents, trailsFor } from "../../scripts/pipeline/estate.ts";
 import {
   awsClients,
   prepareBuckets,
@@ -22,7 +23,6 @@ import {
   treeRecords,
 } from "../../scripts/pipeline/feed.ts";
 import { type ServiceProcess, startService } from "../../scripts/pipeline/services.ts";
-import { plantedEvents, trailsFor } from "../support/estate.ts";
 import { endpoints, requireReachable, uniqueName } from "../support/servers.ts";
 import { eventually } from "../support/wait.ts";
 

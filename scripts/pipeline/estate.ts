@@ -1,4 +1,4 @@
-// The estate the end-to-end test and the system demo feed in: three overlapping trails (an
+// The estate the end-to-end test and the system demo (pnpm demo) feed in: three overlapping trails (an
 // organization trail, a member account's multi-region trail and a second single-region trail)
 // with events that given CIS and Sigma rules must match, and near misses that must not.
 import { randomUUID } from "node:crypto";
