@@ -15,7 +15,8 @@ const MAIN = join(ROOT, "services/alerter/src/main.ts");
 
 /** Alertmanager's URL from the environment (`deploy/local/stack env` prints it). */
 export async function alertmanagerUrl(): Promise<string> {
-  const url = process.env.ALERTMANAGER_URL;
+  const env = process.env;
+  const url = env.ALERTMANAGER_URL;
   if (!url) throw new Error(`ALERTMANAGER_URL is not set: ${STACK_HINT}`);
   try {
     const res = await fetch(new URL("-/ready", url.endsWith("/") ? url : `${url}/`), {
@@ -69,6 +70,7 @@ export function startAlerterProcess(env: Record<string, string>, name = "alerter
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines: string[] = [];
+  const { ALERTER_TEST_LOGS: showLogs } = process.env;
   let port = 0;
   let joined = false;
   let resolveReady: (port: number) => void = () => {};
@@ -89,7 +91,7 @@ export function startAlerterProcess(env: Record<string, string>, name = "alerter
       const line = buffer.slice(0, nl);
       buffer = buffer.slice(nl + 1);
       lines.push(line);
-      if (process.env.ALERTER_TEST_LOGS) process.stderr.write(`[${name}] ${line}\n`);
+      if (showLogs) process.stderr.write(`[${name}] ${line}\n`);
       try {
         const entry = JSON.parse(line) as { msg?: string; port?: number };
         if (entry.msg === "serving /metrics, /healthz and /readyz" && typeof entry.port === "number") port = entry.port;

@@ -7,7 +7,7 @@ import { type AlerterMetrics, createMetrics } from "./metrics.ts";
 import { type BatchResult, processBatch } from "./pipeline.ts";
 import { loadRules } from "./rules.ts";
 import { alertmanagerSink } from "./sinks/alertmanager.ts";
-import { kafkaSink } from "./sinks/kafka.ts";
+import { kafkaSink, sendChunked } from "./sinks/kafka.ts";
 import type { Sink } from "./sinks/sink.ts";
 import { slackSink, webhookSink } from "./sinks/webhook.ts";
 import { createRedisClient, RedisAlertState, type StateClient } from "./state-redis.ts";
@@ -121,7 +121,8 @@ export async function startAlerter(config: AlerterConfig, deps: AlerterDeps): Pr
         metrics,
         ...(deps.now ? { now: deps.now } : {}),
         deadLetter: (letters) =>
-          out.send(
+          sendChunked(
+            out,
             config.topicDlq,
             letters.map((d) => ({ key: d.key, value: JSON.stringify(d.letter), headers: { reason: d.letter.reason } })),
           ),

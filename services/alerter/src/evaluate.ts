@@ -106,8 +106,44 @@ export interface AlertDocument {
   alertedAt: string;
   /** alertedAt - eventTime, in seconds (null without a usable eventTime). */
   lagSeconds: number | null;
-  /** The CloudTrail record with secrets redacted. */
+  /** The CloudTrail record with secrets redacted (without its bulky parts when it was too large). */
   event: CloudTrailRecord;
+  /** Set when requestParameters, responseElements and the like were left out to bound the size. */
+  eventTruncated?: true;
+}
+
+/** An alert carries at most this much of its event (JSON bytes); larger records lose their payloads. */
+export const MAX_EVENT_BYTES = 64 * 1024;
+
+const BULKY = ["requestParameters", "responseElements", "additionalEventData", "resources", "serviceEventDetails"];
+
+/** The record, or a copy without its bulky fields when its JSON is larger than maxBytes. */
+export function boundEvent(record: CloudTrailRecord, maxBytes = MAX_EVENT_BYTES): CloudTrailRecord | null {
+  if (Buffer.byteLength(JSON.stringify(record)) <= maxBytes) return null;
+  const slim: CloudTrailRecord = { ...record };
+  for (const key of BULKY) delete slim[key];
+  if (Buffer.byteLength(JSON.stringify(slim)) <= maxBytes) return slim;
+  // Still too large (a huge userIdentity or unknown fields): keep the summary fields only.
+  const keep = [
+    "eventVersion",
+    "eventTime",
+    "eventSource",
+    "eventName",
+    "awsRegion",
+    "sourceIPAddress",
+    "userAgent",
+    "errorCode",
+    "eventID",
+    "eventType",
+    "recipientAccountId",
+    "requestID",
+    "readOnly",
+    "managementEvent",
+    "eventCategory",
+  ];
+  const minimal: CloudTrailRecord = {};
+  for (const key of keep) if (typeof record[key] !== "object") minimal[key] = record[key];
+  return minimal;
 }
 
 /** eventTime in epoch ms, or null when absent or not a date. */
@@ -141,6 +177,11 @@ export function buildAlert(
     lagSeconds: at === null ? null : Math.round(nowMs - at) / 1_000,
     event: redact(record),
   };
+  const bounded = boundEvent(doc.event);
+  if (bounded !== null) {
+    doc.event = bounded;
+    doc.eventTruncated = true;
+  }
   if (rule.description !== undefined) doc.description = rule.description;
   if (rule.source === "sigma") doc.sigmaId = rule.id;
   if (rule.author !== undefined) doc.author = rule.author;
@@ -305,10 +346,15 @@ export function sinkDeadLetter(
   };
 }
 
+/** Larger undecodable values are not copied into the DLQ (base64 would pass Kafka's 1 MiB limit). */
+export const MAX_DEAD_PAYLOAD_BYTES = 512 * 1024;
+
 /** A dead letter for an events-topic record the alerter could not read. */
 export function decodeDeadLetter(reason: string, message: string, value: Buffer | null, nowMs: number): DeadLetter {
   const letter: DeadLetter = { v: 1, stage: "alerter", reason, message, at: new Date(nowMs).toISOString() };
-  if (value !== null) {
+  if (value !== null && value.length > MAX_DEAD_PAYLOAD_BYTES) {
+    letter.message = `${message} (payload of ${value.length} bytes left out: replay it from the events topic)`;
+  } else if (value !== null) {
     letter.payload = value.toString("base64");
     letter.payloadEncoding = "base64";
   }

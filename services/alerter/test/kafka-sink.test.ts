@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { OutgoingMessage, Producer } from "@trailstream/kafka";
+import { boundEvent, buildAlert, decodeDeadLetter, decodeEvent, MAX_EVENT_BYTES } from "../src/evaluate.ts";
+import { chunkBySize, kafkaSink } from "../src/sinks/kafka.ts";
+import { cloudTrailRecord, envelope, rule } from "./fixtures.ts";
+
+const msg = (bytes: number): OutgoingMessage => ({ key: "k", value: "x".repeat(bytes) });
+
+test("sends are split below the broker's message size; order is kept", () => {
+  const chunks = chunkBySize([msg(300), msg(300), msg(300), msg(2_000), msg(10)], 1_000);
+  assert.deepEqual(
+    chunks.map((c) => c.map((m) => m.value.length)),
+    [[300, 300], [300], [2_000], [10]],
+  );
+  assert.deepEqual(chunkBySize([]), []);
+});
+
+test("the Kafka sink sends every alert, keyed by rule and group, in bounded requests", async () => {
+  const sent: { topic: string; messages: readonly OutgoingMessage[] }[] = [];
+  const producer: Producer = {
+    send: async (topic, messages) => void sent.push({ topic, messages }),
+    close: async () => {},
+  };
+  const decoded = decodeEvent(JSON.stringify(envelope(cloudTrailRecord())), "0:1");
+  assert.ok(decoded.ok);
+  const doc = buildAlert(rule(), decoded.event, { group: "", count: 1 }, Date.now());
+  await kafkaSink(producer, "alerts").deliver(Array.from({ length: 400 }, () => doc));
+  assert.ok(sent.length > 1, "split");
+  assert.equal(
+    sent.reduce((n, s) => n + s.messages.length, 0),
+    400,
+  );
+  for (const s of sent) {
+    assert.equal(s.topic, "alerts");
+    assert.ok(s.messages.reduce((n, m) => n + m.value.length, 0) <= 512 * 1024);
+    assert.equal(s.messages[0]?.key, "test-stop-logging");
+  }
+});
+
+test("a huge event is cut to its summary fields in the alert; undecodable giants stay out of the DLQ payload", () => {
+  const big = cloudTrailRecord({ requestParameters: { policy: "p".repeat(200_000) } });
+  const decoded = decodeEvent(JSON.stringify(envelope(big)), "0:1");
+  assert.ok(decoded.ok);
+  const doc = buildAlert(rule(), decoded.event, { group: "", count: 1 }, Date.now());
+  assert.equal(doc.eventTruncated, true);
+  assert.equal(doc.event.requestParameters, undefined);
+  assert.equal(doc.event.eventName, "StopLogging");
+  assert.ok(JSON.stringify(doc).length < MAX_EVENT_BYTES + 4_096);
+  assert.equal(boundEvent(cloudTrailRecord()), null, "ordinary events are kept whole");
+  const letter = decodeDeadLetter("json", "record 0:9 is not JSON", Buffer.alloc(600_000, 120), Date.now());
+  assert.equal(letter.payload, undefined);
+  assert.match(letter.message, /600000 bytes left out/);
+});
