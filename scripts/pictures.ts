@@ -130,7 +130,7 @@ export function formatValue(v: number, unit: string): string {
       if (a === 0) return "0";
       if (a < 0.001) return `${trim(v * 1e6, 3)} µs`;
       if (a < 1) return `${trim(v * 1000, 3)} ms`;
-      if (a < 120) return `${trim(v, 3)} s`;
+      if (a < 60) return `${trim(v, 3)} s`;
       if (a < 7200) return `${trim(v / 60, 3)} min`;
       return `${trim(v / 3600, 3)} h`;
     }
@@ -230,6 +230,7 @@ export function panelSvg(d: PanelData, x: number, y: number, w: number, h: numbe
   }
   for (const t of thresholds) hi = Math.max(hi, t.value ?? hi);
   lo = Math.min(0, lo);
+  if (unit === "bool_on_off") hi = Math.max(1, hi);
   if (hi <= lo) hi = lo + 1;
   const legendRows = Math.min(4, Math.ceil(series.length / 3));
   const left = 78;
@@ -238,7 +239,7 @@ export function panelSvg(d: PanelData, x: number, y: number, w: number, h: numbe
   const bottom = 26 + legendRows * 16;
   const pw = w - left - right;
   const ph = h - top - bottom;
-  const step = niceStep(hi - lo, 4);
+  const step = yStep(unit, hi - lo);
   hi = Math.ceil(hi / step) * step;
   lo = Math.floor(lo / step) * step;
   const sx = (t: number) => left + ((t - start) / (end - start || 1)) * pw;
@@ -296,6 +297,15 @@ export function panelSvg(d: PanelData, x: number, y: number, w: number, h: numbe
   }
   out.push("</g>");
   return out.join("\n");
+}
+
+/** Ticks a reader expects: on/off for booleans, whole minutes for durations of minutes. */
+function yStep(unit: string, span: number): number {
+  if (unit === "bool_on_off") return 1;
+  if (unit === "s" && span >= 120) {
+    for (const s of [30, 60, 120, 300, 600, 900, 1800, 3600, 7200]) if (span / s <= 5) return s;
+  }
+  return niceStep(span, 4);
 }
 
 function niceTimeStep(span: number): number {
