@@ -178,9 +178,15 @@ test("two replicas split 4 shards; SIGKILL one and the other takes its shards; n
     assert.ok(port, "replica a logged its metrics port");
     assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
     assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
-    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    assert.match(metrics, new RegExp(`trailstream_ingester_leases_held\\{stream="${stream}"[^}]*\\} 2`));
-    assert.match(metrics, /trailstream_ingester_event_lag_seconds_bucket/);
+    await eventually(
+      async () => {
+        const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        assert.match(metrics, new RegExp(`trailstream_ingester_leases_held\\{stream="${stream}"[^}]*\\} 2`));
+        assert.match(metrics, /trailstream_ingester_event_lag_seconds_bucket\{[^}]*source="kinesis-/);
+      },
+      15_000,
+      250,
+    );
 
     // Kill -9 in the middle of the stream: its leases expire (3 s) and b takes all four.
     a.child.kill("SIGKILL");

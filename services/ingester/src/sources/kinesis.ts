@@ -317,36 +317,52 @@ export class KinesisSource {
       checkpoint = mark;
     }
     let last: string | null = checkpoint;
-    let iterator = await this.#iterator(shardId, last, signal);
     let failures = 0;
     let lastCall = 0;
-    while (iterator && !signal.aborted) {
+    // One GetRecords ahead: the next page is fetched while this one waits for Kafka, so the
+    // shard's read latency and Kafka's acknowledgement overlap. Pages are still delivered and
+    // checkpointed strictly in order; a prefetched page dropped on stop is simply read again.
+    const fetch = async (iterator: string): Promise<{ page: GetRecordsCommandOutput } | { error: unknown }> => {
       await sleep(MIN_CALL_INTERVAL_MS - (Date.now() - lastCall), signal);
-      if (signal.aborted) break;
       lastCall = Date.now();
-      let page: GetRecordsCommandOutput;
       try {
-        page = await o.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: o.maxRecords }), {
+        const page = await o.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: o.maxRecords }), {
           abortSignal: signal,
         });
-        failures = 0;
+        return { page };
       } catch (error) {
-        if (signal.aborted) break;
-        const name = errorName(error);
+        return { error };
+      }
+    };
+    const first = await this.#iterator(shardId, last, signal);
+    let next = first ? fetch(first) : undefined;
+    while (next && !signal.aborted) {
+      const got = await next;
+      next = undefined;
+      if (signal.aborted) break;
+      if ("error" in got) {
+        const name = errorName(got.error);
         failures++;
         if (name === "ExpiredIteratorException") {
           o.metrics?.kinesisErrors.inc({ kind: "expired-iterator" });
           o.log.info({ shardId, after: last }, "shard iterator expired; getting a new one");
-          iterator = await this.#iterator(shardId, last, signal);
-          continue;
+        } else {
+          o.metrics?.kinesisErrors.inc({ kind: THROTTLED.has(name) ? "throttled" : "get-records" });
+          if (name === "ResourceNotFoundException") throw got.error;
+          if (!THROTTLED.has(name)) o.log.warn({ err: got.error, shardId }, "GetRecords failed; backing off");
+          await sleep(backoffMs(failures, 500, 30_000), signal);
         }
-        o.metrics?.kinesisErrors.inc({ kind: THROTTLED.has(name) ? "throttled" : "get-records" });
-        if (name === "ResourceNotFoundException") throw error;
-        if (!THROTTLED.has(name)) o.log.warn({ err: error, shardId }, "GetRecords failed; backing off");
-        await sleep(backoffMs(failures, 500, 30_000), signal);
+        // Resume after the last page Kafka acknowledged.
+        const again = await this.#iterator(shardId, last, signal);
+        next = again ? fetch(again) : undefined;
         continue;
       }
+      failures = 0;
+      const { page } = got;
       const records = page.Records ?? [];
+      const following = page.NextShardIterator;
+      const busy = records.length > 0 || (page.MillisBehindLatest ?? 0) > 0;
+      if (following && busy) next = fetch(following);
       if (records.length > 0) {
         const lastSeq = await this.#deliver(shardId, records);
         // Kafka has everything up to lastSeq: only now may the checkpoint move.
@@ -357,8 +373,7 @@ export class KinesisSource {
         }
         last = lastSeq;
       }
-      iterator = page.NextShardIterator;
-      if (!iterator) {
+      if (!following) {
         // The shard was closed by a reshard and is read to its end: its children may start.
         if (await this.#checkpoints.set(shardId, SHARD_END, o.workerId)) {
           o.log.info({ stream: o.stream, shardId }, "shard read to its end");
@@ -366,8 +381,13 @@ export class KinesisSource {
         this.#needSync = true;
         return;
       }
-      if (records.length === 0 && (page.MillisBehindLatest ?? 0) === 0) await sleep(o.idleMs, signal);
+      if (!busy) {
+        await sleep(o.idleMs, signal);
+        next = fetch(following);
+      }
     }
+    // A fetch still in flight is dropped with the worker's abort signal.
+    await next;
   }
 
   /** Decodes a page of Kinesis records, writes them, and resolves once Kafka acknowledged all. */
