@@ -5,6 +5,7 @@
 import {
   consumerGroupLag,
   createKafka,
+  type EnricherChild,
   ensureTopics,
   produceRaw,
   type RawTruth,
@@ -22,6 +23,10 @@ export interface CrashRunOptions {
   redisUrl: string;
   total: number;
   kills: number;
+  /** Enrichers running at once in the group (default 1); each kill hits one of them. */
+  instances?: number;
+  /** After the kills, how many times an instance is frozen (SIGSTOP) past its session timeout, then resumed. */
+  freezes?: number;
   partitions?: number;
   seed?: number;
   log?: (line: string) => void;
@@ -36,7 +41,10 @@ export interface CrashRunResult {
   lagAtKill: bigint[];
   events: Map<string, ReadRecord>;
   dlqRecords: number;
-  finalExitCode: number | null;
+  /** Exit codes of the enrichers stopped with SIGTERM at the end (0 each). */
+  exitCodes: Array<number | null>;
+  /** What the surviving enrichers answered on /readyz (status) and /metrics, before SIGTERM. */
+  health: Array<{ readyz: number; reasons: string; metrics: string }>;
   /** Position resets and aborted transactions logged by the children. */
   notes: { positionResets: number; aborted: number; replays: number };
   seconds: number;
@@ -78,14 +86,14 @@ export async function crashRun(o: CrashRunOptions): Promise<CrashRunResult> {
     KAFKA_SESSION_TIMEOUT_MS: "6000",
     KAFKA_TRANSACTION_TIMEOUT_MS: "60000",
     // Small fetches: more transactions per second, so kills land in more places.
-    KAFKA_MAX_BYTES_PER_PARTITION: "32768",
+    KAFKA_MAX_BYTES_PER_PARTITION: "16384",
     SHUTDOWN_GRACE_MS: "20000",
   };
   // A backlog from the start, then a burst of records for each life, so kills land mid-work.
   const backlog = Math.floor(truth.records.length * 0.4);
   await produceRaw(kafka, topics.raw, truth.records.slice(0, backlog), { chunk: 2_000 });
   const rest = truth.records.slice(backlog);
-  const burst = Math.ceil(rest.length / (o.kills + 1));
+  const burst = Math.ceil(rest.length / (o.kills + (o.freezes ?? 0) + 1));
   let sent = 0;
   const produceBurst = async () => {
     const next = rest.slice(sent, sent + burst);
@@ -105,48 +113,109 @@ export async function crashRun(o: CrashRunOptions): Promise<CrashRunResult> {
       if (replays) notes.replays += Number(replays[1]);
     }
   };
-  for (let i = 0; i < o.kills; i++) {
+  const waitAssigned = async (child: EnricherChild, ms: number) => {
+    let timer: NodeJS.Timeout | undefined;
+    const assigned = await Promise.race([
+      child.assigned.then(() => true),
+      new Promise<boolean>((r) => {
+        timer = setTimeout(() => r(false), ms);
+      }),
+    ]);
+    clearTimeout(timer);
+    return assigned;
+  };
+  const instances = o.instances ?? 1;
+  const alive: EnricherChild[] = [];
+  const startedAt = new Map<EnricherChild, number>();
+  const spawnOne = () => {
     const child = spawnEnricher(env);
-    const since = Date.now();
+    startedAt.set(child, Date.now());
+    alive.push(child);
+    return child;
+  };
+  for (let n = 0; n < instances; n++) spawnOne();
+  for (let i = 0; i < o.kills; i++) {
+    const victimIndex = Math.floor(rnd() * alive.length);
+    const victim = alive[victimIndex];
+    if (!victim) throw new Error("no enricher to kill");
     // Mostly while consuming; one time in five anywhere from start-up on (joining, fencing).
     const duringStartup = rnd() < 0.2;
-    if (!duringStartup) {
-      let timer: NodeJS.Timeout | undefined;
-      const assigned = await Promise.race([
-        child.assigned.then(() => true),
-        new Promise<boolean>((r) => {
-          timer = setTimeout(() => r(false), 60_000);
-        }),
-      ]);
-      clearTimeout(timer);
-      if (!assigned) {
-        child.child.kill("SIGKILL");
-        throw new Error(`enricher ${i} was not assigned partitions within 60 s:\n${child.lines.slice(-20).join("\n")}`);
-      }
+    if (!duringStartup && !(await waitAssigned(victim, 60_000))) {
+      for (const c of alive) c.child.kill("SIGKILL");
+      throw new Error(`enricher ${i} was not assigned partitions within 60 s:\n${victim.lines.slice(-20).join("\n")}`);
     }
     await produceBurst();
-    const wait = duringStartup ? Math.floor(rnd() * 6_000) : Math.floor(rnd() * 1_200);
+    const wait = duringStartup ? Math.floor(rnd() * 3_000) : Math.floor(rnd() * 400);
     await new Promise((r) => setTimeout(r, wait));
     const lag = await consumerGroupLag(kafka, groupId, topics.raw).catch(() => -1n);
-    child.child.kill("SIGKILL");
-    await child.exited;
-    count(child.lines);
-    killedAfterMs.push(Date.now() - since);
+    victim.child.kill("SIGKILL");
+    await victim.exited;
+    alive.splice(victimIndex, 1);
+    count(victim.lines);
+    killedAfterMs.push(Date.now() - (startedAt.get(victim) ?? 0));
     lagAtKill.push(lag);
     log(
-      `kill ${i + 1}/${o.kills} ${duringStartup ? `${wait} ms after start` : `after ${wait} ms of consuming`}, ` +
+      `kill ${i + 1}/${o.kills} ${duringStartup ? "at any moment" : "once assigned"}, ${wait} ms after a burst, ` +
         `${lag} records not yet committed`,
     );
+    spawnOne();
   }
 
-  const last = spawnEnricher(env);
-  await last.assigned;
+  // Zombies: an instance frozen (SIGSTOP) mid-work for longer than its session timeout loses its
+  // partitions to the other instance, which fences its producers; then it wakes up (SIGCONT) with
+  // whatever it had in flight, and must not get any of it committed.
+  for (let i = 0; i < (o.freezes ?? 0); i++) {
+    const victimIndex = Math.floor(rnd() * alive.length);
+    const victim = alive[victimIndex];
+    if (!victim || alive.length < 2) throw new Error("freezing needs two instances");
+    for (const child of alive) await waitAssigned(child, 60_000);
+    await produceBurst();
+    const wait = Math.floor(rnd() * 150);
+    await new Promise((r) => setTimeout(r, wait));
+    const lag = await consumerGroupLag(kafka, groupId, topics.raw).catch(() => -1n);
+    victim.child.kill("SIGSTOP");
+    await new Promise((r) => setTimeout(r, 6_000 + 6_000));
+    victim.child.kill("SIGCONT");
+    if (process.env.CRASH_DEBUG) {
+      await new Promise((r) => setTimeout(r, 4_000));
+      for (const c of alive)
+        log(
+          `${c === victim ? "ZOMBIE" : "OTHER"}:\n${c.lines
+            .filter((l) => /assigned|replays|aborted|moving|producer ready|not aware|rebalanc/i.test(l))
+            .slice(-25)
+            .map((l) => l.slice(0, 300))
+            .join("\n")}`,
+        );
+    }
+    log(`freeze ${i + 1}/${o.freezes}: an instance stopped for 12 s, ${wait} ms after a burst (${lag} not committed)`);
+  }
+
+  // The survivors (and the last replacements) finish the work, then stop on SIGTERM.
+  for (const child of alive) await waitAssigned(child, 60_000);
   while (sent < rest.length) await produceBurst();
   await waitForLag0(kafka, groupId, topics.raw, 300_000);
-  last.child.kill("SIGTERM");
-  const finalExitCode = await last.exited;
-  count(last.lines);
-  log(`the last enricher caught up and stopped on SIGTERM with exit code ${finalExitCode}`);
+  const health: Array<{ readyz: number; reasons: string; metrics: string }> = [];
+  for (const child of alive) {
+    try {
+      const port = await child.port;
+      const readyz = await fetch(`http://127.0.0.1:${port}/readyz`);
+      const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
+      health.push({ readyz: readyz.status, reasons: (await readyz.text()).trim(), metrics: await metrics.text() });
+    } catch (error) {
+      health.push({
+        readyz: 0,
+        reasons: `no answer (${String(error)}); exit code ${child.child.exitCode}`,
+        metrics: "",
+      });
+    }
+  }
+  const exitCodes: Array<number | null> = [];
+  for (const child of alive) {
+    child.child.kill("SIGTERM");
+    exitCodes.push(await child.exited);
+    count(child.lines);
+  }
+  log(`the last enrichers caught up and stopped on SIGTERM with exit codes ${exitCodes.join(", ")}`);
 
   const events = await readTopic(kafka, topics.events, {
     expect: truth.identities.size,
@@ -161,7 +230,8 @@ export async function crashRun(o: CrashRunOptions): Promise<CrashRunResult> {
     lagAtKill,
     events,
     dlqRecords: [...dlq.values()].reduce((n, r) => n + r.count, 0),
-    finalExitCode,
+    exitCodes,
+    health,
     notes,
     seconds: (Date.now() - started) / 1_000,
   };
@@ -181,6 +251,11 @@ export function crashRunProblems(r: CrashRunResult): string[] {
   const extra = [...r.events.keys()].filter((k) => !r.truth.identities.has(k));
   if (extra.length > 0) problems.push(`${extra.length} unexpected keys on the events topic`);
   if (r.dlqRecords !== r.truth.bad) problems.push(`${r.dlqRecords} DLQ records for ${r.truth.bad} bad raw records`);
-  if (r.finalExitCode !== 0) problems.push(`the last enricher exited with ${r.finalExitCode} on SIGTERM`);
+  if (r.exitCodes.some((c) => c !== 0)) problems.push(`the last enrichers exited with ${r.exitCodes} on SIGTERM`);
+  for (const h of r.health) {
+    if (h.readyz !== 200) problems.push(`a caught-up enricher answered ${h.readyz} on /readyz: ${h.reasons}`);
+    if (!h.metrics.includes("trailstream_enricher_records_in_total"))
+      problems.push("/metrics lacks the enricher's metrics");
+  }
   return problems;
 }

@@ -309,8 +309,10 @@ export class PrivateRedis {
 
 export interface EnricherChild {
   child: ChildProcess;
-  /** Resolves when the child logged its partition assignment. */
+  /** Resolves when the child logged a partition assignment that is not empty. */
   assigned: Promise<void>;
+  /** The port of its /metrics, /healthz and /readyz, from its log. */
+  port: Promise<number>;
   exited: Promise<number | null>;
   lines: string[];
 }
@@ -326,14 +328,20 @@ export function spawnEnricher(env: Record<string, string>): EnricherChild {
   const assigned = new Promise<void>((r) => {
     onAssigned = r;
   });
+  let onPort: (port: number) => void = () => {};
+  const port = new Promise<number>((r) => {
+    onPort = r;
+  });
   for (const stream of [child.stdout, child.stderr]) {
     if (!stream) continue;
     createInterface({ input: stream }).on("line", (line) => {
       lines.push(line);
       if (lines.length > 2_000) lines.shift();
       if (line.includes('"partitions assigned"') && !line.includes('"partitions":[]')) onAssigned();
+      const served = /"port":(\d+).*serving \/metrics/.exec(line);
+      if (served) onPort(Number(served[1]));
     });
   }
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  return { child, assigned, exited, lines };
+  return { child, assigned, port, exited, lines };
 }

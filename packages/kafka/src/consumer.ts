@@ -1,5 +1,6 @@
 import type kafkajs from "kafkajs";
 import { type ConsumedBatch, type ConsumedMessage, nextOffset } from "./message.ts";
+import { asRetriable } from "./retriable.ts";
 
 export interface BatchConsumerOptions {
   groupId: string;
@@ -65,7 +66,11 @@ export async function startBatchConsumer(kafka: kafkajs.Kafka, options: BatchCon
     eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
       if (!isRunning() || isStale() || batch.messages.length === 0) return;
       const messages = batch.messages.map((m) => toConsumed(batch.topic, batch.partition, m));
-      await options.handle({ topic: batch.topic, partition: batch.partition, messages });
+      try {
+        await options.handle({ topic: batch.topic, partition: batch.partition, messages });
+      } catch (error) {
+        throw asRetriable(error);
+      }
       const last = batch.messages.at(-1);
       if (!last) return;
       await consumer.commitOffsets([

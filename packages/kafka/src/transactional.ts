@@ -3,6 +3,7 @@
 // exactly once, whatever moment the process died at. See docs/decisions/0003-enricher-transactions.md.
 import type kafkajs from "kafkajs";
 import { type ConsumedBatch, type ConsumedMessage, nextOffset, type OutgoingMessage } from "./message.ts";
+import { asRetriable } from "./retriable.ts";
 
 export interface OutgoingRecord extends OutgoingMessage {
   topic: string;
@@ -26,7 +27,9 @@ export type PipeEvent =
   | { type: "assigned"; partitions: number[] }
   | { type: "producer-ready"; partition: number; transactionalId: string }
   | { type: "position-reset"; partition: number; from: string; to: string }
-  | { type: "transaction-failed"; partition: number; error: unknown };
+  | { type: "transaction-failed"; partition: number; error: unknown }
+  /** The consumer failed; with `restart: false` it stopped for good (running() turns false). */
+  | { type: "crashed"; error: unknown; restart: boolean };
 
 export interface TransactionalPipeOptions {
   groupId: string;
@@ -134,8 +137,8 @@ export class PipeInactiveError extends Error {
  * Fencing: each partition has its own transactional producer (`<prefix>.<topic>.<partition>`).
  * Opening it bumps the epoch of that id, which fences any older holder (a zombie that lost the
  * partition, or a process that was killed) and aborts its open transaction. Only after that is the
- * group's committed offset stable, so the consumer's start position is checked against it then,
- * and moved forward if a zombie committed after this consumer read the offsets.
+ * group's committed offset stable, so the consumer's position is then set to it: forward if a
+ * zombie committed after this consumer read the offsets.
  */
 export async function startTransactionalPipe(
   kafka: kafkajs.Kafka,
@@ -176,8 +179,18 @@ export async function startTransactionalPipe(
       allowAutoTopicCreation: false,
       transactionTimeout: options.transactionTimeoutMs ?? 60_000,
     });
-    // connect() sends InitProducerId: this is the fencing step.
-    await producer.connect();
+    try {
+      await producer.connect();
+      // The fencing step. kafkajs sends InitProducerId for the transactional id on the first
+      // transaction(), not on connect(): an empty transaction, aborted (nothing is sent for it),
+      // bumps the epoch now, so an older holder's open transaction is aborted and its later
+      // commits fail, before the position check below reads the committed offset.
+      const fence = await producer.transaction();
+      await fence.abort();
+    } catch (error) {
+      await producer.disconnect().catch(() => {});
+      throw error;
+    }
     const entry = { producer, verified: false };
     producers.set(partition, entry);
     emit({ type: "producer-ready", partition, transactionalId });
@@ -204,6 +217,7 @@ export async function startTransactionalPipe(
   });
   consumer.on(consumer.events.CRASH, (event) => {
     if (!event.payload.restart) isRunning = false;
+    emit({ type: "crashed", error: event.payload.error, restart: event.payload.restart });
   });
 
   await admin.connect();
@@ -217,54 +231,70 @@ export async function startTransactionalPipe(
     autoCommit: false,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
-    eachBatch: async ({ batch, heartbeat, isRunning: consumerRunning, isStale, resolveOffset }) => {
-      const { partition } = batch;
-      const first = batch.messages[0];
-      const last = batch.messages.at(-1);
-      const active = () => !closing && consumerRunning() && !isStale() && assignment.includes(partition);
-      if (!first || !last || !active()) return;
-
-      const entry = await producerFor(partition);
-      if (!entry.verified) {
-        const committed = await committedOffset(partition);
-        entry.verified = true;
-        if (committed !== null && committed > BigInt(first.offset)) {
-          emit({ type: "position-reset", partition, from: first.offset, to: committed.toString() });
-          consumer.seek({ topic: inputTopic, partition, offset: committed.toString() });
-          return;
-        }
-      }
-
-      const messages = batch.messages.map((m) => toConsumed(batch.topic, partition, m));
-      const result = await options.handle(
-        { topic: batch.topic, partition, messages },
-        { heartbeat: () => heartbeat(), isActive: active },
-      );
-      if (!active()) throw new PipeInactiveError(`partition ${partition} of ${inputTopic} was handed away`);
-
-      const transaction = await entry.producer.transaction();
+    eachBatch: async (payload) => {
       try {
-        for (const topicMessages of chunkRecords(result.records, options.maxProduceBytes ?? 512 * 1024)) {
-          await transaction.sendBatch({ topicMessages, acks: -1 });
-        }
-        await transaction.sendOffsets({
-          consumerGroupId: groupId,
-          topics: [{ topic: inputTopic, partitions: [{ partition, offset: nextOffset(last.offset) }] }],
-        });
-        await transaction.commit();
+        await eachBatch(payload);
       } catch (error) {
-        emit({ type: "transaction-failed", partition, error });
-        await transaction.abort().catch(() => {});
-        // Whether it committed is unknown: a fresh producer fences this one and settles the
-        // transaction, and the position check then starts from whatever was committed.
-        dropProducer(partition);
-        throw error;
+        throw asRetriable(error);
       }
-      resolveOffset(last.offset);
-      result.committed?.();
-      await heartbeat();
     },
   });
+  async function eachBatch({
+    batch,
+    heartbeat,
+    isRunning: consumerRunning,
+    isStale,
+    resolveOffset,
+  }: kafkajs.EachBatchPayload) {
+    const { partition } = batch;
+    const first = batch.messages[0];
+    const last = batch.messages.at(-1);
+    const active = () => !closing && consumerRunning() && !isStale() && assignment.includes(partition);
+    if (!first || !last || !active()) return;
+
+    const entry = await producerFor(partition);
+    if (!entry.verified) {
+      // Holding the fence, resume exactly at the committed offset: a previous holder may have
+      // committed after this consumer read its offsets (ahead), and nothing past the committed
+      // offset was committed by anyone (behind).
+      const committed = await committedOffset(partition);
+      entry.verified = true;
+      if (committed !== null && committed !== BigInt(first.offset)) {
+        emit({ type: "position-reset", partition, from: first.offset, to: committed.toString() });
+        consumer.seek({ topic: inputTopic, partition, offset: committed.toString() });
+        return;
+      }
+    }
+
+    const messages = batch.messages.map((m) => toConsumed(batch.topic, partition, m));
+    const result = await options.handle(
+      { topic: batch.topic, partition, messages },
+      { heartbeat: () => heartbeat(), isActive: active },
+    );
+    if (!active()) throw new PipeInactiveError(`partition ${partition} of ${inputTopic} was handed away`);
+
+    const transaction = await entry.producer.transaction();
+    try {
+      for (const topicMessages of chunkRecords(result.records, options.maxProduceBytes ?? 512 * 1024)) {
+        await transaction.sendBatch({ topicMessages, acks: -1 });
+      }
+      await transaction.sendOffsets({
+        consumerGroupId: groupId,
+        topics: [{ topic: inputTopic, partitions: [{ partition, offset: nextOffset(last.offset) }] }],
+      });
+      await transaction.commit();
+    } catch (error) {
+      emit({ type: "transaction-failed", partition, error });
+      await transaction.abort().catch(() => {});
+      // Whether it committed is unknown: a fresh producer fences this one and settles the
+      // transaction, and the position check then starts from whatever was committed.
+      dropProducer(partition);
+      throw error;
+    }
+    resolveOffset(last.offset);
+    result.committed?.();
+    await heartbeat();
+  }
   return {
     started,
     assigned: () => assignment,

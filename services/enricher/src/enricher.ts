@@ -31,6 +31,8 @@ export interface EnricherDeps {
   log: Logger;
   metrics?: EnricherMetrics;
   now?: () => number;
+  /** Called when the Kafka consumer stopped for good (main exits so the orchestrator restarts it). */
+  onFatal?: (error: unknown) => void;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -177,6 +179,13 @@ export async function startEnricher(config: EnricherConfig, deps: EnricherDeps):
             break;
           case "position-reset":
             log.warn(event, "a previous owner committed past this consumer's position: moving forward");
+            break;
+          case "crashed":
+            if (event.restart) log.warn({ error: String(event.error) }, "Kafka consumer failed: restarting it");
+            else {
+              log.error({ error: String(event.error) }, "Kafka consumer failed for good");
+              deps.onFatal?.(event.error);
+            }
             break;
           case "transaction-failed":
             metrics.transactions.inc({ result: "abort" });

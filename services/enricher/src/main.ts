@@ -18,11 +18,17 @@ export async function main(env: Readonly<Record<string, string | undefined>> = p
   }
   const log = createLogger("enricher", config.logLevel);
   const metrics = createMetrics();
-  const enricher = await startEnricher(config, { log, metrics });
+  let shutdown: { stop: (reason: string) => Promise<void> } | undefined;
+  const enricher = await startEnricher(config, {
+    log,
+    metrics,
+    // The consumer gave up: exit non-zero, so the orchestrator restarts the process.
+    onFatal: () => void (shutdown?.stop("the Kafka consumer failed") ?? Promise.resolve()).then(() => process.exit(1)),
+  });
   const health = await startHealthServer({ port: config.metricsPort, registry: metrics.registry, readiness: enricher });
   log.info({ port: health.port }, "serving /metrics, /healthz and /readyz");
   await new Promise<void>((resolve) => {
-    handleShutdown({
+    shutdown = handleShutdown({
       graceMs: config.shutdownGraceMs,
       log: (message, error) => (error ? log.error({ error: String(error) }, message) : log.info(message)),
       steps: [() => enricher.stop(), () => health.close(), async () => resolve()],
