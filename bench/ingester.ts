@@ -6,7 +6,7 @@
 //                 pre-loaded in a 4-shard kinesis-local stream                  -> raw topic
 // Throughput is read from the ingester's own /metrics (records acknowledged by Kafka), from the
 // first notification sent / the process start to the last record acknowledged.
-//   node bench/ingester.ts [--files 100] [--per-file 1000] [--kinesis-records 20000] [--only s3|files|kinesis]
+//   node bench/ingester.ts [--files 100] [--per-file 1000] [--kinesis-records 20000] [--only s3|files|kinesis|kinesis-core]
 //                            [--files-in-flight 8] [--kinesis-page 1000]
 import { execFile } from "node:child_process";
 import { mkdir, rm, writeFile } from "node:fs/promises";
@@ -14,10 +14,20 @@ import { cpus, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { gzipSync } from "node:zlib";
-import { CreateStreamCommand, DescribeStreamSummaryCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
+import {
+  CreateStreamCommand,
+  DescribeStreamSummaryCommand,
+  type KinesisClient,
+  PutRecordsCommand,
+} from "@aws-sdk/client-kinesis";
 import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, SendMessageBatchCommand } from "@aws-sdk/client-sqs";
-import { createKafka, ensureTopics } from "@trailstream/kafka";
+import { createKafka, ensureTopics, openProducer } from "@trailstream/kafka";
+import { createLogger, createRegistry } from "@trailstream/runtime";
+import { createMetrics } from "../services/ingester/src/metrics.ts";
+import { connectRedis } from "../services/ingester/src/redis.ts";
+import { Sink } from "../services/ingester/src/sink.ts";
+import { KinesisSource } from "../services/ingester/src/sources/kinesis.ts";
 import { awsClients } from "../test/support/aws.ts";
 import {
   deleteStream,
@@ -271,6 +281,84 @@ if (only === undefined || only === "kinesis") {
     logs,
     logsPayloads(logs, 50),
   );
+}
+
+if (only === undefined || only === "kinesis-core") {
+  // The ingester's own Kinesis path, without the emulator: the same KinesisSource (leases and
+  // checkpoints in the real Redis, records to the real Kafka) reading pages served from memory by a
+  // stand-in client, as fast as AWS would hand them over (page size KINESIS_MAX_RECORDS).
+  const records = freshRecords(templates, kinesisRecords * 5, uniqueName("c"));
+  const payloads = kinesisPayloads(records, "/aws/cloudtrail/bench");
+  const shardCount = 4;
+  const perShard: Buffer[][] = Array.from({ length: shardCount }, () => []);
+  payloads.forEach((p, i) => perShard[i % shardCount]?.push(p));
+  const page = Number(values["kinesis-page"]);
+  const client = {
+    send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+      const input = command.input;
+      switch (command.constructor.name) {
+        case "ListShardsCommand":
+          return { Shards: perShard.map((_, i) => ({ ShardId: `shardId-${String(i).padStart(12, "0")}` })) };
+        case "GetShardIteratorCommand":
+          return { ShardIterator: `${String(input.ShardId)}|0` };
+        default: {
+          const [shardId = "", from = "0"] = String(input.ShardIterator).split("|");
+          const shard = Number(shardId.slice(-12));
+          const data = perShard[shard] ?? [];
+          const start = Number(from);
+          const end = Math.min(data.length, start + page);
+          return {
+            Records: data.slice(start, end).map((Data, k) => ({ Data, SequenceNumber: String(1_000_000 + start + k) })),
+            NextShardIterator: `${shardId}|${end}`,
+            MillisBehindLatest: end < data.length ? 1 : 0,
+          };
+        }
+      }
+    },
+  };
+  const topics = await rawTopic();
+  const redis = await connectRedis(e.redisUrl, () => {});
+  const producer = await openProducer(kafka);
+  const registry = createRegistry("bench");
+  const metrics = createMetrics(registry);
+  const sink = new Sink(producer, {
+    topicRaw: topics.raw,
+    topicDlq: topics.dlq,
+    batchRecords: 500,
+    lingerMs: 5,
+    metrics,
+  });
+  const source = new KinesisSource({
+    client: client as unknown as KinesisClient,
+    stream: uniqueName("core"),
+    redis: redis.command,
+    redisPrefix: `${uniqueName("bench")}:`,
+    workerId: "bench",
+    leaseDurationMs: 30_000,
+    leaseRenewMs: 10_000,
+    shardSyncMs: 30_000,
+    idleMs: 1_000,
+    maxRecords: page,
+    startPosition: "trim_horizon",
+    sink,
+    metrics,
+    log: createLogger("bench", "warn"),
+  });
+  const start = performance.now();
+  source.start();
+  for (;;) {
+    const acked = (await metrics.records.get()).values.reduce((n, v) => n + v.value, 0);
+    if (acked >= records.length) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const seconds = (performance.now() - start) / 1000;
+  await source.stop();
+  await producer.close();
+  await redis.close();
+  lines.push(
+    `| kinesis, ingester only (pages from memory, mixed payloads, 4 shards, real Redis + Kafka) | ${fmt(records.length)} records in ${fmt(payloads.length)} Kinesis records | ${fmt(records.length / seconds)} (${fmt(payloads.length / seconds)} Kinesis records/s) | - | - | ${seconds.toFixed(1)} |`,
+  );
+  console.error(lines.at(-1));
 }
 
 console.log(
