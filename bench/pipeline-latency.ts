@@ -2,7 +2,10 @@
 // put into a kinesis-local stream at RATE events/s for SECONDS, through the ingester, the enricher
 // and the alerter running as separate processes with the built-in rules, to the alerts topic.
 // Latency per alert = the alert's append time on the alerts topic - when its event was put.
-//   eval "$(deploy/local/stack env)"; node bench/pipeline-latency.ts [--rate 5000] [--seconds 180]
+// Events are real Stratus records with fresh identities: ALERTING percent of them (default 1) are
+// ones the built-in rules alert on, the rest ones no rule matches, as in a real estate where alerts
+// are rare. The payloads are built before the clock starts, so the putter is not what limits the rate.
+//   eval "$(deploy/local/stack env)"; node bench/pipeline-latency.ts [--rate 5000] [--seconds 180] [--alerting 1]
 import { mkdtemp } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
@@ -18,10 +21,15 @@ import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { loadTemplates } from "@trailstream/bucket-tree";
 import type { CloudTrailRecord } from "@trailstream/cloudtrail";
 import { createKafka, ensureTopics, startBatchConsumer } from "@trailstream/kafka";
+import { builtinRules, RuleSet } from "@trailstream/rules";
 import { metricValue, startService } from "../scripts/pipeline/services.ts";
 
 const { values } = parseArgs({
-  options: { rate: { type: "string", default: "5000" }, seconds: { type: "string", default: "180" } },
+  options: {
+    rate: { type: "string", default: "5000" },
+    seconds: { type: "string", default: "180" },
+    alerting: { type: "string", default: "1" },
+  },
 });
 const rate = Number(values.rate);
 const seconds = Number(values.seconds);
@@ -104,48 +112,57 @@ await alertsConsumer.started;
 
 // One payload = one CloudWatch Logs DATA_MESSAGE of 100 events, as the subscription would deliver.
 const templates = await loadTemplates();
+const catalog = new RuleSet((await builtinRules()).rules);
+const quiet = templates.filter((t) => catalog.match(t).length === 0);
+const loud = templates.filter((t) => catalog.match(t).length > 0);
+const alertingShare = Number(values.alerting) / 100;
 const perPayload = 100;
 const payloadsPerSecond = Math.max(1, Math.round(rate / perPayload));
-let sent = 0;
+const plannedStart = Date.now() + 2_000;
+console.error(
+  `building ${seconds * payloadsPerSecond} payloads (${quiet.length} quiet and ${loud.length} alerting templates)`,
+);
+const seconds_: Array<Array<{ Data: Uint8Array; PartitionKey: string }>> = [];
 let seq = 0;
-const started = Date.now();
-console.error(`putting ${rate} events/s for ${seconds} s into ${stream} (logs in ${logDir})`);
 for (let second = 0; second < seconds; second++) {
-  const tickStart = Date.now();
-  const records = [];
+  const eventTime = new Date(plannedStart + second * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+  const payloads = [];
   for (let p = 0; p < payloadsPerSecond; p++) {
     const logEvents = [];
     for (let i = 0; i < perPayload; i++) {
-      const template = templates[seq % templates.length] as CloudTrailRecord;
-      const event = {
-        ...template,
-        eventID: `${run}-${seq++}`,
-        recipientAccountId: "111111111111",
-        eventTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
-      };
-      logEvents.push({ id: String(seq), timestamp: Date.now(), message: JSON.stringify(event) });
+      const pool = (seq * 7919) % 10_000 < alertingShare * 10_000 ? loud : quiet;
+      const template = pool[seq % pool.length] as CloudTrailRecord;
+      const event = { ...template, eventID: `${run}-${seq}`, recipientAccountId: "111111111111", eventTime };
+      logEvents.push({ id: String(seq++), timestamp: plannedStart + second * 1000, message: JSON.stringify(event) });
     }
-    const data = gzipSync(
-      JSON.stringify({
-        messageType: "DATA_MESSAGE",
-        owner: "111111111111",
-        logGroup: "bench",
-        logStream: "bench",
-        subscriptionFilters: ["bench"],
-        logEvents,
-      }),
-    );
-    records.push({ Data: data, PartitionKey: `${seq}` });
+    const message = {
+      messageType: "DATA_MESSAGE",
+      owner: "111111111111",
+      logGroup: "bench",
+      logStream: "bench",
+      subscriptionFilters: ["bench"],
+      logEvents,
+    };
+    payloads.push({ Data: gzipSync(JSON.stringify(message)), PartitionKey: `${seq}` });
   }
-  for (let i = 0; i < records.length; i += 100) {
-    const chunk = records.slice(i, i + 100);
+  seconds_.push(payloads);
+}
+
+let sent = 0;
+const started = Date.now();
+console.error(`putting ${rate} events/s for ${seconds} s into ${stream} (logs in ${logDir})`);
+for (const [second, payloads] of seconds_.entries()) {
+  const tickStart = Date.now();
+  for (let i = 0; i < payloads.length; i += 100) {
+    const chunk = payloads.slice(i, i + 100);
     const result = await kinesis.send(new PutRecordsCommand({ StreamName: stream, Records: chunk }));
     if ((result.FailedRecordCount ?? 0) > 0)
       throw new Error(`kinesis-local refused ${result.FailedRecordCount} records`);
   }
   const now = Date.now();
-  for (let k = seq - payloadsPerSecond * perPayload; k < seq; k++) putAt.set(`111111111111:${run}-${k}`, now);
-  sent += payloadsPerSecond * perPayload;
+  const first = sent;
+  sent += payloads.length * perPayload;
+  for (let k = first; k < sent; k++) putAt.set(`111111111111:${run}-${k}`, now);
   const spare = 1000 - (Date.now() - tickStart);
   if (spare > 0) await new Promise((r) => setTimeout(r, spare));
   else if (second % 10 === 0) console.error(`second ${second}: behind the rate by ${-spare} ms`);
