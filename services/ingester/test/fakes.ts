@@ -36,3 +36,74 @@ export function fakeClient(handlers: Record<string, (input: Record<string, unkno
     destroy: () => {},
   };
 }
+
+/** Just enough of Redis for the lease and checkpoint scripts, with a clock the test moves. */
+export function fakeRedis() {
+  let now = 0;
+  const strings = new Map<string, { value: string; expiresAt: number }>();
+  const hashes = new Map<string, Map<string, string>>();
+  const zsets = new Map<string, Map<string, number>>();
+  const get = (k: string) => {
+    const e = strings.get(k);
+    if (!e || e.expiresAt <= now) return null;
+    return e.value;
+  };
+  const command = async (args: readonly string[]): Promise<unknown> => {
+    const [cmd, ...a] = args;
+    switch (cmd) {
+      case "SET": {
+        const [k = "", v = "", nx, , px] = a;
+        if (nx === "NX" && get(k) !== null) return null;
+        strings.set(k, { value: v, expiresAt: now + Number(px) });
+        return "OK";
+      }
+      case "MGET":
+        return a.map(get);
+      case "EVAL": {
+        const [script = "", , k1 = "", ...rest] = a;
+        if (script.includes("PEXPIRE")) {
+          if (get(k1) !== rest[0]) return 0;
+          strings.set(k1, { value: rest[0] ?? "", expiresAt: now + Number(rest[1]) });
+          return 1;
+        }
+        if (script.includes("DEL")) {
+          if (get(k1) !== rest[0]) return 0;
+          strings.delete(k1);
+          return 1;
+        }
+        // fenced HSET: KEYS = lease, hash; ARGV = worker, field, value
+        const [hash = "", worker, field = "", value = ""] = rest;
+        if (get(k1) !== worker) return 0;
+        const h = hashes.get(hash) ?? new Map<string, string>();
+        h.set(field, value);
+        hashes.set(hash, h);
+        return 1;
+      }
+      case "HGET":
+        return hashes.get(a[0] ?? "")?.get(a[1] ?? "") ?? null;
+      case "HGETALL":
+        return Object.fromEntries(hashes.get(a[0] ?? "") ?? []);
+      case "ZADD": {
+        const z = zsets.get(a[0] ?? "") ?? new Map<string, number>();
+        z.set(a[2] ?? "", Number(a[1]));
+        zsets.set(a[0] ?? "", z);
+        return 1;
+      }
+      case "ZREMRANGEBYSCORE": {
+        const z = zsets.get(a[0] ?? "");
+        for (const [m, score] of z ?? []) if (score <= Number(a[2])) z?.delete(m);
+        return 0;
+      }
+      case "ZRANGE":
+        return [...(zsets.get(a[0] ?? "")?.keys() ?? [])];
+      case "ZREM":
+        zsets.get(a[0] ?? "")?.delete(a[1] ?? "");
+        return 1;
+      case "PEXPIRE":
+        return 1;
+      default:
+        throw new Error(`fake redis: ${cmd}`);
+    }
+  };
+  return { command, tick: (ms: number) => (now += ms), now: () => now };
+}
