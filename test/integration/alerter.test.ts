@@ -134,11 +134,13 @@ test("an event becomes an alert on the alerts topic, in Alertmanager and at the 
   await eventually(async () => assert.equal(mine(hook.bodies).length, 1), 30_000);
   await caughtUp(t.group, t.events);
 
+  const [alertRecords, dlqRecords] = await Promise.all([readTopic(brokers, t.alerts), readTopic(brokers, t.dlq)]);
   // The alerts topic: the document, keyed by rule id (no group), once.
-  const alerts = docs(await readTopic(brokers, t.alerts));
+  const alerts = docs(alertRecords);
   const ours = alerts.filter((a) => a.ruleId === ruleId);
   assert.equal(ours.length, 1, JSON.stringify(alerts.map((a) => a.ruleId)));
   const doc = ours[0] as AlertDocument;
+  assert.equal(alertRecords.find((r) => r.value.includes(`"ruleId":"${ruleId}"`))?.key, ruleId);
   assert.equal(doc.identity, identityOf(stop));
   assert.equal(doc.severity, "high");
   assert.equal(doc.ruleSource, "custom");
@@ -175,7 +177,7 @@ test("an event becomes an alert on the alerts topic, in Alertmanager and at the 
   assert.equal(am?.status.state, "active");
 
   // The undecodable record went to the DLQ with its reason.
-  const letters = (await readTopic(brokers, t.dlq)).map((r) => JSON.parse(r.value) as DeadLetter);
+  const letters = dlqRecords.map((r) => JSON.parse(r.value) as DeadLetter);
   assert.deepEqual(
     letters.map((l) => [l.stage, l.reason]),
     [["alerter", "json"]],
@@ -292,13 +294,13 @@ test("a webhook that is down: bounded retries, the alert goes to the DLQ with th
   await produce(t.events, later);
   await caughtUp(t.group, t.events);
 
-  const alerts = docs(await readTopic(brokers, t.alerts));
+  const [alertRecords, letters] = await Promise.all([readTopic(brokers, t.alerts), readTopic(brokers, t.dlq)]);
+  const alerts = docs(alertRecords);
   assert.deepEqual(
     alerts.map((a) => a.identity).sort(),
     [...first, ...later].map(identityOf).sort(),
     "every alert reached the alerts topic",
   );
-  const letters = await readTopic(brokers, t.dlq);
   assert.equal(letters.length, 5);
   for (const r of letters) {
     const letter = JSON.parse(r.value) as DeadLetter;

@@ -92,10 +92,13 @@ export async function startAlerter(config: AlerterConfig, deps: AlerterDeps): Pr
   let lastBatchError: string | undefined;
   let producer: Awaited<ReturnType<typeof openProducer>> | undefined;
   try {
+    // Where the alerter may not create topics (no CreateTopics ACL) they must exist already.
     await ensureTopics(kafka, [
       { topic: config.topicAlerts, partitions: 3 },
       { topic: config.topicDlq, partitions: 3 },
-    ]);
+    ]).catch((error: unknown) =>
+      log.warn({ error: String(error) }, "could not check or create the alerts and DLQ topics; using them as they are"),
+    );
     producer = await openProducer(kafka);
   } catch (error) {
     await closeRedis();

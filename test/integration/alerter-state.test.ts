@@ -1,0 +1,77 @@
+// The alerter's Redis state on the real Redis: windows that count an event once, suppression claims
+// that know their owner, and the alerted: claims' verdicts and TTLs.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { decideAlert, type Rule } from "@trailstream/rules";
+import { createClient } from "redis";
+import { RedisAlertState, type StateClient } from "../../services/alerter/src/state-redis.ts";
+import { endpoints, requireReachable, uniqueName } from "../support/servers.ts";
+
+let redis: ReturnType<typeof createClient>;
+
+before(async () => {
+  const { redisUrl } = await endpoints();
+  await requireReachable("Redis", redisUrl, "REDIS_URL");
+  redis = createClient({ url: redisUrl });
+  await redis.connect();
+});
+
+after(async () => {
+  await redis?.close();
+});
+
+const state = (prefix: string, claimTtlMs = 60_000) =>
+  new RedisAlertState({ client: redis as unknown as StateClient, keyPrefix: prefix, claimTtlMs });
+
+test("threshold windows count identities by eventTime: the same event twice counts once; old ones fall out", async () => {
+  const prefix = `${uniqueName("alerter-state")}:`;
+  const s = state(prefix);
+  const t0 = Date.parse("2026-03-01T12:00:00Z");
+  assert.equal(await s.increment("threshold:r:g", 60_000, t0, "a:1"), 1);
+  assert.equal(await s.increment("threshold:r:g", 60_000, t0, "a:1"), 1, "re-delivered");
+  assert.equal(await s.increment("threshold:r:g", 60_000, t0 + 10_000, "a:2"), 2);
+  assert.equal(await s.increment("threshold:r:g", 60_000, t0 + 65_000, "a:3"), 2, "a:1 left the window");
+  const ttl = await redis.pTTL(`${prefix}threshold:r:g`);
+  assert.ok(ttl > 60_000 && ttl <= 120_000, String(ttl));
+});
+
+test("suppression claims: the owner may claim again, others may not; decideAlert on Redis", async () => {
+  const prefix = `${uniqueName("alerter-state")}:`;
+  const s = state(prefix);
+  assert.equal(await s.claimOnce("suppress:r:g", 60_000, "a:1"), true);
+  assert.equal(await s.claimOnce("suppress:r:g", 60_000, "a:1"), true, "its own claim");
+  assert.equal(await s.claimOnce("suppress:r:g", 60_000, "a:2"), false);
+  const rule: Rule = {
+    id: "r2",
+    title: "t",
+    severity: "low",
+    source: "custom",
+    threshold: { count: 2, windowMs: 60_000, groupBy: ["ip"] },
+    matches: () => true,
+  };
+  const now = Date.now();
+  const record = { ip: "10.0.0.1" };
+  assert.equal((await decideAlert(rule, record, s.forEvent("b:1"), now)).reason, "below-threshold");
+  assert.equal((await decideAlert(rule, record, s.forEvent("b:1"), now)).reason, "below-threshold");
+  assert.equal((await decideAlert(rule, record, s.forEvent("b:2"), now)).reason, "fire");
+  assert.equal(
+    (await decideAlert(rule, record, s.forEvent("b:2"), now)).reason,
+    "fire",
+    "the same event after a crash",
+  );
+  assert.equal((await decideAlert(rule, record, s.forEvent("b:3"), now)).reason, "suppressed");
+});
+
+test("alerted: claims: new, again, done, copy; marking done keeps the TTL", async () => {
+  const prefix = `${uniqueName("alerter-state")}:`;
+  const s = state(prefix, 30_000);
+  const c = { ruleId: "r", identity: "111:e1", owner: "0:5" };
+  assert.deepEqual(await s.claimMatches([c, { ...c, identity: "111:e2" }]), ["new", "new"]);
+  assert.deepEqual(await s.claimMatches([c]), ["again"]);
+  assert.deepEqual(await s.claimMatches([{ ...c, owner: "2:9" }]), ["copy"]);
+  await s.markDone([c]);
+  assert.deepEqual(await s.claimMatches([c, { ...c, owner: "2:9" }]), ["done", "done"]);
+  assert.equal(await redis.get(`${prefix}alerted:r:111:e1`), "done:0:5");
+  const ttl = await redis.pTTL(`${prefix}alerted:r:111:e1`);
+  assert.ok(ttl > 20_000 && ttl <= 30_000, String(ttl));
+});
