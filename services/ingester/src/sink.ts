@@ -13,6 +13,7 @@ export interface RawRecord {
 
 interface Pending {
   messages: OutgoingMessage[];
+  bytes: number;
   sources: OriginKind[];
   eventTimes: unknown[];
   done: Deferred;
@@ -42,6 +43,10 @@ export interface SinkOptions {
   topicDlq: string;
   batchRecords: number;
   lingerMs: number;
+  /** A batch is cut once its values pass this many bytes (Kafka's message.max.bytes bounds a batch). Default 512 KiB. */
+  batchBytes?: number;
+  /** A record whose value is larger goes to the DLQ as too-large instead (the broker would refuse it). Default 1,000,000. */
+  maxMessageBytes?: number;
   metrics?: IngesterMetrics;
   now?: () => number;
 }
@@ -67,11 +72,23 @@ export class Sink {
   write(records: readonly RawRecord[]): Promise<void> {
     if (records.length === 0) return Promise.resolve();
     const waits: Promise<void>[] = [];
+    const maxBytes = this.#options.maxMessageBytes ?? 1_000_000;
+    const batchBytes = this.#options.batchBytes ?? 512 * 1024;
     for (const r of records) {
-      this.#pending.messages.push({ key: r.identity, value: JSON.stringify(r.envelope) });
+      const value = JSON.stringify(r.envelope);
+      // Characters are bytes for ASCII; count UTF-8 bytes only where it could matter.
+      const size = value.length > maxBytes / 3 ? Buffer.byteLength(value) : value.length;
+      if (size > maxBytes) {
+        waits.push(this.#tooLarge(r, size));
+        continue;
+      }
+      this.#pending.messages.push({ key: r.identity, value });
+      this.#pending.bytes += size;
       this.#pending.sources.push(r.envelope.origin.kind);
       this.#pending.eventTimes.push(r.envelope.event.eventTime);
-      if (this.#pending.messages.length >= this.#options.batchRecords) waits.push(this.#cut());
+      if (this.#pending.messages.length >= this.#options.batchRecords || this.#pending.bytes >= batchBytes) {
+        waits.push(this.#cut());
+      }
     }
     if (this.#pending.messages.length > 0) {
       waits.push(this.#pending.done.promise);
@@ -79,6 +96,21 @@ export class Sink {
       else this.#timer ??= setTimeout(() => void this.#cut(), this.#options.lingerMs);
     }
     return Promise.all(waits).then(() => undefined);
+  }
+
+  /** A record too large for the broker: dead-lettered with where it came from (its bytes would not fit either). */
+  #tooLarge(r: RawRecord, bytes: number): Promise<void> {
+    const o = r.envelope.origin;
+    return this.deadLetter(
+      {
+        reason: "too-large",
+        message: `event ${r.identity} is ${bytes} bytes as a raw record, over the ${this.#options.maxMessageBytes ?? 1_000_000} bytes Kafka accepts`,
+        origin: o,
+        ...(o.bucket !== undefined ? { bucket: o.bucket } : {}),
+        ...(o.key !== undefined ? { key: o.key } : {}),
+      },
+      r.identity,
+    );
   }
 
   /** Writes one dead letter and resolves when Kafka acknowledged it. */
@@ -97,7 +129,7 @@ export class Sink {
   }
 
   #fresh(): Pending {
-    return { messages: [], sources: [], eventTimes: [], done: deferred() };
+    return { messages: [], bytes: 0, sources: [], eventTimes: [], done: deferred() };
   }
 
   #cut(): Promise<void> {

@@ -61,3 +61,23 @@ test("a dead letter carries v, stage, time and reason", async () => {
   ]);
   assert.equal(producer.sent[0]?.messages[0]?.key, "s3://b/k");
 });
+
+test("batches are cut by bytes too; a record too large for the broker goes to the DLQ", async () => {
+  const producer = new FakeProducer();
+  const sink = new Sink(producer, {
+    topicRaw: "raw",
+    topicDlq: "dlq",
+    batchRecords: 100,
+    lingerMs: 0,
+    batchBytes: 400,
+    maxMessageBytes: 2_000,
+  });
+  const big = records(1)[0];
+  assert.ok(big);
+  big.envelope.event.padding = "x".repeat(3_000);
+  await sink.write([...records(6), big]);
+  assert.ok(producer.sent.filter((s) => s.topic === "raw").length >= 2, "cut by bytes");
+  assert.equal(producer.values("raw").length, 6);
+  const [letter] = producer.values("dlq") as Record<string, unknown>[];
+  assert.equal(letter?.reason, "too-large");
+});
