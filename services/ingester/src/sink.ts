@@ -116,8 +116,18 @@ export class Sink {
   /** Writes one dead letter and resolves when Kafka acknowledged it. */
   async deadLetter(input: DeadLetterInput, key: string | null): Promise<void> {
     const letter: DeadLetter = { v: 1, stage: "ingester", at: new Date(this.#now()).toISOString(), ...input };
+    let value = JSON.stringify(letter);
+    const maxBytes = this.#options.maxMessageBytes ?? 1_000_000;
+    if (Buffer.byteLength(value) > maxBytes && letter.payload !== undefined) {
+      // The original bytes do not fit in a Kafka record: keep where they came from, say so.
+      const { payload, payloadEncoding: _, ...rest } = letter;
+      value = JSON.stringify({
+        ...rest,
+        message: `${letter.message} (payload of ${payload.length} characters omitted: too large for Kafka)`,
+      });
+    }
     const started = performance.now();
-    await this.#producer.send(this.#options.topicDlq, [{ key, value: JSON.stringify(letter) }]);
+    await this.#producer.send(this.#options.topicDlq, [{ key, value }]);
     this.#options.metrics?.produceSeconds.observe({ topic: "dlq" }, (performance.now() - started) / 1000);
     this.#options.metrics?.dlq.inc({ reason: letter.reason });
   }
