@@ -47,6 +47,10 @@ export interface IngesterConfig {
   kafkaBatchRecords: number;
   /** How long the raw writer waits to fill a batch, ms. */
   kafkaLingerMs: number;
+  /** A raw batch is cut past this many bytes. */
+  kafkaBatchBytes: number;
+  /** Records larger than this go to the DLQ as too-large (keep it under the broker's message.max.bytes). */
+  kafkaMaxMessageBytes: number;
   /** This replica's name in leases. */
   workerId: string;
   leaseDurationMs: number;
@@ -151,6 +155,8 @@ export function loadConfig(env: Env = process.env): IngesterConfig {
     maxRecordBytes: r.integer("MAX_RECORD_BYTES", 1024 ** 2, { min: 1024 }),
     kafkaBatchRecords: r.integer("KAFKA_BATCH_RECORDS", 500, { min: 1, max: 100_000 }),
     kafkaLingerMs: r.integer("KAFKA_LINGER_MS", 5, { min: 0, max: 10_000 }),
+    kafkaBatchBytes: r.integer("KAFKA_BATCH_BYTES", 512 * 1024, { min: 1024 }),
+    kafkaMaxMessageBytes: r.integer("KAFKA_MAX_MESSAGE_BYTES", 1_000_000, { min: 1024 }),
     workerId: r.string("INGESTER_ID", `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`),
     leaseDurationMs,
     leaseRenewMs,

@@ -66,6 +66,8 @@ export async function startIngester(config: IngesterConfig, log?: Logger): Promi
     topicDlq: config.topicDlq,
     batchRecords: config.kafkaBatchRecords,
     lingerMs: config.kafkaLingerMs,
+    batchBytes: config.kafkaBatchBytes,
+    maxMessageBytes: config.kafkaMaxMessageBytes,
     metrics,
   });
 
