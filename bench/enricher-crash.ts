@@ -1,8 +1,10 @@
-// The full-size enricher crash run: 200,000 raw records (about 30 % copies), the enricher killed
-// with SIGKILL at random moments and restarted each time, then run to the end and stopped with
+// The full-size enricher crash run: 200,000 raw records (about 30 % copies), two enrichers in one
+// group, one of them killed with SIGKILL at random moments and restarted each time, then frozen
+// (SIGSTOP) past the session timeout and resumed as a zombie, then run to the end and stopped with
 // SIGTERM. Same assertions as test/integration/enricher-crash.test.ts: every identity exactly once
 // on the events topic read with read_committed. Exits 1 when they fail.
-//   eval "$(deploy/local/stack env)"; node bench/enricher-crash.ts [--records 200000] [--kills 10] [--seed N]
+//   eval "$(deploy/local/stack env)"
+//   node bench/enricher-crash.ts [--records 200000] [--kills 10] [--instances 2] [--freezes 2] [--seed N]
 import { parseArgs } from "node:util";
 import { crashRun, crashRunProblems } from "../test/support/enricher-crash.ts";
 
@@ -10,6 +12,8 @@ const { values } = parseArgs({
   options: {
     records: { type: "string", default: "200000" },
     kills: { type: "string", default: "10" },
+    instances: { type: "string", default: "2" },
+    freezes: { type: "string", default: "2" },
     seed: { type: "string", default: String(Date.now() % 100_000) },
   },
 });
@@ -18,6 +22,8 @@ const result = await crashRun({
   redisUrl: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
   total: Number(values.records),
   kills: Number(values.kills),
+  instances: Number(values.instances),
+  freezes: Number(values.freezes),
   seed: Number(values.seed),
   log: (line) => console.error(line),
 });

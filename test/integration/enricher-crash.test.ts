@@ -40,6 +40,8 @@ test("20,000 raw records, 10 kill -9 and 2 zombie freezes of two enrichers: ever
   const problems = crashRunProblems(result);
   assert.deepEqual(problems, [], problems.join("\n"));
   assert.equal(result.events.size, result.truth.identities.size);
+  // Not vacuous: kills landed with work in flight, some between a batch's Redis claims and its commit.
   const midWork = result.lagAtKill.filter((lag) => lag > 0n).length;
-  assert.ok(midWork >= 5, `most kills land while records wait to be committed (${midWork} of ${result.kills})`);
+  assert.ok(midWork >= 3, `kills land while records wait to be committed (${midWork} of ${result.kills})`);
+  assert.ok(result.notes.replays > 0, "some batches were claimed in Redis, killed before commit, and replayed");
 });

@@ -145,7 +145,7 @@ export async function crashRun(o: CrashRunOptions): Promise<CrashRunResult> {
       throw new Error(`enricher ${i} was not assigned partitions within 60 s:\n${victim.lines.slice(-20).join("\n")}`);
     }
     await produceBurst();
-    const wait = duringStartup ? Math.floor(rnd() * 3_000) : Math.floor(rnd() * 400);
+    const wait = duringStartup ? Math.floor(rnd() * 3_000) : Math.floor(rnd() * 200);
     await new Promise((r) => setTimeout(r, wait));
     const lag = await consumerGroupLag(kafka, groupId, topics.raw).catch(() => -1n);
     victim.child.kill("SIGKILL");
