@@ -15,7 +15,11 @@ const KEY =
   "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/25/111122223333_CloudTrail_us-east-1_20261125T0000Z_a.json.gz";
 const notice = JSON.stringify({ s3Bucket: "trail", s3ObjectKey: [KEY] });
 
-function setup(options: { s3: Record<string, (input: Record<string, unknown>) => unknown>; deliveries: number }) {
+function setup(options: {
+  s3: Record<string, (input: Record<string, unknown>) => unknown>;
+  deliveries: number;
+  visibilitySeconds?: number;
+}) {
   let delivered = 0;
   const sqs = fakeClient({
     ReceiveMessageCommand: async () => {
@@ -46,7 +50,7 @@ function setup(options: { s3: Record<string, (input: Record<string, unknown>) =>
     s3: s3 as unknown as S3Client,
     queueUrl: "http://sqs/q",
     waitSeconds: 0,
-    visibilitySeconds: 30,
+    visibilitySeconds: options.visibilitySeconds ?? 30,
     slots: new Semaphore(2),
     s3MaxAttempts: 2,
     s3RetryBaseSeconds: 7,
@@ -158,4 +162,32 @@ test("on stop, a file still in progress is handed back: its message is made visi
     .filter((c) => c.name === "ChangeMessageVisibilityCommand")
     .map((c) => c.input.VisibilityTimeout);
   assert.deepEqual(change, [0]);
+});
+
+test("while a file is still being read, the message's visibility is extended", async () => {
+  const records = Array.from({ length: 40 }, (_, i) => ({
+    eventID: `e${i}`,
+    recipientAccountId: "111122223333",
+    eventVersion: "1.08",
+  }));
+  const body = gzipSync(JSON.stringify({ Records: records }));
+  const slow = new PassThrough();
+  const { sqs, producer, source } = setup({
+    deliveries: 1,
+    visibilitySeconds: 2,
+    s3: { GetObjectCommand: () => ({ Body: slow }) },
+  });
+  source.start();
+  // The file arrives over 2.5 s; the visibility (2 s) is renewed every second meanwhile.
+  const half = Math.floor(body.length / 2);
+  slow.write(body.subarray(0, half));
+  await new Promise((r) => setTimeout(r, 2_500));
+  slow.end(body.subarray(half));
+  await until(() => sqs.calls.some((c) => c.name === "DeleteMessageCommand"));
+  await source.stop(100);
+  const renewals = sqs.calls.filter(
+    (c) => c.name === "ChangeMessageVisibilityCommand" && c.input.VisibilityTimeout === 2,
+  );
+  assert.ok(renewals.length >= 2, `renewed ${renewals.length} times`);
+  assert.equal(producer.values("raw").length, 40);
 });
