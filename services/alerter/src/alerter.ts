@@ -131,6 +131,8 @@ export async function startAlerter(config: AlerterConfig, deps: AlerterDeps): Pr
           ),
         hooks: {
           shouldRetry: () => !stopping,
+          concurrency: config.sinkConcurrency,
+          deadlineMs: config.sinkBatchDeadlineMs,
           onAttemptError: (sink, error, attempt) =>
             log.warn({ sink: sink.kind, target: sink.target, attempt, error: String(error) }, "sink delivery failed"),
         },

@@ -27,6 +27,10 @@ export interface AlerterConfig {
   sinkRetryMaxMs: number;
   /** One HTTP request to a sink may take this long. */
   sinkTimeoutMs: number;
+  /** Requests in flight at once to one webhook. */
+  sinkConcurrency: number;
+  /** A batch's deliveries to one sink stop after this long; the rest go to the DLQ. */
+  sinkBatchDeadlineMs: number;
   /** How long `alerted:<rule>:<identity>` claims live: a re-delivered event inside it raises nothing. */
   alertDedupTtlMs: number;
   /** How long Alertmanager keeps an alert firing (endsAt = now + this); 0 lets Alertmanager decide. */
@@ -122,6 +126,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     sinkRetryBaseMs: r.integer("SINK_RETRY_BASE_MS", 200, { min: 1, max: 60_000 }),
     sinkRetryMaxMs: r.integer("SINK_RETRY_MAX_MS", 2_000, { min: 1, max: 300_000 }),
     sinkTimeoutMs: r.integer("SINK_TIMEOUT_MS", 3_000, { min: 10, max: 120_000 }),
+    sinkConcurrency: r.integer("SINK_CONCURRENCY", 4, { min: 1, max: 64 }),
+    sinkBatchDeadlineMs: r.integer("SINK_BATCH_DEADLINE_MS", 15_000, { min: 100, max: 600_000 }),
     alertDedupTtlMs: duration(r, "ALERT_DEDUP_TTL", "24h", 1_000),
     alertmanagerResolveMs: duration(r, "ALERTMANAGER_RESOLVE", "1h", 0),
     metricsPort: r.integer("METRICS_PORT", 9403, { min: 0, max: 65_535 }),

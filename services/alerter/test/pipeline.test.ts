@@ -195,3 +195,35 @@ test("a permanent refusal goes to the DLQ without retries; undecodable records a
   const json = dlq.find((l) => l.letter.reason === "json");
   assert.equal(Buffer.from(json?.letter.payload ?? "", "base64").toString(), "not json");
 });
+
+test("a slow sink cannot hold a batch past its deadline; with concurrency it delivers in parallel", async () => {
+  let clock = 0;
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const delivered: string[] = [];
+  const slow: Sink = {
+    kind: "slack",
+    target: "https://hooks.slack.com",
+    unit: "alert",
+    deliver: async (alerts) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      clock += 1_000; // each call takes "a second"
+      inFlight--;
+      for (const a of alerts) delivered.push(a.identity);
+    },
+  };
+  const { d, dlq } = deps([rule()], [slow]);
+  d.hooks = { sleep: async () => {}, concurrency: 2, deadlineMs: 3_500, clock: () => clock };
+  const records = Array.from({ length: 10 }, () => cloudTrailRecord());
+  await processBatch(
+    0,
+    records.map((r, i) => message(r, i)),
+    d,
+  );
+  assert.equal(maxInFlight, 2);
+  assert.ok(delivered.length >= 4 && delivered.length <= 6, String(delivered.length));
+  assert.equal(delivered.length + dlq.length, 10);
+  assert.ok(dlq.every((l) => /deadline \(3500 ms\) passed/.test(l.letter.message)));
+});
