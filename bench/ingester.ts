@@ -119,7 +119,7 @@ const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
 // Files: fileCount gzipped log files of perFile records each, fresh identities.
 const files: { key: string; body: Buffer; records: Json[] }[] = [];
-if (only !== "kinesis") {
+if (only === undefined || only === "s3" || only === "files") {
   for (let i = 0; i < fileCount; i++) {
     const records = freshRecords(templates, perFile, uniqueName(`b${i}`));
     files.push({ key: trailKey("111122223333", "us-east-1"), body: logFile(records), records });
