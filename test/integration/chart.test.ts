@@ -628,6 +628,22 @@ describe("chart: switches", () => {
     for (const key of Object.keys(values)) assert.ok(readme.includes(`\`${key}`), `README lists ${key}`);
   });
 
+  test("names fit Kubernetes' 63-character limit even with a long fullnameOverride", async () => {
+    const m = await c.render([join(CI, "all-keda-values.yaml")], [`fullnameOverride=${"x".repeat(70)}`]);
+    for (const o of m) {
+      assert.ok(o.metadata.name.length <= 63, `${o.kind}/${o.metadata.name} is ${o.metadata.name.length} long`);
+      assert.match(o.metadata.name, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, `${o.kind}/${o.metadata.name}`);
+    }
+    const services = byKind(m, "Deployment").map((d) => d.metadata.name);
+    assert.equal(new Set(services).size, 3, "still one name per service");
+  });
+
+  test("a ServiceMonitor without the metrics Services is refused", async () => {
+    const r = await c.template([], ["metrics.serviceMonitor.enabled=true", "metrics.service.enabled=false"]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /metrics\.serviceMonitor\.enabled needs metrics\.service\.enabled/);
+  });
+
   test("a rendered manifest parses back to the same objects (no duplicated keys, no stray documents)", async () => {
     const r = await c.template([join(CI, "all-keda-values.yaml")]);
     const docs = parseManifests(r.stdout);

@@ -22,7 +22,7 @@ ingester enricher alerter
 
 {{/* Name of one service's resources: (dict "root" $ "service" "ingester") */}}
 {{- define "trailstream.serviceName" -}}
-{{- printf "%s-%s" (include "trailstream.fullname" .root | trunc 52 | trimSuffix "-") .service -}}
+{{- printf "%s-%s" (include "trailstream.fullname" .root | trunc 45 | trimSuffix "-") .service -}}
 {{- end -}}
 
 {{- define "trailstream.chart" -}}
@@ -271,7 +271,7 @@ message naming the keys.
 {{- if .Values.alerter.rules.existingConfigMap -}}
 {{- .Values.alerter.rules.existingConfigMap -}}
 {{- else -}}
-{{- printf "%s-rules" (include "trailstream.fullname" .) -}}
+{{- printf "%s-rules" (include "trailstream.fullname" . | trunc 57 | trimSuffix "-") -}}
 {{- end -}}
 {{- end -}}
 
