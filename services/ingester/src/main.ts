@@ -7,6 +7,9 @@ import { startIngester } from "./ingester.ts";
 /** Reads the configuration, starts every source, and stops them in order on SIGTERM or SIGINT. */
 export async function main(env: Readonly<Record<string, string | undefined>> = process.env): Promise<void> {
   const config = loadConfig(env);
+  // kafkajs warns at every start that its default partitioner changed in 2.0; the ingester keys by
+  // identity and has only ever used the current one.
+  process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= "1";
   const log = createLogger("ingester", config.logLevel);
   const ingester = await startIngester(config, log);
   handleShutdown({
