@@ -227,3 +227,16 @@ test("a slow sink cannot hold a batch past its deadline; with concurrency it del
   assert.equal(delivered.length + dlq.length, 10);
   assert.ok(dlq.every((l) => /deadline \(3500 ms\) passed/.test(l.letter.message)));
 });
+
+test("Redis down: the batch fails before any sink is called (not committed, it comes again)", async () => {
+  const sink = recordingSink();
+  const state = new MemoryAlertState();
+  state.claimMatches = async () => {
+    throw new Error("The client is closed");
+  };
+  const { d } = deps([rule()], [sink], state);
+  await assert.rejects(processBatch(0, [message(cloudTrailRecord(), 0)], d), /client is closed/);
+  assert.equal(sink.got.length, 0);
+  const text = await d.metrics?.registry.metrics();
+  assert.match(text ?? "", /trailstream_alerter_redis_errors_total\{service="alerter"\} 1/);
+});
