@@ -550,6 +550,25 @@ describe("chart: switches", () => {
     assert.match(JSON.stringify(wiki), /https:\/\/wiki\.example\.com\/trailstream#trailstreamservicedown/);
   });
 
+  test("the PrometheusRule carries the rule files exactly (promtool tests them as files), plus runbook URLs", () => {
+    const rule = one(rendered(join(CI, "all-keda-values.yaml")), "PrometheusRule", "ts-trailstream");
+    const dir = join(CHART, "files", "prometheus");
+    const source = readdirSync(dir)
+      .filter((f) => f.endsWith(".yaml"))
+      .sort()
+      .flatMap((f) => (yaml().parse(readFileSync(join(dir, f), "utf8")) as { groups: Manifest[] }).groups);
+    const expected = structuredClone(source);
+    for (const r of expected.flatMap((g) => g.rules as Manifest[])) {
+      if (r.alert && !r.annotations?.runbook_url) {
+        r.annotations = {
+          ...r.annotations,
+          runbook_url: `https://github.com/trailstream/trailstream/blob/main/docs/deploy.md#${String(r.alert).toLowerCase()}`,
+        };
+      }
+    }
+    assert.deepEqual(rule.spec.groups, expected);
+  });
+
   test("every alert has a runbook section in docs/deploy.md", () => {
     const doc = readFileSync(join(ROOT, "docs", "deploy.md"), "utf8");
     const anchors = new Set([...doc.matchAll(/^#+ (.+)$/gm)].map((h) => (h[1] ?? "").trim().toLowerCase()));
