@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
   CreateStreamCommand,
+  DeleteStreamCommand,
   DescribeStreamSummaryCommand,
   KinesisClient,
   PutRecordsCommand,
@@ -116,7 +117,15 @@ async function stop(): Promise<void> {
   for (const c of children) c.kill("SIGTERM");
   await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once("exit", r)) : undefined)));
   await prometheus.stop();
+  // kinesis-local allows 50 shards in all: leave none behind.
+  await kinesis.send(new DeleteStreamCommand({ StreamName: stream, EnforceConsumerDeletion: true })).catch(() => {});
   kinesis.destroy();
+  const admin = kafka.admin();
+  await admin
+    .connect()
+    .then(() => admin.deleteTopics({ topics: Object.values(topics) }))
+    .catch(() => {});
+  await admin.disconnect().catch(() => {});
 }
 process.once("SIGINT", () => {
   void stop().then(() => process.exit(130));
