@@ -242,6 +242,20 @@ describe("chart on a real API server (kube-apiserver v1.33 + kwok nodes)", () =>
     assert.match(secrets, /secret\/msk-scram/, "the user's own Secrets are untouched");
   });
 
+  test("helm install with a typo in the values fails naming the key, and creates nothing", async () => {
+    const ns = "ts-typo";
+    await k(["create", "namespace", ns]);
+    const r = await h(["install", "typo", CHART, "--namespace", ns, "--set", "enricher.dedupTTL=6h"]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /at '\/enricher': additional properties 'dedupTTL' not allowed/);
+    const wrong = await h(["install", "typo", CHART, "--namespace", ns, "--set-string", "metricsPort=9400"]);
+    assert.notEqual(wrong.code, 0);
+    assert.match(wrong.stderr, /at '\/metricsPort': got string, want integer/);
+    assert.deepEqual(await releaseObjects(ns, "typo"), []);
+    const releases = await h(["list", "--namespace", ns, "--all", "-q"]);
+    assert.equal(releases.stdout.trim(), "");
+  });
+
   test("every feature's render passes admission and CRD validation on the server (dry run)", async () => {
     // A server-side dry run of every feature's render: admission and CRD validation on the real server.
     await prerequisites("ts-dry");
