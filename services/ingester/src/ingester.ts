@@ -136,6 +136,7 @@ export async function startIngester(config: IngesterConfig, log?: Logger): Promi
       notReady: () => [
         ...(stopping ? ["stopping"] : []),
         ...(redis.ready() ? [] : ["redis not connected"]),
+        ...sink.notReady(),
         ...sqs.flatMap((s) => s.notReady()),
         ...kinesis.flatMap((k) => k.notReady()),
       ],

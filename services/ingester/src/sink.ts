@@ -60,6 +60,7 @@ export class Sink {
   #pending: Pending;
   #timer: NodeJS.Timeout | undefined;
   readonly #inFlight = new Set<Promise<void>>();
+  #failing: string | undefined;
 
   constructor(producer: Producer, options: SinkOptions) {
     this.#producer = producer;
@@ -132,6 +133,11 @@ export class Sink {
     this.#options.metrics?.dlq.inc({ reason: letter.reason });
   }
 
+  /** For /readyz: why the last produce failed, until one succeeds again. */
+  notReady(): string[] {
+    return this.#failing ? [`kafka: ${this.#failing}`] : [];
+  }
+
   /** Sends what is waiting and resolves when everything handed over so far is acknowledged. */
   async flush(): Promise<void> {
     if (this.#pending.messages.length > 0) void this.#cut();
@@ -165,9 +171,13 @@ export class Sink {
             if (lag !== undefined) m.eventLagSeconds.observe({ source: batch.sources[i] ?? "unknown" }, lag);
           });
         }
+        this.#failing = undefined;
         batch.done.resolve();
       },
-      (error: unknown) => batch.done.reject(error),
+      (error: unknown) => {
+        this.#failing = error instanceof Error ? error.message : String(error);
+        batch.done.reject(error);
+      },
     );
     this.#inFlight.add(sending);
     void sending.finally(() => this.#inFlight.delete(sending));

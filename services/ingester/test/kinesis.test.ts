@@ -63,7 +63,14 @@ async function until(check: () => boolean, ms = 10_000): Promise<void> {
   }
 }
 
-function source(client: unknown, redis: ReturnType<typeof fakeRedis>, producer: FakeProducer) {
+function source(
+  client: unknown,
+  redis: ReturnType<typeof fakeRedis>,
+  producer: FakeProducer,
+  start: { startPosition: "trim_horizon" | "latest" | "at_timestamp"; startTimestamp?: Date } = {
+    startPosition: "trim_horizon",
+  },
+) {
   const metrics = createMetrics(createRegistry("test"));
   const sink = new Sink(producer, { topicRaw: "raw", topicDlq: "dlq", batchRecords: 100, lingerMs: 0, metrics });
   const kinesis = new KinesisSource({
@@ -77,7 +84,7 @@ function source(client: unknown, redis: ReturnType<typeof fakeRedis>, producer: 
     shardSyncMs: 100,
     idleMs: 20,
     maxRecords: 3,
-    startPosition: "trim_horizon",
+    ...start,
     sink,
     metrics,
     log: silent,
@@ -133,4 +140,20 @@ test("a closed parent is read to its end (SHARD_END) before its child is read", 
   assert.deepEqual(ids, ["p0", "p1", "p2", "p3", "c0", "c1"]);
   const checkpoints = new Checkpoints({ redis: redis.command, prefix: "t:", stream: "s" });
   assert.equal(await checkpoints.get(parent.id), "SHARD_END");
+});
+
+test("at_timestamp: the start time is pinned as the shard's checkpoint and used for the iterator", async () => {
+  const { client } = fakeKinesis([{ id: "shardId-000000000000", data: [record("t0")], closed: false }], []);
+  const redis = fakeRedis();
+  const producer = new FakeProducer();
+  const at = new Date("2026-11-25T08:00:00Z");
+  const { kinesis } = source(client, redis, producer, { startPosition: "at_timestamp", startTimestamp: at });
+  kinesis.start();
+  await until(() => producer.values("raw").length >= 1);
+  await kinesis.stop();
+  const iterator = client.calls.find((c) => c.name === "GetShardIteratorCommand");
+  assert.equal(iterator?.input.ShardIteratorType, "AT_TIMESTAMP");
+  assert.equal((iterator?.input.Timestamp as Date).getTime(), at.getTime());
+  const checkpoints = new Checkpoints({ redis: redis.command, prefix: "t:", stream: "s" });
+  assert.equal(await checkpoints.get("shardId-000000000000"), "1000", "then moved by the first record");
 });

@@ -42,6 +42,10 @@ test("a failed produce rejects the writes that were in it", async () => {
   producer.fail = new Error("broker down");
   const sink = new Sink(producer, { topicRaw: "raw", topicDlq: "dlq", batchRecords: 2, lingerMs: 0 });
   await assert.rejects(sink.write(records(3)), /broker down/);
+  assert.deepEqual(sink.notReady(), ["kafka: broker down"]);
+  producer.fail = undefined;
+  await sink.write(records(1));
+  assert.deepEqual(sink.notReady(), [], "ready again after a produce succeeds");
 });
 
 test("a dead letter carries v, stage, time and reason", async () => {
