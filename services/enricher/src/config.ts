@@ -92,7 +92,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     redisRetryMaxMs: r.integer("REDIS_RETRY_MAX_MS", 5_000, { min: 100, max: 300_000 }),
     sessionTimeoutMs: r.integer("KAFKA_SESSION_TIMEOUT_MS", 30_000, { min: 6_000, max: 300_000 }),
     transactionTimeoutMs: r.integer("KAFKA_TRANSACTION_TIMEOUT_MS", 60_000, { min: 1_000, max: 900_000 }),
-    partitionsConcurrently: r.integer("ENRICHER_PARTITIONS_CONCURRENTLY", 2, { min: 1, max: 64 }),
+    partitionsConcurrently: r.integer("ENRICHER_PARTITIONS_CONCURRENTLY", 4, { min: 1, max: 64 }),
     maxBytesPerPartition: r.integer("KAFKA_MAX_BYTES_PER_PARTITION", 1_048_576, { min: 1_024, max: 104_857_600 }),
     metricsPort: r.integer("METRICS_PORT", 9402, { min: 0, max: 65_535 }),
     logLevel: r.oneOf("LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const, "info"),
