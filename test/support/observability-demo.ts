@@ -20,7 +20,7 @@ import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { createKafka, ensureTopics } from "@trailstream/kafka";
 import { deadUrl } from "./alerter.ts";
 import { freshRecords, type Json, kinesisPayloads, stratusRecords } from "./ingester.ts";
-import { freePort, ROOT, startPrometheus } from "./observability.ts";
+import { freePort, ROOT, type RunningPrometheus, startPrometheus } from "./observability.ts";
 import { endpoints, uniqueName } from "./servers.ts";
 
 const { values } = parseArgs({
@@ -80,43 +80,13 @@ function start(service: string, env: Record<string, string>): void {
   });
   children.push(child);
 }
-start("ingester", {
-  METRICS_PORT: String(ports.ingester),
-  KINESIS_STREAMS: stream,
-  AWS_ENDPOINT_URL_KINESIS: e.kinesisEndpoint,
-  KINESIS_IDLE_MS: "200",
-  REDIS_KEY_PREFIX: `${run}:ingester:`,
-  INGESTER_ID: `${run}-ingester`,
-});
-start("enricher", {
-  METRICS_PORT: String(ports.enricher),
-  ENRICHER_GROUP_ID: `${run}-enricher`,
-  DEDUP_KEY_PREFIX: `${run}:dedup:`,
-});
-start("alerter", {
-  METRICS_PORT: String(ports.alerter),
-  ALERTER_GROUP_ID: `${run}-alerter`,
-  ALERTER_KEY_PREFIX: `${run}:alerter:`,
-  WEBHOOK_URLS: await deadUrl(),
-  SINK_RETRIES: "1",
-  SINK_RETRY_BASE_MS: "50",
-  SINK_TIMEOUT_MS: "500",
-});
-
-const prometheusPort = values["prometheus-port"] ? Number(values["prometheus-port"]) : undefined;
-const prometheus = await startPrometheus(
-  Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, `127.0.0.1:${port}`])),
-  "5s",
-  prometheusPort,
-);
-console.error(`[demo] PROMETHEUS_URL=${prometheus.url}  topics ${run}.*  stream ${stream}`);
-
+let prometheus: RunningPrometheus | undefined;
 let stopping = false;
 async function stop(): Promise<void> {
   stopping = true;
   for (const c of children) c.kill("SIGTERM");
   await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once("exit", r)) : undefined)));
-  await prometheus.stop();
+  await prometheus?.stop();
   // kinesis-local allows 50 shards in all: leave none behind.
   await kinesis.send(new DeleteStreamCommand({ StreamName: stream, EnforceConsumerDeletion: true })).catch(() => {});
   kinesis.destroy();
@@ -131,37 +101,74 @@ process.once("SIGINT", () => {
   void stop().then(() => process.exit(130));
 });
 
-// Feed: every 5 s a batch of fresh records, a third of them put twice, and now and then a record
-// that is not JSON (the enricher dead-letters it).
-const templates: Json[] = await stratusRecords();
-const until = Date.now() + Number(values.minutes) * 60_000;
-let batches = 0;
-while (!stopping && Date.now() < until) {
-  const records = freshRecords(templates, 60);
-  const payloads = [
-    ...kinesisPayloads(records, "/aws/cloudtrail/demo"),
-    ...kinesisPayloads(records.slice(0, 20), "/aws/cloudtrail/copy"),
-  ];
-  if (batches % 6 === 5) payloads.push(Buffer.from("{not json"));
-  await kinesis.send(
-    new PutRecordsCommand({
-      StreamName: stream,
-      Records: payloads.map((data, i) => ({ Data: data, PartitionKey: `${batches}-${i}` })),
-    }),
+try {
+  start("ingester", {
+    METRICS_PORT: String(ports.ingester),
+    KINESIS_STREAMS: stream,
+    AWS_ENDPOINT_URL_KINESIS: e.kinesisEndpoint,
+    KINESIS_IDLE_MS: "200",
+    REDIS_KEY_PREFIX: `${run}:ingester:`,
+    INGESTER_ID: `${run}-ingester`,
+  });
+  start("enricher", {
+    METRICS_PORT: String(ports.enricher),
+    ENRICHER_GROUP_ID: `${run}-enricher`,
+    DEDUP_KEY_PREFIX: `${run}:dedup:`,
+  });
+  start("alerter", {
+    METRICS_PORT: String(ports.alerter),
+    ALERTER_GROUP_ID: `${run}-alerter`,
+    ALERTER_KEY_PREFIX: `${run}:alerter:`,
+    WEBHOOK_URLS: await deadUrl(),
+    SINK_RETRIES: "1",
+    SINK_RETRY_BASE_MS: "50",
+    SINK_TIMEOUT_MS: "500",
+  });
+
+  const prometheusPort = values["prometheus-port"] ? Number(values["prometheus-port"]) : undefined;
+  prometheus = await startPrometheus(
+    Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, `127.0.0.1:${port}`])),
+    "5s",
+    prometheusPort,
   );
-  batches++;
-  await new Promise((r) => setTimeout(r, 5_000));
-}
-console.error(`[demo] fed ${batches} batches; drawing the pictures`);
-await new Promise((r) => setTimeout(r, 15_000));
-const pictures = spawnSync(
-  process.execPath,
-  [join(ROOT, "scripts", "pictures.ts"), "--range", `${Number(values.minutes) + 2}m`, "--out", values.out],
-  { env: { ...process.env, PROMETHEUS_URL: prometheus.url }, stdio: "inherit" },
-);
-if (values.keep) {
-  console.error(`[demo] still running: PROMETHEUS_URL=${prometheus.url} (Ctrl-C stops everything)`);
-} else {
+  console.error(`[demo] PROMETHEUS_URL=${prometheus.url}  topics ${run}.*  stream ${stream}`);
+
+  // Feed: every 5 s a batch of fresh records, a third of them put twice, and now and then a record
+  // that is not JSON (the enricher dead-letters it).
+  const templates: Json[] = await stratusRecords();
+  const until = Date.now() + Number(values.minutes) * 60_000;
+  let batches = 0;
+  while (!stopping && Date.now() < until) {
+    const records = freshRecords(templates, 60);
+    const payloads = [
+      ...kinesisPayloads(records, "/aws/cloudtrail/demo"),
+      ...kinesisPayloads(records.slice(0, 20), "/aws/cloudtrail/copy"),
+    ];
+    if (batches % 6 === 5) payloads.push(Buffer.from("{not json"));
+    await kinesis.send(
+      new PutRecordsCommand({
+        StreamName: stream,
+        Records: payloads.map((data, i) => ({ Data: data, PartitionKey: `${batches}-${i}` })),
+      }),
+    );
+    batches++;
+    await new Promise((r) => setTimeout(r, 5_000));
+  }
+  console.error(`[demo] fed ${batches} batches; drawing the pictures`);
+  await new Promise((r) => setTimeout(r, 15_000));
+  const pictures = spawnSync(
+    process.execPath,
+    [join(ROOT, "scripts", "pictures.ts"), "--range", `${Number(values.minutes) + 2}m`, "--out", values.out],
+    { env: { ...process.env, PROMETHEUS_URL: prometheus.url }, stdio: "inherit" },
+  );
+  if (values.keep) {
+    console.error(`[demo] still running: PROMETHEUS_URL=${prometheus.url} (Ctrl-C stops everything)`);
+  } else {
+    await stop();
+    process.exitCode = pictures.status ?? 1;
+  }
+} catch (error) {
+  // Leave no service, Prometheus, stream or topic behind.
   await stop();
-  process.exitCode = pictures.status ?? 1;
+  throw error;
 }
