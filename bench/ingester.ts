@@ -291,7 +291,7 @@ if (only === undefined || only === "kinesis-core") {
   const payloads = kinesisPayloads(records, "/aws/cloudtrail/bench");
   const shardCount = 4;
   const perShard: Buffer[][] = Array.from({ length: shardCount }, () => []);
-  payloads.forEach((p, i) => perShard[i % shardCount]?.push(p));
+  for (const [i, p] of payloads.entries()) perShard[i % shardCount]?.push(p);
   const page = Number(values["kinesis-page"]);
   const client = {
     send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {

@@ -152,8 +152,9 @@ test("at_timestamp: the start time is pinned as the shard's checkpoint and used 
   await until(() => producer.values("raw").length >= 1);
   await kinesis.stop();
   const iterator = client.calls.find((c) => c.name === "GetShardIteratorCommand");
-  assert.equal(iterator?.input.ShardIteratorType, "AT_TIMESTAMP");
-  assert.equal((iterator?.input.Timestamp as Date).getTime(), at.getTime());
+  assert.ok(iterator);
+  assert.equal(iterator.input.ShardIteratorType, "AT_TIMESTAMP");
+  assert.equal((iterator.input.Timestamp as Date).getTime(), at.getTime());
   const checkpoints = new Checkpoints({ redis: redis.command, prefix: "t:", stream: "s" });
   assert.equal(await checkpoints.get("shardId-000000000000"), "1000", "then moved by the first record");
 });
