@@ -25,8 +25,14 @@ export class RuleSet {
   readonly rules: readonly Rule[];
   readonly #buckets = new Map<IndexField, Map<string, number[]>>();
   readonly #unindexed: number[] = [];
+  readonly #onError: ((rule: Rule, error: unknown) => void) | undefined;
 
-  constructor(rules: Rule[]) {
+  /**
+   * `onError` hears of a rule that threw on a record; that rule counts as not matching, and the
+   * other rules still run. One bad rule must never stop the stream.
+   */
+  constructor(rules: Rule[], options: { onError?: (rule: Rule, error: unknown) => void } = {}) {
+    this.#onError = options.onError;
     this.rules = [...rules];
     this.size = rules.length;
     for (const f of INDEX_FIELDS) this.#buckets.set(f, new Map());
@@ -103,6 +109,14 @@ export class RuleSet {
   }
 
   #evaluate(list: readonly number[], record: unknown, hits: number[]): void {
-    for (const i of list) if (this.rules[i]?.matches(record)) hits.push(i);
+    for (const i of list) {
+      const rule = this.rules[i];
+      if (!rule) continue;
+      try {
+        if (rule.matches(record)) hits.push(i);
+      } catch (error) {
+        this.#onError?.(rule, error);
+      }
+    }
   }
 }

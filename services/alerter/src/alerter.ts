@@ -37,6 +37,13 @@ export async function startAlerter(config: AlerterConfig, deps: AlerterDeps): Pr
     builtin: config.rulesBuiltin,
     files: config.ruleFiles,
     ...(config.sigmaDir ? { sigmaDir: config.sigmaDir } : {}),
+    onRuleError: (rule, error) => {
+      metrics.ruleErrors.inc({ rule: rule.id });
+      log.warn(
+        { rule: rule.id, error: error instanceof Error ? error.message : String(error) },
+        "a rule failed on an event; counted as no match",
+      );
+    },
   });
   for (const [source, n] of Object.entries(loaded.bySource)) metrics.rulesLoaded.set({ source }, n);
   for (const f of loaded.failures) log.warn({ file: f.file, reason: f.reason }, "a Sigma rule was skipped");

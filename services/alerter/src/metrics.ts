@@ -17,6 +17,7 @@ export interface AlerterMetrics {
   registry: Registry;
   eventsIn: Counter<string>;
   ruleMatches: Counter<"rule" | "severity">;
+  ruleErrors: Counter<"rule">;
   alerts: Counter<"rule" | "severity">;
   decisions: Counter<"result">;
   evaluationSeconds: Histogram<string>;
@@ -41,6 +42,12 @@ export function createMetrics(registry: Registry = createRegistry("alerter")): A
       name: `${P}rule_matches_total`,
       help: "Rule matches, by rule and severity (before thresholds and suppression).",
       labelNames: ["rule", "severity"],
+      registers,
+    }),
+    ruleErrors: new Counter({
+      name: `${P}rule_errors_total`,
+      help: "Rule evaluations that threw on an event (counted as no match; the other rules still ran), by rule.",
+      labelNames: ["rule"],
       registers,
     }),
     alerts: new Counter({

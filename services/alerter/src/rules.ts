@@ -14,6 +14,7 @@ export async function loadRules(options: {
   builtin: boolean;
   files: readonly string[];
   sigmaDir?: string;
+  onRuleError?: (rule: Rule, error: unknown) => void;
 }): Promise<LoadedRules> {
   const rules: Rule[] = [];
   const failures: { file: string; reason: string }[] = [];
@@ -36,5 +37,6 @@ export async function loadRules(options: {
   });
   const bySource: Record<string, number> = { cis: 0, sigma: 0, custom: 0 };
   for (const r of unique) bySource[r.source] = (bySource[r.source] ?? 0) + 1;
-  return { ruleSet: new RuleSet(unique), bySource, failures, duplicateIds };
+  const ruleSet = new RuleSet(unique, options.onRuleError ? { onError: options.onRuleError } : {});
+  return { ruleSet, bySource, failures, duplicateIds };
 }
