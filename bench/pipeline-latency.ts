@@ -179,6 +179,8 @@ for (let i = 0; i < 120; i++) {
 }
 await alertsConsumer.close();
 for (const s of services) await s.stop();
+// kinesis-local holds at most 50 shards across all streams: give these back.
+await kinesis.send(new DeleteStreamCommand({ StreamName: stream, EnforceConsumerDeletion: true }));
 
 const sorted = [...latencies].sort((a, b) => a - b);
 const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
