@@ -112,7 +112,8 @@ async function enricherRun(i: number): Promise<EnricherRun> {
       KAFKA_MAX_BYTES_PER_PARTITION: values["max-bytes-per-partition"],
       ...(values.concurrency ? { ENRICHER_PARTITIONS_CONCURRENTLY: values.concurrency } : {}),
     });
-    const enricher = await startEnricher(config, { log: createLogger("enricher", "warn") });
+    // The enricher logs to stdout, where the result goes: only fatal lines.
+    const enricher = await startEnricher(config, { log: createLogger("enricher", "fatal") });
     await enricher.started;
     const start = performance.now();
     await waitForLag0(kafka, groupId, raw, 600_000);
