@@ -569,6 +569,25 @@ describe("chart: switches", () => {
     assert.deepEqual(rule.spec.groups, expected);
   });
 
+  test("the values files in docs/deploy.md render and validate", async () => {
+    const doc = readFileSync(join(ROOT, "docs", "deploy.md"), "utf8");
+    const blocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] ?? "");
+    const minimal = blocks.find((b) => b.startsWith("# my-values.yaml"));
+    const eks = blocks.find((b) => b.startsWith("# eks-values.yaml"));
+    assert.ok(minimal && eks, "docs/deploy.md has the my-values.yaml and eks-values.yaml examples");
+    const dir = tempDir("docs-values");
+    const files = [valuesFile(minimal, dir), valuesFile(eks, dir)];
+    const r = await c.template(files);
+    assert.equal(r.code, 0, r.stderr);
+    const file = join(dir, "rendered.yaml");
+    writeFileSync(file, r.stdout);
+    const v = await c.validate(file);
+    assert.equal(v.code, 0, v.stdout);
+    const m = parseManifests(r.stdout);
+    assert.equal(byKind(m, "ScaledObject").length, 3);
+    assert.equal(byKind(m, "NetworkPolicy").length, 3);
+  });
+
   test("every alert has a runbook section in docs/deploy.md", () => {
     const doc = readFileSync(join(ROOT, "docs", "deploy.md"), "utf8");
     const anchors = new Set([...doc.matchAll(/^#+ (.+)$/gm)].map((h) => (h[1] ?? "").trim().toLowerCase()));
