@@ -9,6 +9,7 @@ import {
 } from "@aws-sdk/client-cloudwatch-logs";
 import {
   CreateStreamCommand,
+  DeleteStreamCommand,
   DescribeStreamSummaryCommand,
   GetRecordsCommand,
   GetShardIteratorCommand,
@@ -112,9 +113,11 @@ test("moto: a CloudWatch Logs subscription delivers gzipped DATA_MESSAGE records
   assert.deepEqual(JSON.parse(payload.logEvents[0]?.message ?? "null"), record);
 });
 
-test("kinesis-local: records put to a stream of several shards are read back from every shard", async () => {
+test("kinesis-local: records put to a stream of several shards are read back from every shard", async (t) => {
   const stream = uniqueName("multi-shard");
   await aws.kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 4 }));
+  // kinesis-local holds at most 50 shards across all streams: give these back.
+  t.after(() => aws.kinesis.send(new DeleteStreamCommand({ StreamName: stream, EnforceConsumerDeletion: true })));
   await waitForActiveStream(aws.kinesis, stream);
   const total = 400;
   const sent = Array.from({ length: total }, (_, i) => `event-${i}`);
