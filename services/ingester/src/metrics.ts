@@ -14,7 +14,7 @@ export interface IngesterMetrics {
   /** Bytes read from S3 objects and local files (as stored, gzipped). */
   bytes: Counter<"source">;
   /** Records written to the raw topic, by source (s3, kinesis-logs, kinesis-eventbridge, kinesis-raw, file). */
-  records: Counter<"source">;
+  records: Counter<"source" | "location">;
   skippedIdenticalFiles: Counter;
   /** Records written to the DLQ, by reason code. */
   dlq: Counter<"reason">;
@@ -49,8 +49,8 @@ export function createMetrics(registry: Registry): IngesterMetrics {
     }),
     records: new Counter({
       name: `${P}records_total`,
-      help: "Records acknowledged by Kafka on the raw topic, by origin kind",
-      labelNames: ["source"],
+      help: "Records acknowledged by Kafka on the raw topic, by origin kind and, for S3, trail location (bucket/prefix)",
+      labelNames: ["source", "location"],
       registers,
     }),
     skippedIdenticalFiles: new Counter({

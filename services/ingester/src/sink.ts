@@ -15,8 +15,21 @@ interface Pending {
   messages: OutgoingMessage[];
   bytes: number;
   sources: OriginKind[];
+  locations: string[];
   eventTimes: unknown[];
   done: Deferred;
+}
+
+/**
+ * The trail a copy came through, as a bounded metric label: for S3 the bucket and the key's prefix
+ * before `AWSLogs/` (one value per trail, however many accounts and regions it covers), so a trail
+ * that goes quiet can be seen on its own; '' for other sources.
+ */
+export function trailLocation(origin: { kind: string; bucket?: string; key?: string }): string {
+  if (origin.kind !== "s3" || !origin.bucket) return "";
+  const at = origin.key?.indexOf("AWSLogs/") ?? -1;
+  const prefix = at > 0 ? (origin.key ?? "").slice(0, at).replace(/\/+$/, "") : "";
+  return prefix ? `${origin.bucket}/${prefix}` : origin.bucket;
 }
 
 interface Deferred {
@@ -86,6 +99,7 @@ export class Sink {
       this.#pending.messages.push({ key: r.identity, value });
       this.#pending.bytes += size;
       this.#pending.sources.push(r.envelope.origin.kind);
+      this.#pending.locations.push(trailLocation(r.envelope.origin));
       this.#pending.eventTimes.push(r.envelope.event.eventTime);
       if (this.#pending.messages.length >= this.#options.batchRecords || this.#pending.bytes >= batchBytes) {
         waits.push(this.#cut());
@@ -145,7 +159,7 @@ export class Sink {
   }
 
   #fresh(): Pending {
-    return { messages: [], bytes: 0, sources: [], eventTimes: [], done: deferred() };
+    return { messages: [], bytes: 0, sources: [], locations: [], eventTimes: [], done: deferred() };
   }
 
   #cut(): Promise<void> {
@@ -163,9 +177,15 @@ export class Sink {
         if (m) {
           m.produceSeconds.observe({ topic: "raw" }, (performance.now() - started) / 1000);
           const now = this.#now();
-          const counts = new Map<OriginKind, number>();
-          for (const s of batch.sources) counts.set(s, (counts.get(s) ?? 0) + 1);
-          for (const [source, n] of counts) m.records.inc({ source }, n);
+          const counts = new Map<string, { source: OriginKind; location: string; n: number }>();
+          batch.sources.forEach((source, i) => {
+            const location = batch.locations[i] ?? "";
+            const key = `${source} ${location}`;
+            const entry = counts.get(key) ?? { source, location, n: 0 };
+            entry.n++;
+            counts.set(key, entry);
+          });
+          for (const { source, location, n } of counts.values()) m.records.inc({ source, location }, n);
           batch.eventTimes.forEach((t, i) => {
             const lag = lagSeconds(t, now);
             if (lag !== undefined) m.eventLagSeconds.observe({ source: batch.sources[i] ?? "unknown" }, lag);
