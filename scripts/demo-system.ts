@@ -86,6 +86,15 @@ async function stopAll(code: number): Promise<never> {
 }
 process.on("SIGINT", () => void stopAll(0));
 process.on("SIGTERM", () => void stopAll(0));
+// A failure part way must not leave services or Prometheus running.
+process.on("uncaughtException", (error) => {
+  process.stderr.write(`demo failed: ${error.stack ?? error.message}\n`);
+  void stopAll(1);
+});
+process.on("unhandledRejection", (error) => {
+  process.stderr.write(`demo failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  void stopAll(1);
+});
 
 services.push(
   await startService(

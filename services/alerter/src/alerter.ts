@@ -101,10 +101,15 @@ export async function startAlerter(config: AlerterConfig, deps: AlerterDeps): Pr
   try {
     // Where the alerter may not create topics (no CreateTopics ACL) they must exist already.
     await ensureTopics(kafka, [
+      // The events topic too: the alerter may start before the enricher has created it.
+      { topic: config.topicEvents, partitions: config.topicPartitions },
       { topic: config.topicAlerts, partitions: 3 },
       { topic: config.topicDlq, partitions: 3 },
     ]).catch((error: unknown) =>
-      log.warn({ error: String(error) }, "could not check or create the alerts and DLQ topics; using them as they are"),
+      log.warn(
+        { error: String(error) },
+        "could not check or create the events, alerts and DLQ topics; using them as they are",
+      ),
     );
     producer = await openProducer(kafka);
   } catch (error) {

@@ -10,6 +10,8 @@ export interface AlerterConfig {
   topicEvents: string;
   topicAlerts: string;
   topicDlq: string;
+  /** Partitions of a topic this service creates because it is missing (TOPIC_PARTITIONS). */
+  topicPartitions: number;
   groupId: string;
   /** Custom YAML rule files. */
   ruleFiles: string[];
@@ -115,6 +117,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     topicEvents: r.string("TOPIC_EVENTS", "cloudtrail.events"),
     topicAlerts: r.string("TOPIC_ALERTS", "cloudtrail.alerts"),
     topicDlq: r.string("TOPIC_DLQ", "cloudtrail.dlq"),
+    topicPartitions: r.integer("TOPIC_PARTITIONS", 6, { min: 1, max: 10_000 }),
     groupId: r.string("ALERTER_GROUP_ID", "trailstream-alerter"),
     ruleFiles: r.list("RULE_FILES"),
     rulesBuiltin: r.boolean("RULES_BUILTIN", true),

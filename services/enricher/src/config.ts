@@ -11,6 +11,8 @@ export interface EnricherConfig {
   topicRaw: string;
   topicEvents: string;
   topicDlq: string;
+  /** Partitions of a topic this service creates because it is missing (TOPIC_PARTITIONS). */
+  topicPartitions: number;
   groupId: string;
   /** Transactional ids are `<prefix>.<raw topic>.<partition>`. */
   transactionalIdPrefix: string;
@@ -83,6 +85,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     topicRaw: r.string("TOPIC_RAW", "cloudtrail.raw"),
     topicEvents: r.string("TOPIC_EVENTS", "cloudtrail.events"),
     topicDlq: r.string("TOPIC_DLQ", "cloudtrail.dlq"),
+    topicPartitions: r.integer("TOPIC_PARTITIONS", 6, { min: 1, max: 10_000 }),
     groupId,
     transactionalIdPrefix: r.string("ENRICHER_TRANSACTIONAL_ID_PREFIX", groupId),
     dedupTtlMs: duration(r, "DEDUP_TTL", "24h", 1_000),

@@ -4,6 +4,7 @@ import { type DedupVerdict, dedupBatch, enrich } from "@trailstream/cloudtrail";
 import {
   type ConsumedBatch,
   createKafka,
+  ensureTopics,
   type PipeBatchContext,
   PipeInactiveError,
   type PipeResult,
@@ -154,6 +155,18 @@ export async function startEnricher(config: EnricherConfig, deps: EnricherDeps):
     const quiet = message.startsWith("Limiting retries for the idempotent producer");
     log[quiet ? "debug" : level](fields, `kafka: ${message}`);
   });
+  // The enricher may start before the ingester has created the raw topic (a fresh install): create
+  // what is missing rather than fail. Where it may not create topics (no ACL), they must exist.
+  await ensureTopics(kafka, [
+    { topic: config.topicRaw, partitions: config.topicPartitions },
+    { topic: config.topicEvents, partitions: config.topicPartitions },
+    { topic: config.topicDlq, partitions: Math.min(3, config.topicPartitions) },
+  ]).catch((error: unknown) =>
+    log.warn(
+      { error: String(error) },
+      "could not check or create the raw, events and DLQ topics; using them as they are",
+    ),
+  );
   let pipe: TransactionalPipe;
   try {
     pipe = await startTransactionalPipe(kafka, {
