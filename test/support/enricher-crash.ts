@@ -127,95 +127,108 @@ export async function crashRun(o: CrashRunOptions): Promise<CrashRunResult> {
   const instances = o.instances ?? 1;
   const alive: EnricherChild[] = [];
   const startedAt = new Map<EnricherChild, number>();
+  const spawned: EnricherChild[] = [];
+  const health: Array<{ readyz: number; reasons: string; metrics: string }> = [];
+  const exitCodes: Array<number | null> = [];
   const spawnOne = () => {
     const child = spawnEnricher(env);
+    spawned.push(child);
     startedAt.set(child, Date.now());
     alive.push(child);
     return child;
   };
-  for (let n = 0; n < instances; n++) spawnOne();
-  for (let i = 0; i < o.kills; i++) {
-    const victimIndex = Math.floor(rnd() * alive.length);
-    const victim = alive[victimIndex];
-    if (!victim) throw new Error("no enricher to kill");
-    // Mostly while consuming; one time in five anywhere from start-up on (joining, fencing).
-    const duringStartup = rnd() < 0.2;
-    if (!duringStartup && !(await waitAssigned(victim, 60_000))) {
-      for (const c of alive) c.child.kill("SIGKILL");
-      throw new Error(`enricher ${i} was not assigned partitions within 60 s:\n${victim.lines.slice(-20).join("\n")}`);
-    }
-    await produceBurst();
-    const wait = duringStartup ? Math.floor(rnd() * 3_000) : Math.floor(rnd() * 200);
-    await new Promise((r) => setTimeout(r, wait));
-    const lag = await consumerGroupLag(kafka, groupId, topics.raw).catch(() => -1n);
-    victim.child.kill("SIGKILL");
-    await victim.exited;
-    alive.splice(victimIndex, 1);
-    count(victim.lines);
-    killedAfterMs.push(Date.now() - (startedAt.get(victim) ?? 0));
-    lagAtKill.push(lag);
-    log(
-      `kill ${i + 1}/${o.kills} ${duringStartup ? "at any moment" : "once assigned"}, ${wait} ms after a burst, ` +
-        `${lag} records not yet committed`,
-    );
-    spawnOne();
-  }
-
-  // Zombies: an instance frozen (SIGSTOP) mid-work for longer than its session timeout loses its
-  // partitions to the other instance, which fences its producers; then it wakes up (SIGCONT) with
-  // whatever it had in flight, and must not get any of it committed.
-  for (let i = 0; i < (o.freezes ?? 0); i++) {
-    const victimIndex = Math.floor(rnd() * alive.length);
-    const victim = alive[victimIndex];
-    if (!victim || alive.length < 2) throw new Error("freezing needs two instances");
-    for (const child of alive) await waitAssigned(child, 60_000);
-    await produceBurst();
-    const wait = Math.floor(rnd() * 150);
-    await new Promise((r) => setTimeout(r, wait));
-    const lag = await consumerGroupLag(kafka, groupId, topics.raw).catch(() => -1n);
-    victim.child.kill("SIGSTOP");
-    await new Promise((r) => setTimeout(r, 6_000 + 6_000));
-    victim.child.kill("SIGCONT");
-    if (process.env.CRASH_DEBUG) {
-      await new Promise((r) => setTimeout(r, 4_000));
-      for (const c of alive)
-        log(
-          `${c === victim ? "ZOMBIE" : "OTHER"}:\n${c.lines
-            .filter((l) => /assigned|replays|aborted|moving|producer ready|not aware|rebalanc/i.test(l))
-            .slice(-25)
-            .map((l) => l.slice(0, 300))
-            .join("\n")}`,
+  try {
+    for (let n = 0; n < instances; n++) spawnOne();
+    for (let i = 0; i < o.kills; i++) {
+      const victimIndex = Math.floor(rnd() * alive.length);
+      const victim = alive[victimIndex];
+      if (!victim) throw new Error("no enricher to kill");
+      // Mostly while consuming; one time in five anywhere from start-up on (joining, fencing).
+      const duringStartup = rnd() < 0.2;
+      if (!duringStartup && !(await waitAssigned(victim, 60_000))) {
+        for (const c of alive) c.child.kill("SIGKILL");
+        throw new Error(
+          `enricher ${i} was not assigned partitions within 60 s:\n${victim.lines.slice(-20).join("\n")}`,
         );
+      }
+      await produceBurst();
+      const wait = duringStartup ? Math.floor(rnd() * 3_000) : Math.floor(rnd() * 200);
+      await new Promise((r) => setTimeout(r, wait));
+      const lag = await consumerGroupLag(kafka, groupId, topics.raw).catch(() => -1n);
+      victim.child.kill("SIGKILL");
+      await victim.exited;
+      alive.splice(victimIndex, 1);
+      count(victim.lines);
+      killedAfterMs.push(Date.now() - (startedAt.get(victim) ?? 0));
+      lagAtKill.push(lag);
+      log(
+        `kill ${i + 1}/${o.kills} ${duringStartup ? "at any moment" : "once assigned"}, ${wait} ms after a burst, ` +
+          `${lag} records not yet committed`,
+      );
+      spawnOne();
     }
-    log(`freeze ${i + 1}/${o.freezes}: an instance stopped for 12 s, ${wait} ms after a burst (${lag} not committed)`);
-  }
 
-  // The survivors (and the last replacements) finish the work, then stop on SIGTERM.
-  for (const child of alive) await waitAssigned(child, 60_000);
-  while (sent < rest.length) await produceBurst();
-  await waitForLag0(kafka, groupId, topics.raw, 300_000);
-  const health: Array<{ readyz: number; reasons: string; metrics: string }> = [];
-  for (const child of alive) {
-    try {
-      const port = await child.port;
-      const readyz = await fetch(`http://127.0.0.1:${port}/readyz`);
-      const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
-      health.push({ readyz: readyz.status, reasons: (await readyz.text()).trim(), metrics: await metrics.text() });
-    } catch (error) {
-      health.push({
-        readyz: 0,
-        reasons: `no answer (${String(error)}); exit code ${child.child.exitCode}`,
-        metrics: "",
-      });
+    // Zombies: an instance frozen (SIGSTOP) mid-work for longer than its session timeout loses its
+    // partitions to the other instance, which fences its producers; then it wakes up (SIGCONT) with
+    // whatever it had in flight, and must not get any of it committed.
+    for (let i = 0; i < (o.freezes ?? 0); i++) {
+      const victimIndex = Math.floor(rnd() * alive.length);
+      const victim = alive[victimIndex];
+      if (!victim || alive.length < 2) throw new Error("freezing needs two instances");
+      for (const child of alive) await waitAssigned(child, 60_000);
+      await produceBurst();
+      const wait = Math.floor(rnd() * 150);
+      await new Promise((r) => setTimeout(r, wait));
+      const lag = await consumerGroupLag(kafka, groupId, topics.raw).catch(() => -1n);
+      victim.child.kill("SIGSTOP");
+      await new Promise((r) => setTimeout(r, 6_000 + 6_000));
+      victim.child.kill("SIGCONT");
+      if (process.env.CRASH_DEBUG) {
+        await new Promise((r) => setTimeout(r, 4_000));
+        for (const c of alive)
+          log(
+            `${c === victim ? "ZOMBIE" : "OTHER"}:\n${c.lines
+              .filter((l) => /assigned|replays|aborted|moving|producer ready|not aware|rebalanc/i.test(l))
+              .slice(-25)
+              .map((l) => l.slice(0, 300))
+              .join("\n")}`,
+          );
+      }
+      log(
+        `freeze ${i + 1}/${o.freezes}: an instance stopped for 12 s, ${wait} ms after a burst (${lag} not committed)`,
+      );
+    }
+
+    // The survivors (and the last replacements) finish the work, then stop on SIGTERM.
+    for (const child of alive) await waitAssigned(child, 60_000);
+    while (sent < rest.length) await produceBurst();
+    await waitForLag0(kafka, groupId, topics.raw, 300_000);
+    for (const child of alive) {
+      try {
+        const port = await child.port;
+        const readyz = await fetch(`http://127.0.0.1:${port}/readyz`);
+        const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
+        health.push({ readyz: readyz.status, reasons: (await readyz.text()).trim(), metrics: await metrics.text() });
+      } catch (error) {
+        health.push({
+          readyz: 0,
+          reasons: `no answer (${String(error)}); exit code ${child.child.exitCode}`,
+          metrics: "",
+        });
+      }
+    }
+    for (const child of alive) {
+      child.child.kill("SIGTERM");
+      exitCodes.push(await child.exited);
+      count(child.lines);
+    }
+    log(`the last enrichers caught up and stopped on SIGTERM with exit codes ${exitCodes.join(", ")}`);
+  } finally {
+    // Whatever happened, no enricher outlives the run.
+    for (const child of spawned) {
+      if (child.child.exitCode === null && child.child.signalCode === null) child.child.kill("SIGKILL");
     }
   }
-  const exitCodes: Array<number | null> = [];
-  for (const child of alive) {
-    child.child.kill("SIGTERM");
-    exitCodes.push(await child.exited);
-    count(child.lines);
-  }
-  log(`the last enrichers caught up and stopped on SIGTERM with exit codes ${exitCodes.join(", ")}`);
 
   const events = await readTopic(kafka, topics.events, {
     expect: truth.identities.size,
