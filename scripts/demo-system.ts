@@ -13,7 +13,6 @@ import {
   prepareLogSubscription,
   putFiles,
   putLogEvents,
-  type TreeFile,
   treeFiles,
   treeRecords,
 } from "./pipeline/feed.ts";
@@ -26,6 +25,7 @@ const { values } = parseArgs({
     every: { type: "string", default: "15" },
     "prometheus-port": { type: "string", default: "9096" },
     "stop-after": { type: "string" },
+    pictures: { type: "boolean", default: false },
   },
 });
 const windows = Number(values.windows);
@@ -42,23 +42,34 @@ const say = (line: string) => process.stdout.write(`${new Date().toISOString().s
 await rm(out, { recursive: true, force: true });
 await mkdir(join(out, "prometheus"), { recursive: true });
 
-// An estate of three overlapping trails whose windows end just now, with planted events.
+// An estate of three overlapping trails, one five-minute window at a time, each written just
+// before it is delivered so its events are minutes old, as CloudTrail's would be. Planted events
+// ride in the first window.
 const now = Date.now();
-const planted = plantedEvents(new Date(now - 3 * 60_000));
-const truth = await writeBucketTree({
-  outDir: join(out, "buckets"),
-  templates: await loadTemplates(),
-  isGlobalService: isGlobalServiceEvent,
-  trails: trailsFor(run),
-  windows,
-  eventsPerWindow: Number(values.events),
-  repeatEvery: 9,
-  start: new Date(now - windows * 5 * 60_000),
-  planted: planted.map((p) => p.record),
-});
-const files = await treeFiles(join(out, "buckets"));
+const planted = plantedEvents(new Date(now - 2 * 60_000));
+const templates = await loadTemplates();
+const trails = trailsFor(run);
+async function writeWindow(w: number) {
+  const dir = join(out, "buckets", `window-${w}`);
+  const truth = await writeBucketTree({
+    outDir: dir,
+    templates,
+    isGlobalService: isGlobalServiceEvent,
+    trails,
+    windows: 1,
+    eventsPerWindow: Number(values.events),
+    repeatEvery: 9,
+    // A new seed each run: the same eventIDs again would be copies to the enricher's dedup window.
+    seed: (now % 1_000_000) * 100 + w,
+    start: new Date(Date.now() - 5 * 60_000),
+    planted: w === 0 ? planted.map((p) => p.record) : [],
+  });
+  return { truth, files: await treeFiles(dir) };
+}
+const first = await writeWindow(0);
+const files = first.files;
 say(
-  `Generated ${truth.files} files of three overlapping trails: ${truth.records} records, ${truth.uniqueIdentities} unique events, ${truth.copiesCollapsed} copies (.out/demo-system/buckets)`,
+  `Each five-minute window: about ${first.truth.files} files of three overlapping trails, ${first.truth.uniqueIdentities} unique events and ${first.truth.copiesCollapsed} copies (.out/demo-system/buckets)`,
 );
 
 const aws = awsClients({ endpoint: env.AWS_ENDPOINT_URL ?? "", region: env.AWS_REGION ?? "us-east-1" });
@@ -218,18 +229,14 @@ async function printStatus(): Promise<void> {
 }
 
 // Deliver the windows over time, as CloudTrail would: the Kinesis path first, the S3 files later.
-const byWindow = new Map<string, TreeFile[]>();
-for (const f of files) {
-  const stamp = /_(\d{8}T\d{4}Z)_/.exec(f.key)?.[1] ?? "";
-  byWindow.set(stamp, [...(byWindow.get(stamp) ?? []), f]);
-}
 const plantedIds = new Set(planted.map((p) => eventIdentity(p.record) ?? ""));
 let statusTick = 0;
 const ticker = setInterval(() => {
   printNewAlerts().catch(() => {});
   if (++statusTick % 5 === 0) printStatus().catch(() => {});
 }, 2_000);
-for (const [stamp, windowFiles] of [...byWindow].sort()) {
+for (let w = 0; w < windows; w++) {
+  const windowFiles = w === 0 ? first.files : (await writeWindow(w)).files;
   const records = await treeRecords(windowFiles);
   for (const r of records) demoIdentities.add(eventIdentity(r) ?? "");
   const unique = [...new Map(records.map((r) => [eventIdentity(r), r])).values()];
@@ -237,7 +244,7 @@ for (const [stamp, windowFiles] of [...byWindow].sort()) {
   await putFiles(aws, windowFiles);
   const plantedHere = unique.filter((r) => plantedIds.has(eventIdentity(r) ?? "")).length;
   say(
-    `Window ${stamp}: ${unique.length} events through CloudWatch Logs to Kinesis, ${windowFiles.length} files into S3 (${records.length} records)${plantedHere ? `, ${plantedHere} planted` : ""}`,
+    `Window ${w + 1} of ${windows}: ${unique.length} events through CloudWatch Logs to Kinesis, ${windowFiles.length} files into S3 (${records.length} records)${plantedHere ? `, ${plantedHere} planted (3 must alert, 3 near misses must not)` : ""}`,
   );
   await new Promise((r) => setTimeout(r, every));
 }
@@ -247,5 +254,15 @@ if (values["stop-after"]) {
   clearInterval(ticker);
   await printNewAlerts();
   await printStatus();
+  if (values.pictures) {
+    // The overview dashboard's panels over this run, into docs/images/ (scripts/pictures).
+    const minutes = Math.ceil((Date.now() - now) / 60_000) + 1;
+    say(`Drawing the overview's panels over the last ${minutes} minutes into docs/images/`);
+    const draw = spawn(join(root, "scripts", "pictures"), ["--range", `${minutes}m`], {
+      env: { ...process.env, PROMETHEUS_URL: prometheusUrl },
+      stdio: "inherit",
+    });
+    await new Promise((resolve) => draw.once("exit", resolve));
+  }
   await stopAll(0);
 }

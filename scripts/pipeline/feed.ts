@@ -136,7 +136,12 @@ export async function putLogEvents(
     byStream.set(name, [...(byStream.get(name) ?? []), r]);
   }
   for (const [logStream, list] of byStream) {
-    await aws.logs.send(new CreateLogStreamCommand({ logGroupName: logGroup, logStreamName: logStream }));
+    await aws.logs
+      .send(new CreateLogStreamCommand({ logGroupName: logGroup, logStreamName: logStream }))
+      .catch((error: unknown) => {
+        // A later window writes to the streams an earlier one created.
+        if (!(error instanceof Error && error.name === "ResourceAlreadyExistsException")) throw error;
+      });
     for (let i = 0; i < list.length; i += batch) {
       const chunk = list.slice(i, i + batch);
       await aws.logs.send(
