@@ -3,7 +3,7 @@
 // for consuming alone), and Redis memory per tracked identity, measured on a private redis-server.
 //   eval "$(deploy/local/stack env)"
 //   node bench/enricher.ts [--records 200000] [--partitions 4] [--runs 2] [--concurrency N] [--max-bytes-per-partition B]
-// Results: docs/benchmarks-enricher.md.
+// Results: docs/benchmarks.md.
 import { execFile } from "node:child_process";
 import { cpus, totalmem } from "node:os";
 import { parseArgs, promisify } from "node:util";
