@@ -13,7 +13,8 @@ import { withTimeout } from "./wait.ts";
 
 const env = process.env;
 export const ROOT = resolve(import.meta.dirname, "../..");
-export const STRATUS_DIR = env.STRATUS_DIR ?? resolve(ROOT, "../shared/data/stratus-detonation-logs");
+// The repository's own copy of the Stratus detonation logs (packages/bucket-tree/templates/NOTICE.md).
+export const STRATUS_DIR = env.STRATUS_DIR ?? resolve(ROOT, "packages/bucket-tree/templates/stratus");
 export const INGESTER_MAIN = join(ROOT, "services/ingester/src/main.ts");
 
 export type Json = Record<string, unknown>;
