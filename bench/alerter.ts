@@ -26,7 +26,10 @@ const { values } = parseArgs({
     partitions: { type: "string", default: "3" },
     callers: { type: "string", default: "iam-user" },
     alertmanager: { type: "boolean", default: false },
-    stratus: { type: "string", default: new URL("../packages/bucket-tree/templates/stratus", import.meta.url).pathname },
+    stratus: {
+      type: "string",
+      default: new URL("../packages/bucket-tree/templates/stratus", import.meta.url).pathname,
+    },
   },
 });
 const total = Number(values.events);

@@ -12,7 +12,10 @@ import { builtinRules, compileSigmaRule, type Rule, RuleSet } from "@trailstream
 
 const { values } = parseArgs({
   options: {
-    records: { type: "string", default: new URL("../packages/bucket-tree/templates/stratus", import.meta.url).pathname },
+    records: {
+      type: "string",
+      default: new URL("../packages/bucket-tree/templates/stratus", import.meta.url).pathname,
+    },
     seconds: { type: "string", default: "1" },
     rounds: { type: "string", default: "5" },
   },
