@@ -41,6 +41,18 @@ export type DlqReason =
   | "missing-event-id" // no eventID or recipientAccountId: no identity
   | "enrich"; // the enrichment threw
 
+/** Every DLQ reason, for zero series at start. */
+export const DLQ_REASONS: readonly DlqReason[] = [
+  "empty",
+  "utf8",
+  "json",
+  "shape",
+  "version",
+  "field",
+  "missing-event-id",
+  "enrich",
+];
+
 export const ORIGIN_KINDS = ["s3", "kinesis-logs", "kinesis-eventbridge", "kinesis-raw", "file"] as const;
 
 /** Origin kinds as metric labels: the known ones, else `other` (label sets stay bounded). */

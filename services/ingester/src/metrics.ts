@@ -26,6 +26,14 @@ export interface IngesterMetrics {
 }
 
 export function createMetrics(registry: Registry): IngesterMetrics {
+  const metrics = defineMetrics(registry);
+  // Zero series for the known labels, so dashboards and alerts see 0 rather than nothing.
+  for (const kind of ["throttled", "expired-iterator", "get-records", "iterator"])
+    metrics.kinesisErrors.inc({ kind }, 0);
+  return metrics;
+}
+
+function defineMetrics(registry: Registry): IngesterMetrics {
   const registers = [registry];
   return {
     registry,
