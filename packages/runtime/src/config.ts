@@ -72,6 +72,26 @@ export class ConfigReader {
       .filter(Boolean);
   }
 
+  /**
+   * REDIS_URL, with REDIS_PASSWORD (and REDIS_USERNAME) put into it when set: the chart passes the
+   * password from a Secret on its own, so the URL in a ConfigMap never holds it.
+   */
+  redisUrl(): string {
+    const url = this.string("REDIS_URL");
+    const password = this.optionalString("REDIS_PASSWORD");
+    const username = this.optionalString("REDIS_USERNAME");
+    if (!url || (!password && !username)) return url;
+    try {
+      const parsed = new URL(url);
+      if (username) parsed.username = encodeURIComponent(username);
+      if (password) parsed.password = encodeURIComponent(password);
+      return parsed.toString();
+    } catch {
+      this.#problems.push("REDIS_URL must be a URL such as redis://host:6379 or rediss://host:6379");
+      return url;
+    }
+  }
+
   /** A check that spans settings: records `problem` when `ok` is false. */
   require(ok: boolean, problem: string): void {
     if (!ok) this.#problems.push(problem);

@@ -88,7 +88,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     sasl = { mechanism: m, username: r.string("KAFKA_SASL_USERNAME"), password: r.string("KAFKA_SASL_PASSWORD") };
   }
   const ssl = r.boolean("KAFKA_SSL", false);
-  const redisUrl = r.string("REDIS_URL");
+  const redisUrl = r.redisUrl();
   if (redisUrl) {
     let valid = false;
     try {

@@ -88,7 +88,7 @@ export function loadConfig(env: Env = process.env): IngesterConfig {
   const kafkaBrokers = r.list("KAFKA_BROKERS");
   r.require(kafkaBrokers.length > 0, "KAFKA_BROKERS is required (host:port, comma separated)");
   for (const b of kafkaBrokers) r.require(/^[^\s:]+:\d{1,5}$/.test(b), `KAFKA_BROKERS: "${b}" is not host:port`);
-  const redisUrl = r.string("REDIS_URL");
+  const redisUrl = r.redisUrl();
   if (redisUrl) r.require(/^rediss?:\/\//.test(redisUrl), "REDIS_URL must start with redis:// or rediss://");
 
   const sqsQueueUrls = r.list("SQS_QUEUE_URLS");
