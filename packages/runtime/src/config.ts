@@ -12,6 +12,14 @@ export class ConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** How a service reaches Kafka; the shape packages/kafka's KafkaSettings takes. Holds a password. */
+export interface KafkaConnection {
+  brokers: string[];
+  clientId: string;
+  ssl?: boolean;
+  sasl?: { mechanism: "plain" | "scram-sha-256" | "scram-sha-512"; username: string; password: string };
+}
+
 /** Reads typed settings, collecting problems instead of throwing at the first. */
 export class ConfigReader {
   readonly #env: Env;
@@ -73,11 +81,36 @@ export class ConfigReader {
   }
 
   /**
+   * KAFKA_BROKERS (required, host:port list), KAFKA_CLIENT_ID, KAFKA_SSL and, when
+   * KAFKA_SASL_MECHANISM is set, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD: the same settings for
+   * every service, so the chart sets them once.
+   */
+  kafkaConnection(clientId: string): KafkaConnection {
+    const brokers = this.list("KAFKA_BROKERS");
+    this.require(brokers.length > 0, "KAFKA_BROKERS is required (host:port, comma separated)");
+    for (const b of brokers) this.require(/^[^\s:]+:\d{1,5}$/.test(b), `KAFKA_BROKERS: "${b}" is not host:port`);
+    const connection: KafkaConnection = { brokers, clientId: this.string("KAFKA_CLIENT_ID", clientId) };
+    if (this.boolean("KAFKA_SSL", false)) connection.ssl = true;
+    if (this.optionalString("KAFKA_SASL_MECHANISM") !== undefined) {
+      connection.sasl = {
+        mechanism: this.oneOf("KAFKA_SASL_MECHANISM", ["plain", "scram-sha-256", "scram-sha-512"] as const, "plain"),
+        username: this.string("KAFKA_SASL_USERNAME"),
+        password: this.string("KAFKA_SASL_PASSWORD"),
+      };
+    }
+    return connection;
+  }
+
+  /**
    * REDIS_URL, with REDIS_PASSWORD (and REDIS_USERNAME) put into it when set: the chart passes the
    * password from a Secret on its own, so the URL in a ConfigMap never holds it.
    */
   redisUrl(): string {
     const url = this.string("REDIS_URL");
+    if (url && !/^rediss?:\/\/\S+$/.test(url)) {
+      this.#problems.push("REDIS_URL must be a redis:// or rediss:// URL");
+      return url;
+    }
     const password = this.optionalString("REDIS_PASSWORD");
     const username = this.optionalString("REDIS_USERNAME");
     if (!url || (!password && !username)) return url;

@@ -1,5 +1,5 @@
 // The alerter's settings, from the environment, checked all at once (docs/alerter.md lists them).
-import type { KafkaSasl, KafkaSettings } from "@trailstream/kafka";
+import type { KafkaSettings } from "@trailstream/kafka";
 import { ConfigReader } from "@trailstream/runtime";
 
 export interface AlerterConfig {
@@ -78,24 +78,8 @@ function httpUrls(r: ConfigReader, name: string): string[] {
 
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): AlerterConfig {
   const r = new ConfigReader(env);
-  const brokers = r.list("KAFKA_BROKERS");
-  r.require(brokers.length > 0, "KAFKA_BROKERS is required (host:port, comma separated)");
-  for (const b of brokers) r.require(/^[^\s:]+:\d{1,5}$/.test(b), `KAFKA_BROKERS: "${b}" is not host:port`);
-  const mechanism = r.optionalString("KAFKA_SASL_MECHANISM");
-  let sasl: KafkaSasl | undefined;
-  if (mechanism !== undefined) {
-    const m = r.oneOf("KAFKA_SASL_MECHANISM", ["plain", "scram-sha-256", "scram-sha-512"] as const, "plain");
-    sasl = { mechanism: m, username: r.string("KAFKA_SASL_USERNAME"), password: r.string("KAFKA_SASL_PASSWORD") };
-  }
-  const ssl = r.boolean("KAFKA_SSL", false);
+  const kafka = r.kafkaConnection("trailstream-alerter");
   const redisUrl = r.redisUrl();
-  if (redisUrl) {
-    let valid = false;
-    try {
-      valid = ["redis:", "rediss:"].includes(new URL(redisUrl).protocol);
-    } catch {}
-    r.require(valid, "REDIS_URL must be a redis:// or rediss:// URL");
-  }
   const alertmanagerUrl = r.optionalString("ALERTMANAGER_URL");
   if (alertmanagerUrl !== undefined) {
     let ok = false;
@@ -106,12 +90,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   }
   const sigmaDir = r.optionalString("SIGMA_DIR");
   const config: AlerterConfig = {
-    kafka: {
-      brokers,
-      clientId: r.string("KAFKA_CLIENT_ID", "trailstream-alerter"),
-      ...(ssl ? { ssl } : {}),
-      ...(sasl ? { sasl } : {}),
-    },
+    kafka,
     redisUrl,
     redisKeyPrefix: r.string("ALERTER_KEY_PREFIX", ""),
     topicEvents: r.string("TOPIC_EVENTS", "cloudtrail.events"),

@@ -1,5 +1,5 @@
 // The enricher's settings, from the environment, checked all at once (docs/enricher.md lists them).
-import type { KafkaSasl, KafkaSettings } from "@trailstream/kafka";
+import type { KafkaSettings } from "@trailstream/kafka";
 import { ConfigReader } from "@trailstream/runtime";
 
 export type RedisDownMode = "block" | "pass";
@@ -55,32 +55,11 @@ function duration(r: ConfigReader, name: string, fallback: string, minMs: number
 
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): EnricherConfig {
   const r = new ConfigReader(env);
-  const brokers = r.list("KAFKA_BROKERS");
-  r.require(brokers.length > 0, "KAFKA_BROKERS is required (host:port, comma separated)");
-  for (const b of brokers) r.require(/^[^\s:]+:\d{1,5}$/.test(b), `KAFKA_BROKERS: "${b}" is not host:port`);
-  const mechanism = r.optionalString("KAFKA_SASL_MECHANISM");
-  let sasl: KafkaSasl | undefined;
-  if (mechanism !== undefined) {
-    const m = r.oneOf("KAFKA_SASL_MECHANISM", ["plain", "scram-sha-256", "scram-sha-512"] as const, "plain");
-    sasl = { mechanism: m, username: r.string("KAFKA_SASL_USERNAME"), password: r.string("KAFKA_SASL_PASSWORD") };
-  }
-  const ssl = r.boolean("KAFKA_SSL", false);
+  const kafka = r.kafkaConnection("trailstream-enricher");
   const redisUrl = r.redisUrl();
-  if (redisUrl) {
-    let valid = false;
-    try {
-      valid = ["redis:", "rediss:"].includes(new URL(redisUrl).protocol);
-    } catch {}
-    r.require(valid, "REDIS_URL must be a redis:// or rediss:// URL");
-  }
   const groupId = r.string("ENRICHER_GROUP_ID", "trailstream-enricher");
   const config: EnricherConfig = {
-    kafka: {
-      brokers,
-      clientId: r.string("KAFKA_CLIENT_ID", "trailstream-enricher"),
-      ...(ssl ? { ssl } : {}),
-      ...(sasl ? { sasl } : {}),
-    },
+    kafka,
     redisUrl,
     topicRaw: r.string("TOPIC_RAW", "cloudtrail.raw"),
     topicEvents: r.string("TOPIC_EVENTS", "cloudtrail.events"),

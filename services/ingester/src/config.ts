@@ -2,13 +2,13 @@
 // one go, one line each (packages/runtime's ConfigReader), and the service exits.
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { ConfigReader } from "@trailstream/runtime";
+import { ConfigReader, type KafkaConnection } from "@trailstream/runtime";
 
 export type StartPosition = "trim_horizon" | "latest" | "at_timestamp";
 
 export interface IngesterConfig {
-  kafkaBrokers: string[];
-  kafkaClientId: string;
+  /** Brokers, client id, TLS and SASL (holds a password: never log it whole). */
+  kafka: KafkaConnection;
   redisUrl: string;
   /** Every Redis key of the ingester starts with this (leases, checkpoints, seen files). */
   redisPrefix: string;
@@ -85,11 +85,8 @@ export function loadConfig(env: Env = process.env): IngesterConfig {
     return ms ?? fallbackMs;
   };
 
-  const kafkaBrokers = r.list("KAFKA_BROKERS");
-  r.require(kafkaBrokers.length > 0, "KAFKA_BROKERS is required (host:port, comma separated)");
-  for (const b of kafkaBrokers) r.require(/^[^\s:]+:\d{1,5}$/.test(b), `KAFKA_BROKERS: "${b}" is not host:port`);
+  const kafka = r.kafkaConnection("trailstream-ingester");
   const redisUrl = r.redisUrl();
-  if (redisUrl) r.require(/^rediss?:\/\//.test(redisUrl), "REDIS_URL must start with redis:// or rediss://");
 
   const sqsQueueUrls = r.list("SQS_QUEUE_URLS");
   for (const u of sqsQueueUrls) r.require(/^https?:\/\//.test(u), `SQS_QUEUE_URLS: "${u}" is not an http(s) URL`);
@@ -121,8 +118,7 @@ export function loadConfig(env: Env = process.env): IngesterConfig {
   const sqsVisibilitySeconds = r.integer("SQS_VISIBILITY_TIMEOUT_SECONDS", 120, { min: 5, max: 43_200 });
 
   const config: IngesterConfig = {
-    kafkaBrokers,
-    kafkaClientId: r.string("KAFKA_CLIENT_ID", "trailstream-ingester"),
+    kafka,
     redisUrl,
     redisPrefix: r.string("REDIS_KEY_PREFIX", "trailstream:ingester:"),
     topicRaw: r.string("TOPIC_RAW", "cloudtrail.raw"),

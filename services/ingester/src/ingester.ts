@@ -38,7 +38,7 @@ export async function startIngester(config: IngesterConfig, log?: Logger): Promi
   const metrics = createMetrics(registry);
   logger.info(
     {
-      kafkaBrokers: config.kafkaBrokers,
+      kafkaBrokers: config.kafka.brokers,
       redis: safeUrl(config.redisUrl),
       topicRaw: config.topicRaw,
       topicDlq: config.topicDlq,
@@ -49,10 +49,7 @@ export async function startIngester(config: IngesterConfig, log?: Logger): Promi
     "starting",
   );
 
-  const kafka = createKafka(
-    { brokers: config.kafkaBrokers, clientId: config.kafkaClientId },
-    (level, message, fields) => logger[level]({ kafka: fields }, message),
-  );
+  const kafka = createKafka(config.kafka, (level, message, fields) => logger[level]({ kafka: fields }, message));
   await ensureTopics(kafka, [
     { topic: config.topicRaw, partitions: config.topicPartitions },
     { topic: config.topicDlq, partitions: Math.min(3, config.topicPartitions) },
