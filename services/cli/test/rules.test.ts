@@ -77,6 +77,16 @@ describe("trailstream rules", () => {
     }
   });
 
+  test("a folder stands for its log files (.json and .json.gz), as with scan", async () => {
+    const pattern = "{ ($.eventName = StopLogging) || ($.eventName = DeleteTrail) }";
+    const { code, stdout } = await cli("rules", "test", "--json", "--pattern", pattern, dir);
+    assert.equal(code, 0);
+    const out = JSON.parse(stdout) as { total: number; matched: number };
+    // lines.ndjson is not a .json file name, so the folder gives the other two.
+    assert.equal(out.total, records.length - 2);
+    assert.equal(out.matched, 2);
+  });
+
   test("test --rule on a Sigma rule shows the rule's id and author", async () => {
     const id = "0a5177f4-6ca9-44c2-aacf-d3f3d8b6e4d2";
     const json = JSON.parse((await cli("rules", "test", "--json", "--rule", id, ...files())).stdout) as {

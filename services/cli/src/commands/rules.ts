@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { gunzipSync } from "node:zlib";
@@ -12,6 +12,7 @@ import {
 } from "@trailstream/rules";
 import { EXIT, UsageError } from "../exit.ts";
 import { writeLine } from "../output.ts";
+import { listInputs } from "../scan/inputs.ts";
 
 export const rulesHelp = `trailstream rules list [options]
 trailstream rules test (--pattern PATTERN | --rule ID) [options] FILE...
@@ -166,7 +167,17 @@ async function runTest(
   let total = 0;
   const found: Match[] = [];
   const errors: { file: string; reason: string }[] = [];
-  for (const file of files) {
+  // A folder stands for the log files under it, as with `scan`.
+  const expanded: string[] = [];
+  for (const path of files) {
+    const isFolder = await stat(path).then(
+      (info) => info.isDirectory(),
+      () => false,
+    );
+    if (isFolder) expanded.push(...(await listInputs([path])).map((input) => input.name));
+    else expanded.push(path);
+  }
+  for (const file of expanded) {
     let records: unknown[];
     try {
       records = parseRecords(await readFile(file), file);
