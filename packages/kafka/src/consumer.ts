@@ -1,5 +1,6 @@
 import type kafkajs from "kafkajs";
-import { type ConsumedBatch, type ConsumedMessage, nextOffset } from "./message.ts";
+import { toConsumed } from "./consumed.ts";
+import { type ConsumedBatch, nextOffset } from "./message.ts";
 import { asRetriable } from "./retriable.ts";
 
 export interface BatchConsumerOptions {
@@ -16,28 +17,6 @@ export interface BatchConsumer {
   /** Resolves when the consumer has joined its group and started fetching. */
   started: Promise<void>;
   close(): Promise<void>;
-}
-
-function headersOf(headers: kafkajs.IHeaders | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    if (value === undefined) continue;
-    const first = Array.isArray(value) ? value[0] : value;
-    if (first !== undefined) out[name] = first.toString();
-  }
-  return out;
-}
-
-function toConsumed(topic: string, partition: number, m: kafkajs.KafkaMessage): ConsumedMessage {
-  return {
-    topic,
-    partition,
-    offset: m.offset,
-    key: m.key ?? null,
-    value: m.value ?? null,
-    headers: headersOf(m.headers),
-    timestampMs: Number(m.timestamp),
-  };
 }
 
 /**

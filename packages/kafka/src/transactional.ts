@@ -2,6 +2,7 @@
 // consumed are committed together, so a `read_committed` reader downstream sees each input's output
 // exactly once, whatever moment the process died at. See docs/decisions/0003-enricher-transactions.md.
 import type kafkajs from "kafkajs";
+import { toConsumed } from "./consumed.ts";
 import { type ConsumedBatch, type ConsumedMessage, nextOffset, type OutgoingMessage } from "./message.ts";
 import { asRetriable } from "./retriable.ts";
 
@@ -68,28 +69,6 @@ interface PartitionProducer {
   producer: kafkajs.Producer;
   /** The consumer's position was checked against the group's committed offset after fencing. */
   verified: boolean;
-}
-
-function headersOf(headers: kafkajs.IHeaders | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    if (value === undefined) continue;
-    const first = Array.isArray(value) ? value[0] : value;
-    if (first !== undefined) out[name] = first.toString();
-  }
-  return out;
-}
-
-function toConsumed(topic: string, partition: number, m: kafkajs.KafkaMessage): ConsumedMessage {
-  return {
-    topic,
-    partition,
-    offset: m.offset,
-    key: m.key ?? null,
-    value: m.value ?? null,
-    headers: headersOf(m.headers),
-    timestampMs: Number(m.timestamp),
-  };
 }
 
 function sizeOf(r: OutgoingRecord): number {

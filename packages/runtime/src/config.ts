@@ -12,6 +12,17 @@ export class ConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `24h`, `90m`, `3600s`, `1d`, `500ms` (or several: `1h30m`) as milliseconds; null when not a duration. */
+export function parseDuration(text: string): number | null {
+  const parts = [...text.trim().matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== text.trim()) return null;
+  let total = 0;
+  for (const [, amount, unit] of parts) total += Number(amount) * (UNITS[unit ?? ""] ?? Number.NaN);
+  return Number.isFinite(total) ? Math.round(total) : null;
+}
+
 /** How a service reaches Kafka; the shape packages/kafka's KafkaSettings takes. Holds a password. */
 export interface KafkaConnection {
   brokers: string[];
@@ -123,6 +134,17 @@ export class ConfigReader {
       this.#problems.push("REDIS_URL must be a URL such as redis://host:6379 or rediss://host:6379");
       return url;
     }
+  }
+
+  /** A duration setting (`24h`, `90m`, `1h30m`, `500ms`) in milliseconds, at least `minMs`. */
+  duration(name: string, fallback: string, minMs: number): number {
+    const text = this.string(name, fallback);
+    const ms = parseDuration(text);
+    this.require(
+      ms !== null && ms >= minMs,
+      `${name} must be a duration like 24h, 90m or 3600s (at least ${minMs} ms), not "${text}"`,
+    );
+    return ms ?? parseDuration(fallback) ?? minMs;
   }
 
   /** A check that spans settings: records `problem` when `ok` is false. */

@@ -2,6 +2,8 @@
 import type { KafkaSettings } from "@trailstream/kafka";
 import { ConfigReader } from "@trailstream/runtime";
 
+export { parseDuration } from "@trailstream/runtime";
+
 export interface AlerterConfig {
   kafka: KafkaSettings;
   /** Holds a password when the URL has one: log it only through safeUrl(). */
@@ -40,27 +42,6 @@ export interface AlerterConfig {
   metricsPort: number;
   logLevel: string;
   shutdownGraceMs: number;
-}
-
-const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** `24h`, `90m`, `3600s`, `1d`, `500ms` (or several: `1h30m`) as milliseconds; null when not a duration. */
-export function parseDuration(text: string): number | null {
-  const parts = [...text.trim().matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== text.trim()) return null;
-  let total = 0;
-  for (const [, amount, unit] of parts) total += Number(amount) * (UNITS[unit ?? ""] ?? Number.NaN);
-  return Number.isFinite(total) ? Math.round(total) : null;
-}
-
-function duration(r: ConfigReader, name: string, fallback: string, minMs: number): number {
-  const text = r.string(name, fallback);
-  const ms = parseDuration(text);
-  r.require(
-    ms !== null && ms >= minMs,
-    `${name} must be a duration like 24h, 90m or 3600s (at least ${minMs} ms), not "${text}"`,
-  );
-  return ms ?? parseDuration(fallback) ?? minMs;
 }
 
 function httpUrls(r: ConfigReader, name: string): string[] {
@@ -110,8 +91,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     sinkTimeoutMs: r.integer("SINK_TIMEOUT_MS", 3_000, { min: 10, max: 120_000 }),
     sinkConcurrency: r.integer("SINK_CONCURRENCY", 4, { min: 1, max: 64 }),
     sinkBatchDeadlineMs: r.integer("SINK_BATCH_DEADLINE_MS", 15_000, { min: 100, max: 600_000 }),
-    alertDedupTtlMs: duration(r, "ALERT_DEDUP_TTL", "24h", 1_000),
-    alertmanagerResolveMs: duration(r, "ALERTMANAGER_RESOLVE", "1h", 0),
+    alertDedupTtlMs: r.duration("ALERT_DEDUP_TTL", "24h", 1_000),
+    alertmanagerResolveMs: r.duration("ALERTMANAGER_RESOLVE", "1h", 0),
     metricsPort: r.integer("METRICS_PORT", 9403, { min: 0, max: 65_535 }),
     logLevel: r.oneOf("LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const, "info"),
     shutdownGraceMs: r.integer("SHUTDOWN_GRACE_MS", 25_000, { min: 0, max: 600_000 }),

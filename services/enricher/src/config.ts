@@ -2,6 +2,8 @@
 import type { KafkaSettings } from "@trailstream/kafka";
 import { ConfigReader } from "@trailstream/runtime";
 
+export { parseDuration } from "@trailstream/runtime";
+
 export type RedisDownMode = "block" | "pass";
 
 export interface EnricherConfig {
@@ -32,27 +34,6 @@ export interface EnricherConfig {
   shutdownGraceMs: number;
 }
 
-const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** `24h`, `90m`, `3600s`, `1d`, `500ms` (or several: `1h30m`) as milliseconds; null when not a duration. */
-export function parseDuration(text: string): number | null {
-  const parts = [...text.trim().matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== text.trim()) return null;
-  let total = 0;
-  for (const [, amount, unit] of parts) total += Number(amount) * (UNITS[unit ?? ""] ?? Number.NaN);
-  return Number.isFinite(total) ? Math.round(total) : null;
-}
-
-function duration(r: ConfigReader, name: string, fallback: string, minMs: number): number {
-  const text = r.string(name, fallback);
-  const ms = parseDuration(text);
-  r.require(
-    ms !== null && ms >= minMs,
-    `${name} must be a duration like 24h, 90m or 3600s (at least ${minMs} ms), not "${text}"`,
-  );
-  return ms ?? parseDuration(fallback) ?? minMs;
-}
-
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): EnricherConfig {
   const r = new ConfigReader(env);
   const kafka = r.kafkaConnection("trailstream-enricher");
@@ -67,7 +48,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     topicPartitions: r.integer("TOPIC_PARTITIONS", 6, { min: 1, max: 10_000 }),
     groupId,
     transactionalIdPrefix: r.string("ENRICHER_TRANSACTIONAL_ID_PREFIX", groupId),
-    dedupTtlMs: duration(r, "DEDUP_TTL", "24h", 1_000),
+    dedupTtlMs: r.duration("DEDUP_TTL", "24h", 1_000),
     dedupKeyPrefix: r.string("DEDUP_KEY_PREFIX", "dedup:"),
     onRedisDown: r.oneOf("DEDUP_ON_REDIS_DOWN", ["block", "pass"] as const, "block"),
     redisTimeoutMs: r.integer("REDIS_TIMEOUT_MS", 2_000, { min: 10, max: 60_000 }),
