@@ -48,4 +48,17 @@ export {
 } from "./record.ts";
 export { isSecretKey, REDACTED, redact } from "./redact.ts";
 export type { DecodeItem, Result } from "./result.ts";
+export {
+  type AdvancedEventSelector,
+  type AdvancedFieldSelector,
+  type BasicEventSelector,
+  compileEventSelectors,
+  type EventSelectors,
+  type EventSelectorsDocument,
+  EventSelectorsError,
+  eventSelectors,
+  eventSelectorsFromSetting,
+  parseEventSelectors,
+  selectorCategory,
+} from "./selectors/index.ts";
 export { validateRecord } from "./validate.ts";
