@@ -1,15 +1,17 @@
 // Every decoder reports bad input with one of these codes, a sentence saying what was wrong,
 // and where (a JSON path, a byte offset, a record index): enough for a dead-letter record.
 
-export type DecodeErrorCode =
-  | "gzip" // truncated or corrupt gzip stream
-  | "too-large" // decompressed output or one record over its bound (gzip bomb, giant record)
-  | "utf8" // bytes that are not valid UTF-8
-  | "json" // not JSON, or JSON cut short
-  | "shape" // valid JSON, but not the shape this envelope has (Records missing, not an array, ...)
-  | "field" // a known field with the wrong type
-  | "missing-event-id" // a record without eventID or recipientAccountId: it has no identity
-  | "unknown-envelope"; // none of the envelopes trailstream reads
+export const DECODE_ERROR_CODES = [
+  "gzip", // truncated or corrupt gzip stream
+  "too-large", // decompressed output or one record over its bound (gzip bomb, giant record)
+  "utf8", // bytes that are not valid UTF-8
+  "json", // not JSON, or JSON cut short
+  "shape", // valid JSON, but not the shape this envelope has (Records missing, not an array, ...)
+  "field", // a known field with the wrong type
+  "missing-event-id", // a record without eventID or recipientAccountId: it has no identity
+  "unknown-envelope", // none of the envelopes trailstream reads
+] as const;
+export type DecodeErrorCode = (typeof DECODE_ERROR_CODES)[number];
 
 export class DecodeError extends Error {
   override readonly name = "DecodeError";

@@ -1,10 +1,20 @@
-export type {
-  DeadLetter,
-  EnrichedEnvelope,
-  Origin,
-  OriginKind,
-  RawEnvelope,
-  Stage,
+export {
+  type DeadLetter,
+  DLQ_REASONS,
+  type DlqReason,
+  ENVELOPE_REJECT_REASONS,
+  type EnrichedEnvelope,
+  type EnvelopeRejectReason,
+  ORIGIN_KINDS,
+  type Origin,
+  type OriginKind,
+  originLabel,
+  type RawEnvelope,
+  type ReceivedOrigin,
+  SINK_KINDS,
+  type SinkKind,
+  STAGES,
+  type Stage,
 } from "./contract.ts";
 export {
   compactIdentity,
@@ -31,7 +41,14 @@ export {
   type Principal,
   principalOf,
 } from "./enrich.ts";
-export { DecodeError, type DecodeErrorCode, isDecodeError } from "./errors.ts";
+export {
+  decodeEnvelope,
+  type EnvelopeOutcome,
+  MAX_DEAD_PAYLOAD_BYTES,
+  type ReceivedEnvelope,
+  rejectedRecordLetter,
+} from "./envelope.ts";
+export { DECODE_ERROR_CODES, DecodeError, type DecodeErrorCode, isDecodeError } from "./errors.ts";
 export { eventIdentity } from "./identity.ts";
 export { type CloudTrailFileKind, type CloudTrailKey, decodeNotificationKey, parseCloudTrailKey } from "./keys.ts";
 export { CLOUDTRAIL_DETAIL_TYPES, decodeEventBridgeEvent, decodeKinesisData, type KinesisPayload } from "./kinesis.ts";

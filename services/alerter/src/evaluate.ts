@@ -3,11 +3,12 @@
 import {
   type CloudTrailRecord,
   type DeadLetter,
-  eventIdentity,
-  isPlainObject,
-  type Origin,
+  decodeEnvelope,
+  type EnvelopeRejectReason,
   principalOf,
+  type ReceivedOrigin,
   redact,
+  type SinkKind,
 } from "@trailstream/cloudtrail";
 import type { Rule, RuleSet, Severity } from "@trailstream/rules";
 
@@ -15,32 +16,28 @@ import type { Rule, RuleSet, Severity } from "@trailstream/rules";
 export interface DecodedEvent {
   identity: string;
   record: CloudTrailRecord;
-  origin: Partial<Origin>;
+  origin: ReceivedOrigin;
   /** Where it was read, `<partition>:<offset>`: the owner of its claims in Redis. */
   position: string;
 }
 
-export type DecodeOutcome = { ok: true; event: DecodedEvent } | { ok: false; reason: string; message: string };
+export type DecodeOutcome =
+  | { ok: true; event: DecodedEvent }
+  | { ok: false; reason: EnvelopeRejectReason; message: string; origin?: Partial<ReceivedOrigin> };
 
-/** Decodes an events-topic value (`{v: 1, event, origin, enrichment}`). */
+/** Decodes an events-topic value (`{v: 1, event, origin, enrichment}`) with the contract's decoder. */
 export function decodeEvent(value: Buffer | string | null, position: string): DecodeOutcome {
-  if (value === null) return { ok: false, reason: "empty", message: `record ${position} has no value` };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(typeof value === "string" ? value : value.toString("utf8"));
-  } catch (error) {
-    return { ok: false, reason: "json", message: `record ${position} is not JSON: ${(error as Error).message}` };
+  const outcome = decodeEnvelope(value);
+  if (!outcome.ok) {
+    return {
+      ok: false,
+      reason: outcome.reason,
+      message: `record ${position}: ${outcome.message}`,
+      ...(outcome.origin ? { origin: outcome.origin } : {}),
+    };
   }
-  if (!isPlainObject(parsed) || parsed.v !== 1 || !isPlainObject(parsed.event)) {
-    return { ok: false, reason: "envelope", message: `record ${position} is not a {v: 1, event, origin} envelope` };
-  }
-  const record = parsed.event as CloudTrailRecord;
-  const identity = eventIdentity(record);
-  if (identity === null) {
-    return { ok: false, reason: "identity", message: `record ${position} has no recipientAccountId and eventID` };
-  }
-  const origin = isPlainObject(parsed.origin) ? (parsed.origin as Partial<Origin>) : {};
-  return { ok: true, event: { identity, record, origin, position } };
+  const { event: record, origin } = outcome.envelope;
+  return { ok: true, event: { identity: outcome.identity, record, origin, position } };
 }
 
 /** The rules an event matches (RuleSet's index keeps this flat in the number of rules). */
@@ -327,12 +324,12 @@ export function slackMessage(doc: AlertDocument): SlackMessage {
 /** A dead letter for an alert a sink would not take, with the alert as its replayable payload. */
 export function sinkDeadLetter(
   doc: AlertDocument,
-  sink: string,
+  sink: SinkKind,
   message: string,
   attempts: number,
   nowMs: number,
-  origin: Partial<Origin> = {},
-): DeadLetter {
+  origin: Partial<ReceivedOrigin> = {},
+): DeadLetter<"alerter"> {
   return {
     v: 1,
     stage: "alerter",
@@ -344,19 +341,4 @@ export function sinkDeadLetter(
     payloadEncoding: "utf8",
     attempts,
   };
-}
-
-/** Larger undecodable values are not copied into the DLQ (base64 would pass Kafka's 1 MiB limit). */
-export const MAX_DEAD_PAYLOAD_BYTES = 512 * 1024;
-
-/** A dead letter for an events-topic record the alerter could not read. */
-export function decodeDeadLetter(reason: string, message: string, value: Buffer | null, nowMs: number): DeadLetter {
-  const letter: DeadLetter = { v: 1, stage: "alerter", reason, message, at: new Date(nowMs).toISOString() };
-  if (value !== null && value.length > MAX_DEAD_PAYLOAD_BYTES) {
-    letter.message = `${message} (payload of ${value.length} bytes left out: replay it from the events topic)`;
-  } else if (value !== null) {
-    letter.payload = value.toString("base64");
-    letter.payloadEncoding = "base64";
-  }
-  return letter;
 }

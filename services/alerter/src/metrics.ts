@@ -1,5 +1,6 @@
 // The alerter's metrics: base units, `trailstream_alerter_` prefix, bounded labels (rule ids come
 // from the loaded catalog, sinks and reasons from fixed sets; no account or eventName labels).
+import { DLQ_REASONS, SINK_KINDS } from "@trailstream/cloudtrail";
 import { createRegistry, LAG_BUCKETS_SECONDS, LATENCY_BUCKETS_SECONDS } from "@trailstream/runtime";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
@@ -10,7 +11,6 @@ export const EVALUATION_BUCKETS_SECONDS = [
   0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.005, 0.025,
 ];
 
-export const SINK_KINDS = ["kafka", "alertmanager", "webhook", "slack"] as const;
 export const DECISIONS = ["fire", "below-threshold", "suppressed", "duplicate"] as const;
 
 export interface AlerterMetrics {
@@ -130,6 +130,7 @@ export function createMetrics(registry: Registry = createRegistry("alerter")): A
     m.sinkDelivered.inc({ sink }, 0);
   }
   for (const result of DECISIONS) m.decisions.inc({ result }, 0);
+  for (const reason of DLQ_REASONS.alerter) m.dlq.inc({ reason }, 0);
   m.redisUp.set(0);
   return m;
 }

@@ -3,7 +3,7 @@
 // build the alerts, deliver them to every sink, dead-letter what no sink would take, mark the
 // matches done. When this resolves the batch's alerts are durable and its offsets may be committed;
 // when it throws nothing is committed and the batch comes again.
-import type { DeadLetter } from "@trailstream/cloudtrail";
+import { type DeadLetter, rejectedRecordLetter } from "@trailstream/cloudtrail";
 import type { ConsumedMessage } from "@trailstream/kafka";
 import { type AlertDecision, decideAlert, type Rule, type RuleSet } from "@trailstream/rules";
 import { type DeliveryHooks, deliverAll } from "./deliver.ts";
@@ -11,7 +11,6 @@ import {
   type AlertDocument,
   buildAlert,
   type DecodedEvent,
-  decodeDeadLetter,
   decodeEvent,
   eventTimeMs,
   sinkDeadLetter,
@@ -24,7 +23,7 @@ import type { MatchClaim } from "./state-redis.ts";
 
 export interface DeadLetterOut {
   key: string | null;
-  letter: DeadLetter;
+  letter: DeadLetter<"alerter">;
 }
 
 export interface PipelineDeps {
@@ -80,7 +79,14 @@ export async function processBatch(
     if (!decoded.ok) {
       deadLetters.push({
         key: message.key?.toString("utf8") ?? null,
-        letter: decodeDeadLetter(decoded.reason, decoded.message, message.value, now()),
+        letter: rejectedRecordLetter({
+          stage: "alerter",
+          reason: decoded.reason,
+          message: decoded.message,
+          value: message.value,
+          nowMs: now(),
+          origin: decoded.origin,
+        }),
       });
       continue;
     }

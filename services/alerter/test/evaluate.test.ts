@@ -28,8 +28,20 @@ test("decodeEvent reads the envelope and names the identity; bad records get a r
   };
   assert.equal(bad(null), "empty");
   assert.equal(bad("{nope"), "json");
-  assert.equal(bad(JSON.stringify({ v: 2, event: {} })), "envelope");
-  assert.equal(bad(JSON.stringify({ v: 1, event: { eventName: "X" }, origin: {} })), "identity");
+  assert.equal(bad(JSON.stringify({ v: 2, event: {} })), "version");
+  assert.equal(bad(JSON.stringify({ v: 1, event: { eventName: "X" }, origin: {} })), "shape");
+  assert.equal(bad(JSON.stringify({ v: 1, event: { eventName: "X" }, origin: { kind: "s3" } })), "missing-event-id");
+  assert.equal(
+    bad(
+      JSON.stringify({
+        v: 1,
+        event: { eventID: "e", recipientAccountId: "1", readOnly: "yes" },
+        origin: { kind: "s3" },
+      }),
+    ),
+    "field",
+    "the alerter validates the record as the enricher does, instead of casting",
+  );
 });
 
 test("the alert document carries the rule, the event summary, identity, times, lag and labels", () => {

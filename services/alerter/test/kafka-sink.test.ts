@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { rejectedRecordLetter } from "@trailstream/cloudtrail";
 import type { OutgoingMessage, Producer } from "@trailstream/kafka";
-import { boundEvent, buildAlert, decodeDeadLetter, decodeEvent, MAX_EVENT_BYTES } from "../src/evaluate.ts";
+import { boundEvent, buildAlert, decodeEvent, MAX_EVENT_BYTES } from "../src/evaluate.ts";
 import { chunkBySize, kafkaSink } from "../src/sinks/kafka.ts";
 import { cloudTrailRecord, envelope, rule } from "./fixtures.ts";
 
@@ -48,7 +49,13 @@ test("a huge event is cut to its summary fields in the alert; undecodable giants
   assert.equal(doc.event.eventName, "StopLogging");
   assert.ok(JSON.stringify(doc).length < MAX_EVENT_BYTES + 4_096);
   assert.equal(boundEvent(cloudTrailRecord()), null, "ordinary events are kept whole");
-  const letter = decodeDeadLetter("json", "record 0:9 is not JSON", Buffer.alloc(600_000, 120), Date.now());
+  const letter = rejectedRecordLetter({
+    stage: "alerter",
+    reason: "json",
+    message: "record 0:9 is not JSON",
+    value: Buffer.alloc(600_000, 120),
+    nowMs: Date.now(),
+  });
   assert.equal(letter.payload, undefined);
   assert.match(letter.message, /600000 bytes left out/);
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import type { SinkKind } from "@trailstream/cloudtrail";
 import { decideAlert, MemoryWindowStore, type Rule, RuleSet } from "@trailstream/rules";
 import { CriticalSinkError } from "../src/deliver.ts";
 import type { AlertDocument } from "../src/evaluate.ts";
@@ -11,7 +12,7 @@ import { MemoryAlertState } from "../src/state-memory.ts";
 import { claimVerdict } from "../src/state-redis.ts";
 import { cloudTrailRecord, message, rule } from "./fixtures.ts";
 
-function recordingSink(kind = "webhook", unit: "alert" | "batch" = "alert"): Sink & { got: AlertDocument[] } {
+function recordingSink(kind: SinkKind = "webhook", unit: "alert" | "batch" = "alert"): Sink & { got: AlertDocument[] } {
   const got: AlertDocument[] = [];
   return { kind, target: "http://127.0.0.1", unit, got, deliver: async (alerts) => void got.push(...alerts) };
 }
@@ -193,7 +194,7 @@ test("a permanent refusal goes to the DLQ without retries; undecodable records a
   assert.equal(attempts, 1);
   assert.deepEqual(dlq.map((l) => l.letter.reason).sort(), ["json", "sink-alertmanager"]);
   const json = dlq.find((l) => l.letter.reason === "json");
-  assert.equal(Buffer.from(json?.letter.payload ?? "", "base64").toString(), "not json");
+  assert.deepEqual([json?.letter.payload, json?.letter.payloadEncoding], ["not json", "utf8"]);
 });
 
 test("a slow sink cannot hold a batch past its deadline; with concurrency it delivers in parallel", async () => {

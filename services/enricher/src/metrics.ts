@@ -1,8 +1,8 @@
 // The enricher's metrics: base units, `trailstream_enricher_` prefix, bounded labels.
+import { DLQ_REASONS, ORIGIN_KINDS } from "@trailstream/cloudtrail";
 import { createRegistry, LAG_BUCKETS_SECONDS, LATENCY_BUCKETS_SECONDS } from "@trailstream/runtime";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { BatchStats } from "./pipeline.ts";
-import { DLQ_REASONS, ORIGIN_KINDS } from "./pipeline.ts";
 
 const P = "trailstream_enricher_";
 
@@ -101,7 +101,7 @@ export function createMetrics(registry: Registry = createRegistry("enricher")): 
   for (const kind of [...ORIGIN_KINDS, "other"]) m.copies.inc({ origin_kind: kind }, 0);
   for (const dedup of ["checked", "unchecked"]) m.eventsOut.inc({ dedup }, 0);
   for (const result of ["commit", "abort"]) m.transactions.inc({ result }, 0);
-  for (const reason of DLQ_REASONS) m.dlq.inc({ reason }, 0);
+  for (const reason of DLQ_REASONS.enricher) m.dlq.inc({ reason }, 0);
   m.redisUp.set(0);
   return m;
 }

@@ -1,15 +1,16 @@
 // The enricher's decisions, with no I/O: a batch of consumed raw records and the dedup verdicts
 // become the records to write (events and dead letters) and the counts for the metrics.
 import {
-  type DeadLetter,
   type DedupClaim,
   type DedupVerdict,
+  type DlqReason,
   decide,
-  eventIdentity,
-  isPlainObject,
-  type Origin,
+  decodeEnvelope,
+  type EnrichedEnvelope,
+  originLabel,
   type RawEnvelope,
-  validateRecord,
+  type ReceivedOrigin,
+  rejectedRecordLetter,
 } from "@trailstream/cloudtrail";
 import type { ConsumedMessage, OutgoingRecord } from "@trailstream/kafka";
 
@@ -19,102 +20,35 @@ export interface Decoded {
   identity: string;
   /** `<partition>:<offset>`: names this very record, so its replay after a crash is recognized. */
   owner: string;
-  envelope: RawEnvelope;
+  envelope: RawEnvelope<ReceivedOrigin>;
 }
 
 /** A raw record that goes to the DLQ, and why. */
 export interface Rejected {
   message: ConsumedMessage;
-  reason: DlqReason;
+  reason: DlqReason<"enricher">;
   text: string;
   identity: string | null;
-  origin?: Partial<Origin>;
+  origin?: Partial<ReceivedOrigin>;
 }
-
-export type DlqReason =
-  | "empty" // a record without a value (a tombstone)
-  | "utf8" // bytes that are not UTF-8
-  | "json" // not JSON
-  | "shape" // JSON, but not {v, event, origin}
-  | "version" // an envelope version this enricher does not know
-  | "field" // a CloudTrail field of the wrong type
-  | "missing-event-id" // no eventID or recipientAccountId: no identity
-  | "enrich"; // the enrichment threw
-
-/** Every DLQ reason, for zero series at start. */
-export const DLQ_REASONS: readonly DlqReason[] = [
-  "empty",
-  "utf8",
-  "json",
-  "shape",
-  "version",
-  "field",
-  "missing-event-id",
-  "enrich",
-];
-
-export const ORIGIN_KINDS = ["s3", "kinesis-logs", "kinesis-eventbridge", "kinesis-raw", "file"] as const;
-
-/** Origin kinds as metric labels: the known ones, else `other` (label sets stay bounded). */
-export function originLabel(kind: unknown): string {
-  return typeof kind === "string" && (ORIGIN_KINDS as readonly string[]).includes(kind) ? kind : "other";
-}
-
-const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 export function ownerOf(message: ConsumedMessage): string {
   return `${message.partition}:${message.offset}`;
 }
 
 export function decodeMessage(message: ConsumedMessage): Decoded | Rejected {
-  const reject = (reason: DlqReason, text: string, identity: string | null = null, origin?: Partial<Origin>) => ({
-    message,
-    reason,
-    text,
-    identity,
-    ...(origin ? { origin } : {}),
-  });
-  if (message.value === null || message.value.length === 0) return reject("empty", "the raw record has no value");
-  let text: string;
-  try {
-    text = utf8.decode(message.value);
-  } catch {
-    return reject("utf8", "the raw record's value is not UTF-8");
+  const outcome = decodeEnvelope(message.value);
+  if (!outcome.ok) {
+    return {
+      message,
+      reason: outcome.reason,
+      text: outcome.message,
+      identity: outcome.identity,
+      ...(outcome.origin ? { origin: outcome.origin } : {}),
+    };
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    return reject("json", `the raw record's value is not JSON: ${(error as Error).message}`);
-  }
-  if (!isPlainObject(parsed)) return reject("shape", "the raw record's value is not a JSON object");
-  const origin = isPlainObject(parsed.origin) ? (parsed.origin as Partial<Origin>) : undefined;
-  const maybeIdentity = isPlainObject(parsed.event) ? eventIdentity(parsed.event) : null;
-  if (parsed.v !== 1) {
-    return reject(
-      "version",
-      `envelope version ${JSON.stringify(parsed.v) ?? "missing"} is not 1`,
-      maybeIdentity,
-      origin,
-    );
-  }
-  if (!origin || typeof origin.kind !== "string") {
-    return reject("shape", "the envelope has no origin with a kind", maybeIdentity, origin);
-  }
-  const checked = validateRecord(parsed.event, "$.event");
-  if (!checked.ok) {
-    const code = checked.error.code;
-    const reason: DlqReason = code === "missing-event-id" || code === "field" ? code : "shape";
-    return reject(reason, checked.error.message, maybeIdentity, origin);
-  }
-  const identity = eventIdentity(checked.value);
-  if (identity === null) return reject("missing-event-id", "the record has no identity", null, origin);
-  return {
-    message,
-    identity,
-    owner: ownerOf(message),
-    envelope: { v: 1, event: checked.value, origin: origin as Origin },
-  };
+  const { event, origin } = outcome.envelope;
+  return { message, identity: outcome.identity, owner: ownerOf(message), envelope: { v: 1, event, origin } };
 }
 
 export interface DecodedBatch {
@@ -175,38 +109,19 @@ export interface BatchPlan {
   stats: BatchStats;
 }
 
-/** The enriched value written to the events topic: the raw envelope, and the enrichment beside it. */
-export interface EnrichedValue<E> extends RawEnvelope {
-  enrichment: E;
-  /** Present only when the record went out without a dedup check. */
-  dedup?: "unchecked";
-}
-
 function bump(map: Map<string, number>, key: string): void {
   map.set(key, (map.get(key) ?? 0) + 1);
 }
 
 export function deadLetter(r: Rejected, nowMs: number, topic: string): OutgoingRecord {
-  const value = r.message.value ?? Buffer.alloc(0);
-  let payload: string;
-  let payloadEncoding: "utf8" | "base64";
-  try {
-    payload = utf8.decode(value);
-    payloadEncoding = "utf8";
-  } catch {
-    payload = value.toString("base64");
-    payloadEncoding = "base64";
-  }
-  const letter: DeadLetter = {
-    v: 1,
+  const letter = rejectedRecordLetter({
     stage: "enricher",
     reason: r.reason,
     message: `${r.text} (${r.message.topic} partition ${r.message.partition} offset ${r.message.offset})`,
-    at: new Date(nowMs).toISOString(),
-    ...(r.origin ? { origin: r.origin } : {}),
-    payload,
-    payloadEncoding,
-  };
+    value: r.message.value,
+    nowMs,
+    origin: r.origin,
+  });
   return {
     topic,
     key: r.identity ?? `${r.message.topic}:${r.message.partition}:${r.message.offset}`,
@@ -252,7 +167,7 @@ export function planBatch<E>(batch: DecodedBatch, verdicts: readonly DedupVerdic
       });
       return;
     }
-    const value: EnrichedValue<E> = {
+    const value: EnrichedEnvelope<E, ReceivedOrigin> = {
       ...d.envelope,
       enrichment,
       ...(o.unchecked ? { dedup: "unchecked" as const } : {}),

@@ -1,5 +1,6 @@
 // The ingester's Prometheus metrics (`trailstream_ingester_*`). Label sets are bounded: kinds,
 // outcomes and reason codes, never accounts, keys or event names.
+import { DLQ_REASONS } from "@trailstream/cloudtrail";
 import { LAG_BUCKETS_SECONDS, LATENCY_BUCKETS_SECONDS, METRIC_PREFIX } from "@trailstream/runtime";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
@@ -30,6 +31,7 @@ export function createMetrics(registry: Registry): IngesterMetrics {
   // Zero series for the known labels, so dashboards and alerts see 0 rather than nothing.
   for (const kind of ["throttled", "expired-iterator", "get-records", "iterator"])
     metrics.kinesisErrors.inc({ kind }, 0);
+  for (const reason of DLQ_REASONS.ingester) metrics.dlq.inc({ reason }, 0);
   return metrics;
 }
 

@@ -64,7 +64,7 @@ export interface SinkOptions {
   now?: () => number;
 }
 
-export type DeadLetterInput = Omit<DeadLetter, "v" | "stage" | "at"> & { at?: string };
+export type DeadLetterInput = Omit<DeadLetter<"ingester">, "v" | "stage" | "at"> & { at?: string };
 
 export class Sink {
   readonly #producer: Producer;
@@ -130,7 +130,12 @@ export class Sink {
 
   /** Writes one dead letter and resolves when Kafka acknowledged it. */
   async deadLetter(input: DeadLetterInput, key: string | null): Promise<void> {
-    const letter: DeadLetter = { v: 1, stage: "ingester", at: new Date(this.#now()).toISOString(), ...input };
+    const letter: DeadLetter<"ingester"> = {
+      v: 1,
+      stage: "ingester",
+      at: new Date(this.#now()).toISOString(),
+      ...input,
+    };
     let value = JSON.stringify(letter);
     const maxBytes = this.#options.maxMessageBytes ?? 1_000_000;
     if (Buffer.byteLength(value) > maxBytes && letter.payload !== undefined) {

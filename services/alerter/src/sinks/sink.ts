@@ -1,10 +1,11 @@
 // A place alerts go. The dispatcher (../deliver.ts) retries each delivery with backoff and
 // dead-letters what a sink still refuses, so a sink that stays down never stops the stream.
+import type { SinkKind } from "@trailstream/cloudtrail";
 import type { AlertDocument } from "../evaluate.ts";
 
 export interface Sink {
   /** Bounded label for metrics and the DLQ reason: kafka, alertmanager, webhook, slack. */
-  readonly kind: string;
+  readonly kind: SinkKind;
   /** Where it delivers, safe to log (no credentials, no secret path). */
   readonly target: string;
   /** "batch": one call takes all alerts of a batch; "alert": one call per alert. */

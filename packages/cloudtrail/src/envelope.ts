@@ -1,0 +1,143 @@
+// Reads the value of a record on cloudtrail.raw or cloudtrail.events: the one decoder the enricher
+// and the alerter share, so a value one of them takes the other takes too, and both dead-letter
+// what they refuse with the same reasons. Validates; never casts what it has not checked.
+import type {
+  DeadLetter,
+  DlqReason,
+  EnrichedEnvelope,
+  EnvelopeRejectReason,
+  RawEnvelope,
+  ReceivedOrigin,
+  Stage,
+} from "./contract.ts";
+import { eventIdentity } from "./identity.ts";
+import { isPlainObject } from "./record.ts";
+import { describe, validateRecord } from "./validate.ts";
+
+/** What a reader finds on a topic: the raw envelope, with its enrichment when it has one. */
+export type ReceivedEnvelope = RawEnvelope<ReceivedOrigin> & Partial<Pick<EnrichedEnvelope, "enrichment" | "dedup">>;
+
+export type EnvelopeOutcome =
+  | { ok: true; envelope: ReceivedEnvelope; identity: string }
+  | {
+      ok: false;
+      reason: EnvelopeRejectReason;
+      /** What was wrong, without where: the caller knows the topic, partition and offset. */
+      message: string;
+      /** The event's identity when the value got far enough to name one. */
+      identity: string | null;
+      origin?: Partial<ReceivedOrigin>;
+    };
+
+const ORIGIN_STRING_FIELDS = [
+  "kind",
+  "bucket",
+  "key",
+  "account",
+  "region",
+  "stream",
+  "shardId",
+  "sequenceNumber",
+  "logGroup",
+  "receivedAt",
+] as const;
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+export function decodeEnvelope(value: Uint8Array | string | null): EnvelopeOutcome {
+  const reject = (
+    reason: EnvelopeRejectReason,
+    message: string,
+    identity: string | null = null,
+    origin?: Partial<ReceivedOrigin>,
+  ): EnvelopeOutcome => ({ ok: false, reason, message, identity, ...(origin ? { origin } : {}) });
+  if (value === null || value.length === 0) return reject("empty", "the record has no value");
+  let text: string;
+  if (typeof value === "string") text = value;
+  else {
+    try {
+      text = utf8.decode(value);
+    } catch {
+      return reject("utf8", "the record's value is not UTF-8");
+    }
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    return reject("json", `the record's value is not JSON: ${(error as Error).message}`);
+  }
+  if (!isPlainObject(parsed)) return reject("shape", `the record's value is ${describe(parsed)}, not an envelope`);
+  const maybeIdentity = isPlainObject(parsed.event) ? eventIdentity(parsed.event) : null;
+  const rawOrigin = parsed.origin;
+  // What of the origin can be shown in a dead letter, before it is known to be valid.
+  const shown = isPlainObject(rawOrigin) ? (rawOrigin as Partial<ReceivedOrigin>) : undefined;
+  if (parsed.v !== 1) {
+    return reject(
+      "version",
+      `envelope version ${JSON.stringify(parsed.v) ?? "missing"} is not 1`,
+      maybeIdentity,
+      shown,
+    );
+  }
+  if (!isPlainObject(rawOrigin)) return reject("shape", "the envelope has no origin object", maybeIdentity);
+  for (const field of ORIGIN_STRING_FIELDS) {
+    const v = rawOrigin[field];
+    if (field === "kind" ? typeof v !== "string" || v === "" : v !== undefined && typeof v !== "string") {
+      return reject("shape", `origin.${field} is ${describe(v)}, not a string`, maybeIdentity, shown);
+    }
+  }
+  const checked = validateRecord(parsed.event, "$.event");
+  if (!checked.ok) {
+    const code = checked.error.code;
+    const reason = code === "missing-event-id" || code === "field" ? code : "shape";
+    return reject(reason, checked.error.message, maybeIdentity, shown);
+  }
+  const identity = eventIdentity(checked.value);
+  if (identity === null) return reject("missing-event-id", "the record has no identity", null, shown);
+  const envelope: ReceivedEnvelope = { v: 1, event: checked.value, origin: rawOrigin as ReceivedOrigin };
+  if ("enrichment" in parsed) envelope.enrichment = parsed.enrichment;
+  if (parsed.dedup === "unchecked") envelope.dedup = "unchecked";
+  return { ok: true, envelope, identity };
+}
+
+/** Larger undecodable values are not copied into a dead letter (base64 would pass Kafka's 1 MiB limit). */
+export const MAX_DEAD_PAYLOAD_BYTES = 512 * 1024;
+
+/**
+ * The dead letter for a topic record a stage could not read: the reason, where it was, and its
+ * bytes to replay (as text when they are UTF-8, else base64; left out when larger than maxBytes).
+ */
+export function rejectedRecordLetter<S extends Stage>(o: {
+  stage: S;
+  reason: DlqReason<S>;
+  message: string;
+  value: Uint8Array | null;
+  nowMs: number;
+  origin?: Partial<ReceivedOrigin> | undefined;
+  maxBytes?: number;
+}): DeadLetter<S> {
+  const letter: DeadLetter<S> = {
+    v: 1,
+    stage: o.stage,
+    reason: o.reason,
+    message: o.message,
+    at: new Date(o.nowMs).toISOString(),
+    ...(o.origin ? { origin: o.origin } : {}),
+  };
+  const value = o.value;
+  if (value === null || value.length === 0) return letter;
+  const max = o.maxBytes ?? MAX_DEAD_PAYLOAD_BYTES;
+  if (value.length > max) {
+    letter.message = `${o.message} (payload of ${value.length} bytes left out: replay it from the topic)`;
+    return letter;
+  }
+  try {
+    letter.payload = utf8.decode(value);
+    letter.payloadEncoding = "utf8";
+  } catch {
+    letter.payload = Buffer.from(value.buffer, value.byteOffset, value.length).toString("base64");
+    letter.payloadEncoding = "base64";
+  }
+  return letter;
+}

@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  DLQ_REASONS,
+  decodeEnvelope,
+  ENVELOPE_REJECT_REASONS,
+  ORIGIN_KINDS,
+  originLabel,
+  rejectedRecordLetter,
+} from "../src/index.ts";
+
+const record = { eventID: "e-1", recipientAccountId: "111122223333", eventName: "StopLogging" };
+const bytes = (value: unknown) => Buffer.from(JSON.stringify(value));
+
+test("an envelope decodes with its identity, origin and enrichment; unknown origin kinds pass through", () => {
+  const ok = decodeEnvelope(bytes({ v: 1, event: record, origin: { kind: "s3", bucket: "b" }, enrichment: { x: 1 } }));
+  assert.ok(ok.ok);
+  assert.equal(ok.identity, "111122223333:e-1");
+  assert.deepEqual(ok.envelope.origin, { kind: "s3", bucket: "b" });
+  assert.deepEqual(ok.envelope.enrichment, { x: 1 });
+  const newer = decodeEnvelope(JSON.stringify({ v: 1, event: record, origin: { kind: "kinesis-firehose" } }));
+  assert.ok(newer.ok, "a kind a newer writer added is carried, not refused");
+  assert.equal(originLabel(newer.envelope.origin.kind), "other");
+  for (const kind of ORIGIN_KINDS) assert.equal(originLabel(kind), kind);
+});
+
+test("every way a value can be wrong has its reason, and each reason is in both readers' registries", () => {
+  const cases: [Buffer | string | null, string][] = [
+    [null, "empty"],
+    [Buffer.alloc(0), "empty"],
+    [Buffer.from([0xff, 0xfe, 0x7b]), "utf8"],
+    ["{nope", "json"],
+    ["[1,2]", "shape"],
+    [JSON.stringify({ v: 2, event: record, origin: { kind: "s3" } }), "version"],
+    [JSON.stringify({ v: 1, event: record }), "shape"],
+    [JSON.stringify({ v: 1, event: record, origin: { kind: 3 } }), "shape"],
+    [JSON.stringify({ v: 1, event: record, origin: { kind: "s3", bucket: ["b"] } }), "shape"],
+    [JSON.stringify({ v: 1, event: "a string", origin: { kind: "s3" } }), "shape"],
+    [JSON.stringify({ v: 1, event: { ...record, readOnly: "yes" }, origin: { kind: "s3" } }), "field"],
+    [JSON.stringify({ v: 1, event: { eventName: "X" }, origin: { kind: "s3" } }), "missing-event-id"],
+  ];
+  const seen = new Set<string>();
+  for (const [value, reason] of cases) {
+    const out = decodeEnvelope(value);
+    assert.ok(!out.ok, `${String(value)} is refused`);
+    assert.equal(out.reason, reason, String(value));
+    assert.ok(out.message.length > 0);
+    seen.add(out.reason);
+  }
+  assert.deepEqual([...seen].sort(), [...ENVELOPE_REJECT_REASONS].sort(), "every reject reason is reachable");
+  for (const reason of ENVELOPE_REJECT_REASONS) {
+    assert.ok((DLQ_REASONS.enricher as readonly string[]).includes(reason));
+    assert.ok((DLQ_REASONS.alerter as readonly string[]).includes(reason));
+  }
+});
+
+test("a refused value keeps what it can show: the identity and origin of a wrong-version envelope", () => {
+  const out = decodeEnvelope(bytes({ v: 7, event: record, origin: { kind: "file", key: "k" } }));
+  assert.ok(!out.ok);
+  assert.equal(out.identity, "111122223333:e-1");
+  assert.deepEqual(out.origin, { kind: "file", key: "k" });
+});
+
+test("a rejected record's letter carries its bytes as text, else base64, and leaves out giants", () => {
+  const base = { stage: "enricher" as const, reason: "json" as const, message: "m", nowMs: 0 };
+  const text = rejectedRecordLetter({ ...base, value: Buffer.from("{nope") });
+  assert.deepEqual([text.payload, text.payloadEncoding, text.at], ["{nope", "utf8", "1970-01-01T00:00:00.000Z"]);
+  const binary = rejectedRecordLetter({ ...base, reason: "utf8", value: Buffer.from([0xff, 0x00]) });
+  assert.deepEqual([binary.payload, binary.payloadEncoding], ["/wA=", "base64"]);
+  const giant = rejectedRecordLetter({ ...base, value: Buffer.alloc(100, 120), maxBytes: 99 });
+  assert.equal(giant.payload, undefined);
+  assert.match(giant.message, /100 bytes left out/);
+  assert.equal(rejectedRecordLetter({ ...base, reason: "empty", value: null }).payload, undefined);
+});
