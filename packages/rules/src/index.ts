@@ -2,6 +2,7 @@
 // plain functions, an index that keeps per-event cost flat, and threshold/suppression decisions.
 export { BUILTIN_SIGMA_DIR, builtinRules } from "./builtin.ts";
 export { CIS_CONTROLS, cisCatalog } from "./catalog/cis.ts";
+export * from "./correlation/index.ts";
 export { compileCustomRules, loadCustomRules, RuleValidationError } from "./custom/load.ts";
 export { parseDuration } from "./duration.ts";
 export {
@@ -13,7 +14,14 @@ export {
 export { INDEX_FIELDS, RuleSet } from "./ruleset.ts";
 export { compileDetection } from "./sigma/detection.ts";
 export { SigmaRuleError } from "./sigma/errors.ts";
-export { compileSigmaRule, type LoadFailure, loadSigmaRules } from "./sigma/load.ts";
+export {
+  compileSigmaDocument,
+  compileSigmaFile,
+  compileSigmaRule,
+  type LoadFailure,
+  loadSigmaRules,
+  type SigmaFile,
+} from "./sigma/load.ts";
 export { type AlertDecision, decideAlert, groupKey, MemoryWindowStore, type WindowStore } from "./threshold.ts";
 export type { IndexKeys, Rule, RuleSource, Severity, Suppression, Threshold } from "./types.ts";
 export { SEVERITIES } from "./types.ts";

@@ -47,6 +47,13 @@ export interface Rule {
   cisSection?: string;
   /** Where the rule was loaded from, when it came from a file. */
   file?: string;
+  /** The Sigma `name` a correlation rule may refer to it by. */
+  name?: string;
+  /**
+   * Defined beside a correlation in one Sigma file, only to feed it: it matches (so the correlation
+   * sees it) but raises no alert of its own, unless the correlation says `generate: true`.
+   */
+  silent?: true;
   /** Static index keys; RuleSet falls back to evaluating the rule on every record without them. */
   indexKeys?: IndexKeys;
   matches(record: unknown): boolean;

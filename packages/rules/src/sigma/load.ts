@@ -3,6 +3,8 @@
 import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { parseAllDocuments } from "yaml";
+import { compileCorrelation } from "../correlation/parse.ts";
+import type { CorrelationRule } from "../correlation/types.ts";
 import { toIndexKeys } from "../index-keys.ts";
 import type { Rule, Severity } from "../types.ts";
 import { compileDetection } from "./detection.ts";
@@ -22,11 +24,20 @@ export function compileSigmaRule(yamlText: string, file?: string): Rule {
   const docs = parseAllDocuments(yamlText);
   const list = Array.isArray(docs) ? docs : [docs];
   if (list.length !== 1) throw new SigmaRuleError("rule collections (several YAML documents) are not supported", file);
-  const doc = list[0];
-  if (!doc || doc.errors.length > 0) throw new SigmaRuleError(`YAML: ${doc?.errors[0]?.message ?? "empty file"}`, file);
+  return compileSigmaDocument(documentObject(list[0], file), file);
+}
+
+/** One parsed YAML document as a map, or a SigmaRuleError naming the file. */
+export function documentObject(doc: ReturnType<typeof parseAllDocuments>[number] | undefined, file?: string) {
+  if (!doc || !("errors" in doc) || doc.errors.length > 0)
+    throw new SigmaRuleError(`YAML: ${doc && "errors" in doc ? doc.errors[0]?.message : "empty file"}`, file);
   const y: unknown = doc.toJS();
   if (!isObject(y)) throw new SigmaRuleError("a Sigma rule must be a YAML map", file);
+  return y;
+}
 
+/** A detection rule from its parsed YAML map. */
+export function compileSigmaDocument(y: Record<string, unknown>, file?: string): Rule {
   const str = (key: string): string | undefined => {
     const v = y[key];
     if (v === undefined || v === null) return undefined;
@@ -83,8 +94,47 @@ export function compileSigmaRule(yamlText: string, file?: string): Rule {
   if (tags) rule.tags = tags;
   const status = str("status");
   if (status !== undefined) rule.status = status;
+  const name = str("name");
+  if (name !== undefined) rule.name = name;
   if (file !== undefined) rule.file = file;
   return rule;
+}
+
+// A file holding one rule or a collection (several YAML documents): detection rules and correlation
+// rules together, as in the correlation specification's examples. Rules of the file that a
+// correlation refers to exist only to feed it and raise no alerts of their own, unless that
+// correlation says `generate: true`; the same holds for a correlation another one refers to.
+export interface SigmaFile {
+  rules: Rule[];
+  correlations: CorrelationRule[];
+}
+
+export function compileSigmaFile(yamlText: string, file?: string): SigmaFile {
+  const docs = parseAllDocuments(yamlText);
+  const list = Array.isArray(docs) ? docs : [docs];
+  const rules: Rule[] = [];
+  const correlations: CorrelationRule[] = [];
+  list.forEach((doc, i) => {
+    const y = documentObject(doc, file);
+    if (typeof y.action === "string")
+      throw new SigmaRuleError(
+        `document ${i + 1}: Sigma 1 collection actions ("action: ${y.action}") are not supported`,
+        file,
+      );
+    if (y.correlation !== undefined) correlations.push(compileCorrelation(y, file));
+    else rules.push(compileSigmaDocument(y, file));
+  });
+  if (list.length > 1 && correlations.length === 0)
+    throw new SigmaRuleError("several YAML documents without a correlation: put each rule in its own file", file);
+  const named = (ref: string) => (x: { id: string; name?: string }) => x.id === ref || x.name === ref;
+  for (const c of correlations) {
+    if (c.generate) continue;
+    for (const ref of c.rules) {
+      for (const r of rules.filter(named(ref))) r.silent = true;
+      for (const inner of correlations.filter(named(ref))) if (inner !== c) inner.silent = true;
+    }
+  }
+  return { rules, correlations };
 }
 
 export interface LoadFailure {
@@ -93,14 +143,19 @@ export interface LoadFailure {
 }
 
 /** Every `.yml` / `.yaml` file in `dir` (not recursive), in name order; a bad file never stops the rest. */
-export async function loadSigmaRules(dir: string): Promise<{ rules: Rule[]; failures: LoadFailure[] }> {
+export async function loadSigmaRules(
+  dir: string,
+): Promise<{ rules: Rule[]; correlations: CorrelationRule[]; failures: LoadFailure[] }> {
   const names = (await readdir(dir)).filter((n) => /\.ya?ml$/i.test(n)).sort();
   const rules: Rule[] = [];
+  const correlations: CorrelationRule[] = [];
   const failures: LoadFailure[] = [];
   for (const name of names) {
     const file = join(dir, name);
     try {
-      rules.push(compileSigmaRule(await readFile(file, "utf8"), file));
+      const compiled = compileSigmaFile(await readFile(file, "utf8"), file);
+      rules.push(...compiled.rules);
+      correlations.push(...compiled.correlations);
     } catch (error) {
       const reason =
         error instanceof SigmaRuleError && error.file
@@ -109,5 +164,5 @@ export async function loadSigmaRules(dir: string): Promise<{ rules: Rule[]; fail
       failures.push({ file: basename(file), reason });
     }
   }
-  return { rules, failures };
+  return { rules, correlations, failures };
 }
