@@ -28,6 +28,60 @@ export {
   SeenIdentities,
 } from "./dedup.ts";
 export {
+  checkDigest,
+  type DigestCheck,
+  type DigestMetadata,
+  type DigestProblem,
+  digestMetadata,
+  logFileDeliveryMs,
+} from "./digest/check.ts";
+export {
+  type DigestBody,
+  type DigestKey,
+  type DigestLimits,
+  type DigestLogFile,
+  type ParsedDigest,
+  parseDigest,
+  parseDigestKey,
+  siteOf,
+} from "./digest/digest-file.ts";
+export { MemoryIntegrityStore } from "./digest/memory-store.ts";
+export {
+  fingerprintOf,
+  Keyring,
+  loadPublicKey,
+  type PublicKey,
+  parsePublicKeyList,
+  publicKeyListEntry,
+  signString,
+  stringToSign,
+  verifySignature,
+} from "./digest/signing.ts";
+export {
+  type ChainState,
+  ChainTracker,
+  type ExpectedFile,
+  type IntegrityStore,
+  type PendingFile,
+  type SeenDigest,
+  type TrackerOptions,
+} from "./digest/tracker.ts";
+export {
+  isValidVerdict,
+  VERDICT_KINDS,
+  type Verdict,
+  type VerdictKind,
+  type VerdictSubject,
+} from "./digest/verdict.ts";
+export {
+  type DigestInput,
+  type DigestPlace,
+  digestKeyFor,
+  type PreviousDigest,
+  type WrittenDigest,
+  writeDigest,
+} from "./digest/write.ts";
+export {
   type CallChannel,
   channelOf,
   dedupCategory,
@@ -52,7 +106,7 @@ export { DECODE_ERROR_CODES, DecodeError, type DecodeErrorCode, isDecodeError } 
 export { eventIdentity } from "./identity.ts";
 export { type CloudTrailFileKind, type CloudTrailKey, decodeNotificationKey, parseCloudTrailKey } from "./keys.ts";
 export { CLOUDTRAIL_DETAIL_TYPES, decodeEventBridgeEvent, decodeKinesisData, type KinesisPayload } from "./kinesis.ts";
-export { decodeLogFile, isGzip, type LogFileLimits } from "./log-file.ts";
+export { decodeLogFile, isGzip, type LogFileHash, LogFileHasher, type LogFileLimits } from "./log-file.ts";
 export { decodeNotification, type Notification, type NotificationKind, type S3ObjectRef } from "./notification.ts";
 export {
   type Addendum,

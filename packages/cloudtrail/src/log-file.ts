@@ -2,9 +2,9 @@
 // bytes are held at a time, so a 200 MB file needs no 200 MB of heap. The bytes are split into
 // records by a small scanner that knows just enough JSON to find where each record ends; each
 // record is then parsed on its own, so one bad record spoils only itself.
-import { pipeline, Readable } from "node:stream";
-import { createGunzip, gunzipSync } from "node:zlib";
+import { createHash, type Hash } from "node:crypto";
 import { DecodeError } from "./errors.ts";
+import { inflateFirstMember, inflateFirstMemberSync, type MemberEnd } from "./gzip-member.ts";
 import type { DecodeItem } from "./result.ts";
 import { validateRecord } from "./validate.ts";
 
@@ -22,15 +22,55 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
+/** What a log file's integrity check needs: the SHA-256 of its decompressed bytes, taken on the way. */
+export interface LogFileHash {
+  /** Lowercase hex SHA-256 of the first gzip member's output (of the bytes, for a plain file). */
+  sha256: string;
+  decompressedBytes: number;
+  /** Bytes after the first gzip member: CloudTrail writes none. */
+  trailingBytes: number;
+}
+
+/**
+ * Pass one to `decodeLogFile` to hash the file while it is decoded, with no second read.
+ * `result` is undefined when the file could not be read to its end (corrupt, cut short, too large).
+ */
+export class LogFileHasher {
+  readonly #hash: Hash = createHash("sha256");
+  #bytes = 0;
+  #result: LogFileHash | undefined;
+
+  update(chunk: Uint8Array): void {
+    this.#hash.update(chunk);
+    this.#bytes += chunk.length;
+  }
+
+  finish(end: MemberEnd): void {
+    this.#result = {
+      sha256: this.#hash.digest("hex"),
+      decompressedBytes: this.#bytes,
+      trailingBytes: end.trailingBytes,
+    };
+  }
+
+  get result(): LogFileHash | undefined {
+    return this.#result;
+  }
+}
+
 export async function* decodeLogFile(
   source: AsyncIterable<Uint8Array> | Uint8Array,
   limits: LogFileLimits = {},
+  hasher?: LogFileHasher,
 ): AsyncGenerator<DecodeItem> {
   const maxBytes = limits.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED;
   const splitter = new RecordSplitter(limits.maxRecordBytes ?? DEFAULT_MAX_RECORD);
   let total = 0;
+  let end: MemberEnd | undefined;
   try {
-    for await (const chunk of decompressed(source)) {
+    for await (const chunk of decompressed(source, (e) => {
+      end = e;
+    })) {
       total += chunk.length;
       if (total > maxBytes) {
         yield {
@@ -43,9 +83,11 @@ export async function* decodeLogFile(
         };
         return;
       }
+      hasher?.update(chunk);
+      if (splitter.stopped) continue; // read on only to finish the hash
       splitter.push(chunk);
       yield* splitter.drain();
-      if (splitter.stopped) return;
+      if (splitter.stopped && !hasher) return;
     }
   } catch (error) {
     if (!isZlibError(error)) throw error;
@@ -62,6 +104,17 @@ export async function* decodeLogFile(
   }
   splitter.end();
   yield* splitter.drain();
+  if (end && hasher) hasher.finish(end);
+  if (end && end.trailingBytes > 0) {
+    yield {
+      ok: false,
+      error: new DecodeError(
+        "gzip",
+        `${end.trailingBytes} bytes follow the end of the gzip stream (CloudTrail writes one gzip member)`,
+        `compressed byte ${total}`,
+      ),
+    };
+  }
 }
 
 async function* chunksOf(source: AsyncIterable<Uint8Array> | Uint8Array): AsyncGenerator<Uint8Array> {
@@ -72,18 +125,22 @@ async function* chunksOf(source: AsyncIterable<Uint8Array> | Uint8Array): AsyncG
 /** A whole gzipped file in memory is inflated in one call when it inflates to at most this much. */
 const SYNC_INFLATE_LIMIT = 32 * 1024 ** 2;
 
-async function* decompressed(source: AsyncIterable<Uint8Array> | Uint8Array): AsyncGenerator<Uint8Array> {
+async function* decompressed(
+  source: AsyncIterable<Uint8Array> | Uint8Array,
+  onEnd: (end: MemberEnd) => void,
+): AsyncGenerator<Uint8Array> {
   if (source instanceof Uint8Array && isGzip(source)) {
     // CloudTrail's files are mostly small: one synchronous inflate saves the thread-pool round trips
     // of a stream. A bomb, a corrupt or a large file falls through to the bounded stream below.
-    let inflated: Uint8Array | undefined;
+    let inflated: [Uint8Array, MemberEnd] | undefined;
     try {
-      inflated = gunzipSync(source, { maxOutputLength: SYNC_INFLATE_LIMIT });
+      inflated = inflateFirstMemberSync(source, SYNC_INFLATE_LIMIT);
     } catch {
       inflated = undefined;
     }
     if (inflated) {
-      yield inflated;
+      yield inflated[0];
+      onEnd(inflated[1]);
       return;
     }
   }
@@ -95,19 +152,17 @@ async function* decompressed(source: AsyncIterable<Uint8Array> | Uint8Array): As
     if (next.done) break;
     head = head.length === 0 ? next.value : Buffer.concat([head, next.value]);
   }
-  if (head.length === 0) return;
-  async function* all() {
-    yield head;
-    yield* iterator;
-  }
-  if (!isGzip(head)) {
-    yield* all();
+  if (head.length === 0) {
+    onEnd({ trailingBytes: 0 });
     return;
   }
-  const gunzip = createGunzip({ chunkSize: 64 * 1024 });
-  // pipeline destroys the input when the reader stops early, and surfaces its errors here.
-  pipeline(Readable.from(all(), { objectMode: false }), gunzip, () => {});
-  yield* gunzip as AsyncIterable<Uint8Array>;
+  if (!isGzip(head)) {
+    yield head;
+    yield* iterator;
+    onEnd({ trailingBytes: 0 });
+    return;
+  }
+  yield* inflateFirstMember(head, iterator, onEnd);
 }
 
 function isZlibError(error: unknown): error is Error {
