@@ -9,7 +9,8 @@ import { loadRules } from "./rules.ts";
 import { alertmanagerSink } from "./sinks/alertmanager.ts";
 import { kafkaSink, sendChunked } from "./sinks/kafka.ts";
 import type { Sink } from "./sinks/sink.ts";
-import { slackSink, webhookSink } from "./sinks/webhook.ts";
+import { slackSink } from "./sinks/slack.ts";
+import { webhookSink } from "./sinks/webhook.ts";
 import { createRedisClient, RedisAlertState, type StateClient } from "./state-redis.ts";
 
 export interface Alerter {

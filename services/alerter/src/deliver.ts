@@ -3,7 +3,8 @@
 // retries in a batch, its remaining deliveries in that batch are not attempted (they are failures
 // too), so a dead sink costs a batch one retry schedule, not one per alert; and a slow one cannot
 // hold a batch past its deadline.
-import type { AlertDocument } from "./evaluate.ts";
+import type { DeadLetter, ReceivedOrigin, SinkKind } from "@trailstream/cloudtrail";
+import type { AlertDocument } from "./alert.ts";
 import { type RetryPolicy, withRetry } from "./retry.ts";
 import type { Sink } from "./sinks/sink.ts";
 
@@ -104,4 +105,26 @@ async function deliverTo(
   const workers = Math.max(1, Math.min(hooks.concurrency ?? 1, units.length));
   await Promise.all(Array.from({ length: workers }, worker));
   return failures;
+}
+
+/** A dead letter for an alert a sink would not take, with the alert as its replayable payload. */
+export function sinkDeadLetter(
+  doc: AlertDocument,
+  sink: SinkKind,
+  message: string,
+  attempts: number,
+  nowMs: number,
+  origin: Partial<ReceivedOrigin> = {},
+): DeadLetter<"alerter"> {
+  return {
+    v: 1,
+    stage: "alerter",
+    reason: `sink-${sink}`,
+    message,
+    at: new Date(nowMs).toISOString(),
+    origin,
+    payload: JSON.stringify(doc),
+    payloadEncoding: "utf8",
+    attempts,
+  };
 }

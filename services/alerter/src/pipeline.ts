@@ -6,15 +6,8 @@
 import { type DeadLetter, rejectedRecordLetter } from "@trailstream/cloudtrail";
 import type { ConsumedMessage } from "@trailstream/kafka";
 import { type AlertDecision, decideAlert, type Rule, type RuleSet } from "@trailstream/rules";
-import { type DeliveryHooks, deliverAll } from "./deliver.ts";
-import {
-  type AlertDocument,
-  buildAlert,
-  type DecodedEvent,
-  decodeEvent,
-  eventTimeMs,
-  sinkDeadLetter,
-} from "./evaluate.ts";
+import { type AlertDocument, buildAlert, type DecodedEvent, decodeEvent, eventTimeMs } from "./alert.ts";
+import { type DeliveryHooks, deliverAll, sinkDeadLetter } from "./deliver.ts";
 import type { AlerterMetrics } from "./metrics.ts";
 import type { RetryPolicy } from "./retry.ts";
 import type { Sink } from "./sinks/sink.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { rejectedRecordLetter } from "@trailstream/cloudtrail";
 import type { OutgoingMessage, Producer } from "@trailstream/kafka";
-import { boundEvent, buildAlert, decodeEvent, MAX_EVENT_BYTES } from "../src/evaluate.ts";
+import { boundEvent, buildAlert, decodeEvent, MAX_EVENT_BYTES } from "../src/alert.ts";
 import { chunkBySize, kafkaSink } from "../src/sinks/kafka.ts";
 import { cloudTrailRecord, envelope, rule } from "./fixtures.ts";
 

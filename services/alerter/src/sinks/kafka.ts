@@ -3,8 +3,13 @@
 // nears the broker's message.max.bytes (1 MiB by default): a burst of alerts for one rule all goes
 // to one partition, and one oversized record batch would be refused again on every retry.
 import type { OutgoingMessage, Producer } from "@trailstream/kafka";
-import { alertKey } from "../evaluate.ts";
+import type { AlertDocument } from "../alert.ts";
 import type { Sink } from "./sink.ts";
+
+/** Key of the alert on the alerts topic: the rule id and its group. */
+export function alertKey(doc: Pick<AlertDocument, "ruleId" | "group">): string {
+  return doc.group === "" ? doc.ruleId : `${doc.ruleId}|${doc.group}`;
+}
 
 /** Bytes of message values per send, well below Kafka's default 1 MiB record-batch limit. */
 export const MAX_SEND_BYTES = 512 * 1024;

@@ -1,7 +1,7 @@
 // A place alerts go. The dispatcher (../deliver.ts) retries each delivery with backoff and
 // dead-letters what a sink still refuses, so a sink that stays down never stops the stream.
 import type { SinkKind } from "@trailstream/cloudtrail";
-import type { AlertDocument } from "../evaluate.ts";
+import type { AlertDocument } from "../alert.ts";
 
 export interface Sink {
   /** Bounded label for metrics and the DLQ reason: kafka, alertmanager, webhook, slack. */
