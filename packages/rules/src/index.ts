@@ -11,6 +11,7 @@ export {
   parseFilterPattern,
   patternIndexKeys,
 } from "./filter-pattern/index.ts";
+export { compileRuleFile, isSigmaText, loadRuleFile } from "./rule-file.ts";
 export { INDEX_FIELDS, RuleSet } from "./ruleset.ts";
 export { compileDetection } from "./sigma/detection.ts";
 export { SigmaRuleError } from "./sigma/errors.ts";

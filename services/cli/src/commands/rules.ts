@@ -4,11 +4,15 @@ import { parseArgs } from "node:util";
 import { gunzipSync } from "node:zlib";
 import {
   builtinRules,
+  type CorrelationRule,
   compileFilterPattern,
+  describeCorrelation,
   FilterPatternSyntaxError,
-  loadCustomRules,
+  loadRuleFile,
   type Rule,
   RuleValidationError,
+  resolveCorrelations,
+  SigmaRuleError,
 } from "@trailstream/rules";
 import { EXIT, UsageError } from "../exit.ts";
 import { writeLine } from "../output.ts";
@@ -18,8 +22,8 @@ export const rulesHelp = `trailstream rules list [options]
 trailstream rules test (--pattern PATTERN | --rule ID) [options] FILE...
 
 list   prints the rules trailstream knows: the CIS monitoring controls, SigmaHQ's CloudTrail
-       rules (shown with their author and id, as the Detection Rule License asks) and any
-       --custom rule files.
+       rules (shown with their author and id, as the Detection Rule License asks), any
+       --custom rule files, and the Sigma correlation rules among them with what they correlate.
 test   runs one filter pattern (like "aws logs test-metric-filter") or one rule over the
        records of each FILE: a CloudTrail log file (.json or .json.gz, {"Records": [...]}), a
        JSON array of records, or one record per line (NDJSON).
@@ -27,7 +31,8 @@ test   runs one filter pattern (like "aws logs test-metric-filter") or one rule 
 Options:
   --pattern PATTERN    a CloudWatch Logs filter pattern, for example '{ $.eventName = ConsoleLogin }'
   --rule ID            a rule id from "rules list"
-  --custom FILE        also load custom rules from this YAML file (repeatable)
+  --custom FILE        also load the rules of this file: custom rules (YAML) or a Sigma file,
+                       correlation rules included (repeatable)
   --sigma-dir DIR      load Sigma rules from DIR instead of the ones shipped with trailstream
   --json               print one JSON document: {"total", "matched", "matches"} for test
   -h, --help
@@ -81,17 +86,49 @@ export async function rulesCommand(argv: string[]): Promise<number> {
 }
 
 async function loadRules(options: Options): Promise<Rule[]> {
-  const { rules, failures } = await builtinRules(options.sigmaDir === undefined ? {} : { sigmaDir: options.sigmaDir });
+  return (await loadCatalog(options)).rules;
+}
+
+async function loadCatalog(options: Options): Promise<{ rules: Rule[]; correlations: CorrelationRule[] }> {
+  const { rules, correlations, failures } = await builtinRules(
+    options.sigmaDir === undefined ? {} : { sigmaDir: options.sigmaDir },
+  );
   for (const f of failures) process.stderr.write(`trailstream: Sigma rule ${f.file} not loaded: ${f.reason}\n`);
   for (const file of options.custom) {
     try {
-      rules.push(...(await loadCustomRules(file)));
+      const loaded = await loadRuleFile(file);
+      rules.push(...loaded.rules);
+      correlations.push(...loaded.correlations);
     } catch (error) {
-      if (error instanceof RuleValidationError) throw new UsageError(error.message);
+      if (error instanceof RuleValidationError || error instanceof SigmaRuleError) throw new UsageError(error.message);
       throw error;
     }
   }
-  return rules;
+  const { resolved, failures: unresolved } = resolveCorrelations(correlations, rules);
+  for (const f of unresolved)
+    process.stderr.write(`trailstream: correlation ${f.id}${f.file ? ` (${f.file})` : ""} not loaded: ${f.reason}\n`);
+  return { rules, correlations: resolved.map((r) => r.rule) };
+}
+
+function correlationSummary(c: CorrelationRule) {
+  return {
+    id: c.id,
+    source: "sigma",
+    severity: c.severity,
+    title: c.title,
+    correlation: {
+      type: c.type,
+      rules: c.rules,
+      groupBy: c.groupBy,
+      timespanMs: c.timespanMs,
+      condition: c.condition,
+      ...(c.field ? { field: c.field } : {}),
+    },
+    description: describeCorrelation(c),
+    ...(c.silent ? { alerts: false } : {}),
+    ...(c.author === undefined ? {} : { author: c.author }),
+    license: "DRL-1.1",
+  };
 }
 
 function summary(rule: Rule) {
@@ -106,25 +143,44 @@ function summary(rule: Rule) {
     ...(rule.cisSection === undefined ? {} : { cisSection: rule.cisSection }),
     ...(rule.pattern === undefined ? {} : { pattern: rule.pattern }),
     ...(rule.references === undefined ? {} : { references: rule.references }),
+    ...(rule.silent ? { alerts: false } : {}),
   };
 }
 
 async function list(options: Options): Promise<number> {
-  const rules = await loadRules(options);
+  const { rules, correlations } = await loadCatalog(options);
   if (options.json) {
-    await writeLine(process.stdout, JSON.stringify(rules.map(summary), null, 2));
+    await writeLine(
+      process.stdout,
+      JSON.stringify([...rules.map(summary), ...correlations.map(correlationSummary)], null, 2),
+    );
     return EXIT.ok;
   }
-  const idWidth = Math.max(...rules.map((r) => r.id.length), 2);
+  const idWidth = Math.max(...rules.map((r) => r.id.length), ...correlations.map((c) => c.id.length), 2);
   await writeLine(process.stdout, `${"ID".padEnd(idWidth)}  SOURCE  SEVERITY  TITLE`);
   for (const r of rules) {
     const by = r.source === "sigma" && r.author ? ` (by ${r.author})` : "";
+    const quiet = r.silent ? " [feeds a correlation, no alert of its own]" : "";
     await writeLine(
       process.stdout,
-      `${r.id.padEnd(idWidth)}  ${r.source.padEnd(6)}  ${r.severity.padEnd(8)}  ${r.title}${by}`,
+      `${r.id.padEnd(idWidth)}  ${r.source.padEnd(6)}  ${r.severity.padEnd(8)}  ${r.title}${by}${quiet}`,
     );
   }
-  await writeLine(process.stdout, `${rules.length} rules`);
+  if (correlations.length > 0) {
+    await writeLine(process.stdout, "\nCorrelation rules (Sigma)");
+    for (const c of correlations) {
+      const by = c.author ? ` (by ${c.author})` : "";
+      const quiet = c.silent ? " [feeds a correlation, no alert of its own]" : "";
+      await writeLine(
+        process.stdout,
+        `${c.id.padEnd(idWidth)}  ${"sigma".padEnd(6)}  ${c.severity.padEnd(8)}  ${c.title}${by}${quiet}\n${" ".repeat(idWidth + 20)}${describeCorrelation(c)}`,
+      );
+    }
+  }
+  await writeLine(
+    process.stdout,
+    `${rules.length} rules${correlations.length > 0 ? `, ${correlations.length} correlation rules` : ""}`,
+  );
   return EXIT.ok;
 }
 

@@ -1,5 +1,12 @@
 import { parseArgs } from "node:util";
-import { builtinRules, loadCustomRules, type Rule, RuleSet } from "@trailstream/rules";
+import {
+  builtinRules,
+  type CorrelationRule,
+  loadRuleFile,
+  type Rule,
+  RuleSet,
+  resolveCorrelations,
+} from "@trailstream/rules";
 import { EXIT, UsageError } from "../exit.ts";
 import { writeLine } from "../output.ts";
 import { listInputs } from "../scan/inputs.ts";
@@ -19,7 +26,8 @@ Options:
   --max-identities N           remember at most N event identities (default 5000000, about 150 bytes each)
   --price-management USD       per 100,000 extra copies of management events (default ${AWS_PRICES.managementPer100k})
   --price-data USD             per 100,000 data events (default ${AWS_PRICES.dataPer100k})
-  --rules FILE                 also evaluate the custom rules in FILE (YAML; may be given again)
+  --rules FILE                 also evaluate the rules in FILE: custom rules (YAML) or a Sigma file,
+                               correlation rules included (may be given again)
   --no-rules                   do not evaluate the built-in CIS and Sigma rules
   --no-progress                no progress line on standard error
   -h, --help
@@ -65,7 +73,7 @@ export async function scanCommand(argv: string[]): Promise<number> {
     maxIdentities,
     ...(values.ndjson ? { onEvent: (e) => writeLine(process.stdout, JSON.stringify(e)) } : {}),
     ...(progress ? { onProgress: progress.update } : {}),
-    ...(rules ? { rules } : {}),
+    ...(rules ? { rules: rules.ruleSet, correlations: rules.correlations } : {}),
   });
   progress?.done();
 
@@ -75,23 +83,36 @@ export async function scanCommand(argv: string[]): Promise<number> {
   return report.errors.length > 0 || report.invalidRecords > 0 ? EXIT.partial : EXIT.ok;
 }
 
-async function loadRules(builtin: string[], files: readonly string[]): Promise<RuleSet | undefined> {
+async function loadRules(
+  builtin: string[],
+  files: readonly string[],
+): Promise<{ ruleSet: RuleSet; correlations: CorrelationRule[] } | undefined> {
   if (builtin.length === 0 && files.length === 0) return undefined;
   const rules: Rule[] = [];
+  const correlations: CorrelationRule[] = [];
   if (builtin.length > 0) {
     const loaded = await builtinRules();
     for (const failure of loaded.failures)
       process.stderr.write(`scan: a built-in rule did not load: ${failure.file}: ${failure.reason}\n`);
     rules.push(...loaded.rules);
+    correlations.push(...loaded.correlations);
   }
   for (const file of files) {
     try {
-      rules.push(...(await loadCustomRules(file)));
+      const loaded = await loadRuleFile(file);
+      rules.push(...loaded.rules);
+      correlations.push(...loaded.correlations);
     } catch (error) {
       throw new UsageError(`--rules ${file}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
-  return new RuleSet(rules);
+  // A correlation of a file the user named that cannot run is a mistake to show, not to skip.
+  for (const f of resolveCorrelations(correlations, rules).failures) {
+    if (f.file !== undefined && files.includes(f.file))
+      throw new UsageError(`--rules ${f.file}: correlation ${f.id} ${f.reason}`);
+    process.stderr.write(`scan: correlation ${f.id} not loaded: ${f.reason}\n`);
+  }
+  return { ruleSet: new RuleSet(rules), correlations };
 }
 
 function positiveNumber(flag: string, value: string | undefined): number {

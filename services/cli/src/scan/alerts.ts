@@ -1,8 +1,17 @@
-// The alerts a scan would raise: the same rules the alerter runs, with thresholds and suppression
-// decided in memory on the events' own clock (eventTime), so a scan of old files says what the live
-// pipeline would have said when those events happened.
+// The alerts a scan would raise: the same rules the alerter runs, with thresholds, suppression and
+// correlations decided in memory on the events' own clock (eventTime), so a scan of old files says
+// what the live pipeline would have said when those events happened.
 import type { CloudTrailRecord } from "@trailstream/cloudtrail";
-import { decideAlert, MemoryWindowStore, type RuleSet, type Severity } from "@trailstream/rules";
+import {
+  CorrelationEngine,
+  type CorrelationRule,
+  decideAlert,
+  describeCorrelation,
+  MemoryCorrelationStore,
+  MemoryWindowStore,
+  type RuleSet,
+  type Severity,
+} from "@trailstream/rules";
 
 export interface RuleAlerts {
   ruleId: string;
@@ -16,6 +25,10 @@ export interface RuleAlerts {
   firstEventTime: string | null;
   /** The identities of the first few events that raised an alert. */
   examples: string[];
+  /** Correlation rules: what they correlate ("event_count over ... within 5m: gte 10"). */
+  correlation?: string;
+  /** Correlation rules: the groups that raised an alert (JSON of the group-by values). */
+  groups?: string[];
 }
 
 const EXAMPLES = 3;
@@ -25,9 +38,25 @@ export class AlertTally {
   readonly #byRule = new Map<string, RuleAlerts>();
   #clock = 0;
   readonly #store = new MemoryWindowStore({ now: () => this.#clock });
+  readonly #correlations: CorrelationEngine | undefined;
 
-  constructor(rules: RuleSet) {
+  /**
+   * Correlations keep every match they refer to for the whole scan (no lateness bound): files are
+   * read in path order, not time order, and the verdict must not depend on it.
+   */
+  constructor(rules: RuleSet, correlations: readonly CorrelationRule[] = []) {
     this.#rules = rules;
+    if (correlations.length > 0) {
+      this.#correlations = new CorrelationEngine(correlations, rules.rules, {
+        store: new MemoryCorrelationStore(),
+        latenessMs: Number.POSITIVE_INFINITY,
+      });
+    }
+  }
+
+  /** Correlations that could not be resolved, with the reason. */
+  get correlationFailures() {
+    return this.#correlations?.failures ?? [];
   }
 
   async evaluate(record: CloudTrailRecord, identity: string): Promise<void> {
@@ -35,7 +64,20 @@ export class AlertTally {
     if (matched.length === 0) return;
     const time = typeof record.eventTime === "string" ? Date.parse(record.eventTime) : Number.NaN;
     if (Number.isFinite(time)) this.#clock = Math.max(this.#clock, time);
+    if (this.#correlations && Number.isFinite(time)) {
+      const raised = await this.#correlations.observe({ record, identity, timeMs: time, matched });
+      for (const a of raised) {
+        const entry = this.#entry(a.rule.id, a.rule, describeCorrelation(a.rule));
+        entry.matches++;
+        entry.alerts++;
+        const at = typeof record.eventTime === "string" ? record.eventTime : null;
+        if (at !== null && (entry.firstEventTime === null || at < entry.firstEventTime)) entry.firstEventTime = at;
+        if (entry.examples.length < EXAMPLES) entry.examples.push(identity);
+        entry.groups = [...new Set([...(entry.groups ?? []), a.group])].sort();
+      }
+    }
     for (const rule of matched) {
+      if (rule.silent) continue;
       let entry = this.#byRule.get(rule.id);
       if (!entry) {
         entry = {
@@ -63,6 +105,26 @@ export class AlertTally {
       }
       if (entry.examples.length < EXAMPLES) entry.examples.push(identity);
     }
+  }
+
+  #entry(id: string, rule: { title: string; severity: Severity; author?: string }, correlation: string): RuleAlerts {
+    let entry = this.#byRule.get(id);
+    if (!entry) {
+      entry = {
+        ruleId: id,
+        title: rule.title,
+        severity: rule.severity,
+        source: "sigma",
+        ...(rule.author ? { author: rule.author } : {}),
+        matches: 0,
+        alerts: 0,
+        firstEventTime: null,
+        examples: [],
+        correlation,
+      };
+      this.#byRule.set(id, entry);
+    }
+    return entry;
   }
 
   report(): RuleAlerts[] {

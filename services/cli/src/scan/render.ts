@@ -40,6 +40,7 @@ export function renderReport(r: ScanReport): string {
     for (const a of raised) {
       const credit = a.author ? ` (Sigma ${a.ruleId} by ${a.author})` : "";
       lines.push(`  ${int(a.alerts).padStart(7)}  ${a.severity.padEnd(8)}  ${a.title}${credit}`);
+      if (a.correlation) lines.push(`           correlation: ${a.correlation}; groups ${(a.groups ?? []).join(" ")}`);
     }
   }
 

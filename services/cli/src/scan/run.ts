@@ -12,7 +12,7 @@ import {
   parseCloudTrailKey,
   SeenIdentities,
 } from "@trailstream/cloudtrail";
-import type { RuleSet } from "@trailstream/rules";
+import type { CorrelationRule, RuleSet } from "@trailstream/rules";
 import { AlertTally } from "./alerts.ts";
 import type { ScanInput } from "./inputs.ts";
 import { type Prices, type ScanReport, ScanTally } from "./report.ts";
@@ -25,6 +25,8 @@ export interface ScanOptions {
   onEvent?: (envelope: EnrichedEnvelope<Enrichment>) => void | Promise<void>;
   /** Evaluated on each unique event; the report then lists the alerts they would raise. */
   rules?: RuleSet;
+  /** Sigma correlation rules over `rules`, judged in memory. */
+  correlations?: readonly CorrelationRule[];
   onProgress?: (progress: { files: number; totalFiles: number; records: number; unique: number }) => void;
 }
 
@@ -41,7 +43,7 @@ export function preferSmallHeap(): void {
 export async function scan(inputs: readonly ScanInput[], options: ScanOptions): Promise<ScanReport> {
   const tally = new ScanTally(options.prices);
   const seen = new SeenIdentities(options.maxIdentities);
-  const alerts = options.rules ? new AlertTally(options.rules) : undefined;
+  const alerts = options.rules ? new AlertTally(options.rules, options.correlations) : undefined;
   const receivedAt = new Date().toISOString();
 
   for (const [fileIndex, input] of inputs.entries()) {
