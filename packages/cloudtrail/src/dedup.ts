@@ -1,6 +1,6 @@
-// The dedup decision, separate from where claims are kept. A claim is Redis's
-// `SET dedup:<identity> <owner> NX PX <ttl> GET`: it stores `owner` unless a claim exists, and
-// answers what was there before. The owner names the one copy allowed through (for Kafka,
+// The dedup decision, separate from where claims are kept. A claim stores `owner` unless a claim
+// for the identity exists, and answers what was there before (the enricher keeps claims in Redis
+// hashes, services/enricher/src/claims.ts). The owner names the one copy allowed through (for Kafka,
 // `partition:offset`), so a record replayed after a crash finds its own claim and goes out again.
 // A store that forgets a claim can only let a copy through; it can never drop an event.
 
@@ -15,6 +15,8 @@ export type DedupVerdict =
 export interface DedupClaim {
   identity: string;
   owner: string;
+  /** The event's eventTime, ms since the epoch: copies share it, so a store may file claims by it. */
+  eventTimeMs?: number;
 }
 
 export interface DedupStore {

@@ -20,6 +20,8 @@ export interface EnricherConfig {
   transactionalIdPrefix: string;
   dedupTtlMs: number;
   dedupKeyPrefix: string;
+  /** Claim hashes per hour (claims.ts): an hour's unique events / this should stay under ~100. */
+  dedupShardsPerHour: number;
   onRedisDown: RedisDownMode;
   /** One Redis round trip may take this long before it counts as failed. */
   redisTimeoutMs: number;
@@ -50,6 +52,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     transactionalIdPrefix: r.string("ENRICHER_TRANSACTIONAL_ID_PREFIX", groupId),
     dedupTtlMs: r.duration("DEDUP_TTL", "24h", 1_000),
     dedupKeyPrefix: r.string("DEDUP_KEY_PREFIX", "dedup:"),
+    dedupShardsPerHour: r.integer("DEDUP_SHARDS_PER_HOUR", 1_024, { min: 1, max: 1_048_576 }),
     onRedisDown: r.oneOf("DEDUP_ON_REDIS_DOWN", ["block", "pass"] as const, "block"),
     redisTimeoutMs: r.integer("REDIS_TIMEOUT_MS", 2_000, { min: 10, max: 60_000 }),
     redisRetryMaxMs: r.integer("REDIS_RETRY_MAX_MS", 5_000, { min: 100, max: 300_000 }),

@@ -1,22 +1,19 @@
-// Dedup claims in Redis: one pipelined round trip per batch of
-// `SET <prefix><identity> <partition>:<offset> NX PX <ttl> GET` (Redis 7.0 or later).
+// Dedup claims in Redis: one pipelined round trip per batch, laid out by claims.ts (hashes per hour
+// and shard, a 16-byte digest as field, the owner as value).
 import type { DedupClaim, DedupStore } from "@trailstream/cloudtrail";
 import { createClient } from "redis";
+import { type ClaimLayout, planClaims, previousOwners, type RedisArgs } from "./claims.ts";
 
-/** The part of a node-redis client the store uses, so tests can hand in a fake. */
-export interface PipelineClient {
-  multi(): {
-    addCommand(args: string[]): unknown;
-    execAsPipeline(): Promise<unknown[]>;
-  };
+/** Sends commands as one pipeline and answers their replies in order (errors as Error values). */
+export interface RedisPipeline {
+  pipeline(commands: readonly RedisArgs[]): Promise<unknown[]>;
 }
 
-export interface RedisDedupOptions {
-  client: PipelineClient;
-  keyPrefix: string;
-  ttlMs: number;
+export interface RedisDedupOptions extends ClaimLayout {
+  client: RedisPipeline;
   /** A round trip taking longer than this rejects (the batch is then retried, or passed). */
   timeoutMs: number;
+  now?: () => number;
   /** Told how long each round trip took, in seconds. */
   observe?: (seconds: number) => void;
 }
@@ -29,34 +26,26 @@ export class RedisDedupStore implements DedupStore {
   readonly #o: RedisDedupOptions;
 
   constructor(options: RedisDedupOptions) {
-    if (!(options.ttlMs >= 1)) throw new RangeError("RedisDedupStore needs a ttlMs of at least 1");
+    if (!(options.windowMs >= 1)) throw new RangeError("RedisDedupStore needs a windowMs of at least 1");
+    if (!(Number.isInteger(options.shardsPerHour) && options.shardsPerHour >= 1)) {
+      throw new RangeError("RedisDedupStore needs a whole shardsPerHour of at least 1");
+    }
     this.#o = options;
   }
 
   async claim(claims: readonly DedupClaim[]): Promise<(string | null)[]> {
     if (claims.length === 0) return [];
-    const { client, keyPrefix, ttlMs, timeoutMs, observe } = this.#o;
-    const pipeline = client.multi();
-    const ttl = String(Math.round(ttlMs));
-    for (const c of claims) pipeline.addCommand(["SET", keyPrefix + c.identity, c.owner, "NX", "PX", ttl, "GET"]);
+    const { client, timeoutMs, observe } = this.#o;
+    const plan = planClaims(this.#o, claims, (this.#o.now ?? Date.now)());
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new RedisTimeoutError(`Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
     });
     try {
-      const replies = await Promise.race([pipeline.execAsPipeline(), timeout]);
+      const replies = await Promise.race([client.pipeline(plan.commands), timeout]);
       observe?.((performance.now() - started) / 1_000);
-      if (replies.length !== claims.length) {
-        throw new Error(`Redis answered ${replies.length} replies to ${claims.length} claims`);
-      }
-      return replies.map((reply, i) => {
-        if (reply === null || reply === undefined) return null;
-        if (typeof reply === "string") return reply;
-        if (Buffer.isBuffer(reply)) return reply.toString("utf8");
-        if (reply instanceof Error) throw reply;
-        throw new Error(`Redis answered ${typeof reply} to the claim of ${claims[i]?.identity ?? "?"}`);
-      });
+      return previousOwners(plan, replies);
     } finally {
       clearTimeout(timer);
     }
@@ -64,6 +53,17 @@ export class RedisDedupStore implements DedupStore {
 }
 
 export type RedisClient = ReturnType<typeof createClient>;
+
+/** node-redis as a RedisPipeline. */
+export function pipelineOf(client: RedisClient): RedisPipeline {
+  return {
+    async pipeline(commands) {
+      const multi = client.multi();
+      for (const c of commands) multi.addCommand(c);
+      return (await multi.execAsPipeline()) as unknown[];
+    },
+  };
+}
 
 /**
  * A client that fails commands at once while disconnected (no offline queue: the enricher decides

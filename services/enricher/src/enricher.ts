@@ -13,7 +13,7 @@ import {
 } from "@trailstream/kafka";
 import { type Logger, safeUrl } from "@trailstream/runtime";
 import type { EnricherConfig } from "./config.ts";
-import { createRedisClient, type PipelineClient, RedisDedupStore } from "./dedup-redis.ts";
+import { createRedisClient, pipelineOf, RedisDedupStore } from "./dedup-redis.ts";
 import { createMetrics, type EnricherMetrics } from "./metrics.ts";
 import { claimsOf, type DecodedBatch, decodeBatch, localVerdicts, planBatch } from "./pipeline.ts";
 
@@ -88,9 +88,10 @@ export async function startEnricher(config: EnricherConfig, deps: EnricherDeps):
   // connect() keeps retrying while Redis is unreachable; batches wait (or pass) meanwhile.
   redis.connect().catch((error: unknown) => log.error({ error: String(error) }, "Redis client gave up connecting"));
   const store = new RedisDedupStore({
-    client: redis as unknown as PipelineClient,
+    client: pipelineOf(redis),
     keyPrefix: config.dedupKeyPrefix,
-    ttlMs: config.dedupTtlMs,
+    shardsPerHour: config.dedupShardsPerHour,
+    windowMs: config.dedupTtlMs,
     timeoutMs: config.redisTimeoutMs,
     observe: (s) => metrics.redisSeconds.observe(s),
   });

@@ -68,7 +68,11 @@ export function decodeBatch(messages: readonly ConsumedMessage[]): DecodedBatch 
 }
 
 export function claimsOf(decoded: readonly Decoded[]): DedupClaim[] {
-  return decoded.map((d) => ({ identity: d.identity, owner: d.owner }));
+  return decoded.map((d) => ({
+    identity: d.identity,
+    owner: d.owner,
+    eventTimeMs: Date.parse(d.envelope.event.eventTime ?? ""),
+  }));
 }
 
 /** Verdicts from the batch alone, for when Redis cannot be asked: later copies in the batch drop. */

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type DedupVerdict, dedupBatch, enrich, MemoryDedupStore } from "@trailstream/cloudtrail";
 import type { ConsumedMessage } from "@trailstream/kafka";
+import { HOUR_MS, identityDigest, type RedisArgs } from "../src/claims.ts";
 import { loadConfig, parseDuration } from "../src/config.ts";
 import { RedisDedupStore } from "../src/dedup-redis.ts";
 import {
@@ -194,40 +195,37 @@ test("decodeMessage keeps unknown record fields as they are", () => {
   assert.deepEqual(d.envelope.event.somethingNew, { deep: [1, 2] });
 });
 
-test("RedisDedupStore sends one pipeline of SET NX PX GET and maps the replies", async () => {
-  const sent: string[][] = [];
-  let execs = 0;
+test("RedisDedupStore sends one pipeline of HSETNX, HGET and EXPIREAT NX and maps the replies", async () => {
+  const sent: RedisArgs[][] = [];
   const client = {
-    multi() {
-      const commands: string[][] = [];
-      return {
-        addCommand(args: string[]) {
-          commands.push(args);
-        },
-        async execAsPipeline() {
-          execs++;
-          sent.push(...commands);
-          return [null, "0:1", Buffer.from("0:2")];
-        },
-      };
+    async pipeline(commands: readonly RedisArgs[]) {
+      sent.push([...commands]);
+      // a: taken now; b: held by 0:1; c: held by 0:2 (a Buffer reply); then one EXPIREAT per bucket.
+      const replies: unknown[] = [1, "0:5", 0, "0:1", 0, Buffer.from("0:2")];
+      while (replies.length < commands.length) replies.push(1);
+      return replies;
     },
   };
-  const store = new RedisDedupStore({ client, keyPrefix: "t:", ttlMs: 90_000, timeoutMs: 1_000 });
+  const layout = { keyPrefix: "t:", shardsPerHour: 1, windowMs: 3_600_000 };
+  const store = new RedisDedupStore({ client, ...layout, timeoutMs: 1_000, now: () => 10 * HOUR_MS });
+  const eventTimeMs = 9 * HOUR_MS + 5;
   const answers = await store.claim([
-    { identity: "a", owner: "0:5" },
-    { identity: "b", owner: "0:6" },
-    { identity: "c", owner: "0:7" },
+    { identity: "a", owner: "0:5", eventTimeMs },
+    { identity: "b", owner: "0:6", eventTimeMs },
+    { identity: "c", owner: "0:7", eventTimeMs },
   ]);
   assert.deepEqual(answers, [null, "0:1", "0:2"]);
-  assert.equal(execs, 1, "one round trip");
-  assert.deepEqual(sent[0], ["SET", "t:a", "0:5", "NX", "PX", "90000", "GET"]);
+  assert.equal(sent.length, 1, "one round trip");
+  const commands = sent[0] ?? [];
+  assert.deepEqual(commands[0], ["HSETNX", "t:9:0", identityDigest("a"), "0:5"]);
+  assert.deepEqual(commands[1], ["HGET", "t:9:0", identityDigest("a")]);
+  // one shard: one bucket, expiring a window after its hour ends
+  assert.deepEqual(commands.slice(6), [["EXPIREAT", "t:9:0", String((10 * HOUR_MS + 3_600_000) / 1_000), "NX"]]);
 });
 
 test("RedisDedupStore rejects when Redis does not answer in time", async () => {
-  const client = {
-    multi: () => ({ addCommand() {}, execAsPipeline: () => new Promise<unknown[]>(() => {}) }),
-  };
-  const store = new RedisDedupStore({ client, keyPrefix: "", ttlMs: 1_000, timeoutMs: 20 });
+  const client = { pipeline: () => new Promise<unknown[]>(() => {}) };
+  const store = new RedisDedupStore({ client, keyPrefix: "", shardsPerHour: 4, windowMs: 1_000, timeoutMs: 20 });
   await assert.rejects(store.claim([{ identity: "a", owner: "0:0" }]), /did not answer within 20 ms/);
 });
 

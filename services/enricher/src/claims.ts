@@ -1,0 +1,107 @@
+// Where and how dedup claims are kept in Redis, with no I/O: compact claims of about 30 bytes per
+// identity (docs/enricher.md, "Claims in Redis").
+//
+// A claim is a field of a small hash: the key is the event's own hour and a shard
+// (`<prefix><hour>:<shard>`), the field the first 16 bytes of SHA-256 over `account:eventID`, the
+// value the owner (`partition:offset`). Copies of an event carry the same eventTime, so they meet
+// in the same hash. Shards keep each hash below `hash-max-listpack-entries` (128 by default), where
+// Redis stores it as one flat listpack instead of a hashtable of separate objects: that is what
+// takes a claim from ~180 bytes (a string key per identity) to ~30. Each bucket expires a window
+// after its hour ends, so no claim needs a TTL of its own.
+//
+// Only single-key commands, so on a Redis Cluster the buckets spread over the nodes by hash slot.
+import { createHash } from "node:crypto";
+import type { DedupClaim } from "@trailstream/cloudtrail";
+
+export const HOUR_MS = 3_600_000;
+
+export interface ClaimLayout {
+  keyPrefix: string;
+  /** Hashes per hour: size it so an hour's unique identities / shards stays well under 128. */
+  shardsPerHour: number;
+  /** How long after its hour ends a bucket is kept (DEDUP_TTL). */
+  windowMs: number;
+}
+
+/** A Redis command's arguments; binary fields go as Buffers. */
+export type RedisArgs = (string | Buffer)[];
+
+/** The first 16 bytes of SHA-256 over the identity (`account:eventID`). */
+export function identityDigest(identity: string): Buffer {
+  return createHash("sha256").update(identity).digest().subarray(0, 16);
+}
+
+/**
+ * The hour a claim is filed under: the event's own hour. Without a usable eventTime the claim falls
+ * back to the hour it is made in (a copy arriving in another hour would then pass as new).
+ */
+export function claimHour(eventTimeMs: number | undefined, nowMs: number): number {
+  const ms = eventTimeMs !== undefined && Number.isFinite(eventTimeMs) ? eventTimeMs : nowMs;
+  return Math.floor(ms / HOUR_MS);
+}
+
+export function bucketKey(layout: ClaimLayout, hour: number, digest: Buffer): string {
+  return `${layout.keyPrefix}${hour}:${digest.readUInt32BE(0) % layout.shardsPerHour}`;
+}
+
+/**
+ * When a bucket expires, in seconds since the epoch: a window after its hour ends, or a window from
+ * now when that is later (a replay of logs older than the window still deduplicates within itself,
+ * and its buckets then live one window).
+ */
+export function bucketExpiry(layout: ClaimLayout, hour: number, nowMs: number): number {
+  return Math.ceil((Math.max((hour + 1) * HOUR_MS, nowMs) + layout.windowMs) / 1_000);
+}
+
+export interface ClaimPlan {
+  /** One pipeline: `HSETNX`+`HGET` per claim, in claim order, then `EXPIREAT … NX` per bucket. */
+  commands: RedisArgs[];
+  claims: number;
+}
+
+/**
+ * The commands for a batch of claims. `HSETNX` takes the field when nobody holds it; `HGET` right
+ * after reads who holds it (this claim when it just took it), and `EXPIREAT NX` gives a new bucket
+ * its expiry once, leaving an existing one as it is.
+ */
+export function planClaims(layout: ClaimLayout, claims: readonly DedupClaim[], nowMs: number): ClaimPlan {
+  const commands: RedisArgs[] = [];
+  const expiries = new Map<string, number>();
+  for (const c of claims) {
+    const digest = identityDigest(c.identity);
+    const hour = claimHour(c.eventTimeMs, nowMs);
+    const key = bucketKey(layout, hour, digest);
+    commands.push(["HSETNX", key, digest, c.owner], ["HGET", key, digest]);
+    if (!expiries.has(key)) expiries.set(key, bucketExpiry(layout, hour, nowMs));
+  }
+  for (const [key, at] of expiries) commands.push(["EXPIREAT", key, String(at), "NX"]);
+  return { commands, claims: claims.length };
+}
+
+function asText(reply: unknown): string | null {
+  if (reply === null || reply === undefined) return null;
+  if (typeof reply === "string") return reply;
+  if (Buffer.isBuffer(reply)) return reply.toString("utf8");
+  if (reply instanceof Error) throw reply;
+  throw new Error(`Redis answered ${typeof reply} where an owner was expected`);
+}
+
+/** For each claim, the owner that held it before (null when this claim took it), from the replies. */
+export function previousOwners(plan: ClaimPlan, replies: readonly unknown[]): (string | null)[] {
+  if (replies.length !== plan.commands.length) {
+    throw new Error(`Redis answered ${replies.length} replies to ${plan.commands.length} commands`);
+  }
+  const owners: (string | null)[] = [];
+  for (let i = 0; i < plan.claims; i++) {
+    const took = replies[2 * i];
+    if (took instanceof Error) throw took;
+    if (Number(took) === 1) {
+      owners.push(null);
+      continue;
+    }
+    const holder = asText(replies[2 * i + 1]);
+    // The bucket expired between the two commands: nobody holds the claim now, so it is new.
+    owners.push(holder);
+  }
+  return owners;
+}
