@@ -5,7 +5,7 @@
 // account among 7, a UUID v4 eventID) with event times spread evenly over 24 hours: the steady
 // state of a 24 h window. Both schemes send batches of claims as one pipeline each, through the
 // same node-redis client the enricher uses.
-//   node bench/redis-claims.ts [--identities 1000000] [--batch 2000] [--shards-per-hour 1024] [--rounds 1]
+//   node bench/redis-claims.ts [--identities 1000000] [--batch 2000] [--shards-per-hour N/24/80] [--rounds 1]
 // Results: docs/benchmarks.md. A private server, not the stack's: other tests write to that one at
 // the same time, and `used_memory` is the whole server's.
 import { execFileSync } from "node:child_process";
@@ -21,13 +21,15 @@ const { values } = parseArgs({
   options: {
     identities: { type: "string", default: "1000000" },
     batch: { type: "string", default: "2000" },
-    "shards-per-hour": { type: "string", default: "1024" },
+    "shards-per-hour": { type: "string", default: "" },
     rounds: { type: "string", default: "1" },
   },
 });
 const N = Number(values.identities);
 const BATCH = Number(values.batch);
-const SHARDS = Number(values["shards-per-hour"]);
+// The sizing rule of docs/enricher.md: about 80 identities per hash (under the 128 of
+// hash-max-listpack-entries with room for the spread), as a power of two.
+const SHARDS = Number(values["shards-per-hour"]) || 2 ** Math.round(Math.log2(N / 24 / 80));
 const ROUNDS = Number(values.rounds);
 const WINDOW_MS = 24 * HOUR_MS;
 const NOW = Date.now();

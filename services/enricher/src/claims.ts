@@ -53,10 +53,30 @@ export function bucketExpiry(layout: ClaimLayout, hour: number, nowMs: number): 
   return Math.ceil((Math.max((hour + 1) * HOUR_MS, nowMs) + layout.windowMs) / 1_000);
 }
 
+const OWNER = /^(\d{1,5}):(\d{1,19})$/;
+/** Odd and near 2^29: each partition's tokens sit hundreds of millions apart from another's. */
+const PARTITION_STRIDE = 0x2545f491n;
+
+/**
+ * The owner as Redis keeps it: a 31-bit token of `partition:offset`, (offset + partition × stride)
+ * mod 2^31, which a listpack stores as a 32-bit integer in 5 bytes (the text takes 3 to 22 bytes,
+ * a lossless 64-bit packing 9). Two raw records share a token only 2^31 offsets apart in one
+ * partition, or hundreds of millions apart across two, both far beyond one dedup window at
+ * realistic rates; and a shared token can only let a copy through as a replay, never drop an
+ * event. Owners of another shape are kept as they are.
+ */
+export function ownerToken(owner: string): string {
+  const m = OWNER.exec(owner);
+  if (!m) return owner;
+  return ((BigInt(m[2] ?? "") + BigInt(m[1] ?? "") * PARTITION_STRIDE) & 0x7fffffffn).toString();
+}
+
 export interface ClaimPlan {
   /** One pipeline: `HSETNX`+`HGET` per claim, in claim order, then `EXPIREAT … NX` per bucket. */
   commands: RedisArgs[];
-  claims: number;
+  /** Each claim's owner, and its token as stored. */
+  owners: string[];
+  tokens: string[];
 }
 
 /**
@@ -66,16 +86,21 @@ export interface ClaimPlan {
  */
 export function planClaims(layout: ClaimLayout, claims: readonly DedupClaim[], nowMs: number): ClaimPlan {
   const commands: RedisArgs[] = [];
+  const owners: string[] = [];
+  const tokens: string[] = [];
   const expiries = new Map<string, number>();
   for (const c of claims) {
+    const token = ownerToken(c.owner);
+    owners.push(c.owner);
+    tokens.push(token);
     const digest = identityDigest(c.identity);
     const hour = claimHour(c.eventTimeMs, nowMs);
     const key = bucketKey(layout, hour, digest);
-    commands.push(["HSETNX", key, digest, c.owner], ["HGET", key, digest]);
+    commands.push(["HSETNX", key, digest, token], ["HGET", key, digest]);
     if (!expiries.has(key)) expiries.set(key, bucketExpiry(layout, hour, nowMs));
   }
   for (const [key, at] of expiries) commands.push(["EXPIREAT", key, String(at), "NX"]);
-  return { commands, claims: claims.length };
+  return { commands, owners, tokens };
 }
 
 function asText(reply: unknown): string | null {
@@ -86,13 +111,16 @@ function asText(reply: unknown): string | null {
   throw new Error(`Redis answered ${typeof reply} where an owner was expected`);
 }
 
-/** For each claim, the owner that held it before (null when this claim took it), from the replies. */
+/**
+ * For each claim, who held it before: null when this claim took it, the claim's own owner when the
+ * stored token is its own (a replay after a crash), else the stored token (a copy).
+ */
 export function previousOwners(plan: ClaimPlan, replies: readonly unknown[]): (string | null)[] {
   if (replies.length !== plan.commands.length) {
     throw new Error(`Redis answered ${replies.length} replies to ${plan.commands.length} commands`);
   }
   const owners: (string | null)[] = [];
-  for (let i = 0; i < plan.claims; i++) {
+  for (let i = 0; i < plan.owners.length; i++) {
     const took = replies[2 * i];
     if (took instanceof Error) throw took;
     if (Number(took) === 1) {
@@ -100,8 +128,8 @@ export function previousOwners(plan: ClaimPlan, replies: readonly unknown[]): (s
       continue;
     }
     const holder = asText(replies[2 * i + 1]);
-    // The bucket expired between the two commands: nobody holds the claim now, so it is new.
-    owners.push(holder);
+    // null: the bucket expired between the two commands; nobody holds the claim now, so it is new.
+    owners.push(holder === null ? null : holder === plan.tokens[i] ? (plan.owners[i] ?? null) : holder);
   }
   return owners;
 }

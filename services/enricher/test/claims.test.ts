@@ -6,6 +6,7 @@ import {
   claimHour,
   HOUR_MS,
   identityDigest,
+  ownerToken,
   planClaims,
   previousOwners,
 } from "../src/claims.ts";
@@ -55,7 +56,7 @@ test("planClaims: HSETNX and HGET per claim in order, one EXPIREAT NX per bucket
     { identity: "a:2", owner: "0:2", eventTimeMs: 48 * HOUR_MS },
   ];
   const plan = planClaims(layout, claims, now);
-  assert.equal(plan.claims, 3);
+  assert.deepEqual(plan.owners, ["0:1", "1:9", "0:2"]);
   const expected = claims.map((c) => bucketKey(layout, claimHour(c.eventTimeMs, now), identityDigest(c.identity)));
   assert.deepEqual(
     plan.commands.slice(0, 6).map((c) => [c[0], c[1]]),
@@ -78,7 +79,23 @@ test("previousOwners: taken now is null, held is its holder, errors throw, count
     ],
     0,
   );
-  assert.deepEqual(previousOwners(plan, [1, "0:1", 0, "3:4", 1]), [null, "3:4"]);
+  assert.deepEqual(previousOwners(plan, [1, ownerToken("0:1"), 0, ownerToken("3:4"), 1]), [null, ownerToken("3:4")]);
+  // its own token: the claim's own owner (a replay)
+  assert.deepEqual(previousOwners(plan, [1, ownerToken("0:1"), 0, ownerToken("0:2"), 1]), [null, "0:2"]);
   assert.throws(() => previousOwners(plan, [1, "0:1", 0, "3:4"]), /4 replies to 5 commands/);
   assert.throws(() => previousOwners(plan, [new Error("OOM"), null, 0, "3:4", 1]), /OOM/);
+});
+
+test("owner tokens are 31-bit integers, apart for nearby records of one partition or of several", () => {
+  const seen = new Set<string>();
+  for (let partition = 0; partition < 64; partition++) {
+    for (let offset = 1_000_000; offset < 1_002_000; offset++) {
+      const token = ownerToken(`${partition}:${offset}`);
+      assert.ok(Number(token) >= 0 && Number(token) < 2 ** 31, token);
+      seen.add(token);
+    }
+  }
+  assert.equal(seen.size, 64 * 2_000);
+  assert.equal(ownerToken("3:9007199254740993"), ownerToken("3:9007199254740993"));
+  assert.equal(ownerToken("file-7"), "file-7");
 });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type DedupVerdict, dedupBatch, enrich, MemoryDedupStore } from "@trailstream/cloudtrail";
 import type { ConsumedMessage } from "@trailstream/kafka";
-import { HOUR_MS, identityDigest, type RedisArgs } from "../src/claims.ts";
+import { HOUR_MS, identityDigest, ownerToken, type RedisArgs } from "../src/claims.ts";
 import { loadConfig, parseDuration } from "../src/config.ts";
 import { RedisDedupStore } from "../src/dedup-redis.ts";
 import {
@@ -200,8 +200,8 @@ test("RedisDedupStore sends one pipeline of HSETNX, HGET and EXPIREAT NX and map
   const client = {
     async pipeline(commands: readonly RedisArgs[]) {
       sent.push([...commands]);
-      // a: taken now; b: held by 0:1; c: held by 0:2 (a Buffer reply); then one EXPIREAT per bucket.
-      const replies: unknown[] = [1, "0:5", 0, "0:1", 0, Buffer.from("0:2")];
+      // Then one EXPIREAT per bucket.
+      const replies: unknown[] = [1, ownerToken("0:5"), 0, ownerToken("0:1"), 0, Buffer.from(ownerToken("0:7"))];
       while (replies.length < commands.length) replies.push(1);
       return replies;
     },
@@ -214,10 +214,11 @@ test("RedisDedupStore sends one pipeline of HSETNX, HGET and EXPIREAT NX and map
     { identity: "b", owner: "0:6", eventTimeMs },
     { identity: "c", owner: "0:7", eventTimeMs },
   ]);
-  assert.deepEqual(answers, [null, "0:1", "0:2"]);
+  // a: taken now; b: held by another record's token; c: held by its own token (a replay)
+  assert.deepEqual(answers, [null, ownerToken("0:1"), "0:7"]);
   assert.equal(sent.length, 1, "one round trip");
   const commands = sent[0] ?? [];
-  assert.deepEqual(commands[0], ["HSETNX", "t:9:0", identityDigest("a"), "0:5"]);
+  assert.deepEqual(commands[0], ["HSETNX", "t:9:0", identityDigest("a"), ownerToken("0:5")]);
   assert.deepEqual(commands[1], ["HGET", "t:9:0", identityDigest("a")]);
   // one shard: one bucket, expiring a window after its hour ends
   assert.deepEqual(commands.slice(6), [["EXPIREAT", "t:9:0", String((10 * HOUR_MS + 3_600_000) / 1_000), "NX"]]);
