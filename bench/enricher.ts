@@ -83,7 +83,9 @@ interface EnricherRun {
   seconds: number;
   redisRoundTripMs: number;
   batchMs: number;
+  /** `used_memory` growth per unique identity claimed. */
   usedMemoryPerKey: number;
+  /** Mean `MEMORY USAGE` of the claim hashes. */
   memoryUsagePerKey: number;
   keys: number;
 }
@@ -145,7 +147,7 @@ async function enricherRun(i: number): Promise<EnricherRun> {
       seconds,
       redisRoundTripMs,
       batchMs,
-      usedMemoryPerKey: (usedAfter - usedBefore) / keys,
+      usedMemoryPerKey: (usedAfter - usedBefore) / truth.identities.size,
       memoryUsagePerKey: sampledBytes / sampled,
       keys,
     };

@@ -106,7 +106,7 @@ async function measure(scheme: string, claim: Claim, all: Identity[]): Promise<R
     for (let i = 0; i < 50; i++) {
       const key = await client.randomKey();
       if (key === null) break;
-      const encoding = (await client.objectEncoding(key)) ?? "none";
+      const encoding = (await client.objectEncoding(String(key))) ?? "none";
       encodings[encoding] = (encodings[encoding] ?? 0) + 1;
     }
     return {

@@ -10,7 +10,7 @@
 // after its hour ends, so no claim needs a TTL of its own.
 //
 // Only single-key commands, so on a Redis Cluster the buckets spread over the nodes by hash slot.
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { DedupClaim } from "@trailstream/cloudtrail";
 
 export const HOUR_MS = 3_600_000;
@@ -28,7 +28,7 @@ export type RedisArgs = (string | Buffer)[];
 
 /** The first 16 bytes of SHA-256 over the identity (`account:eventID`). */
 export function identityDigest(identity: string): Buffer {
-  return createHash("sha256").update(identity).digest().subarray(0, 16);
+  return hash("sha256", identity, "buffer").subarray(0, 16);
 }
 
 /**
@@ -55,7 +55,8 @@ export function bucketExpiry(layout: ClaimLayout, hour: number, nowMs: number): 
 
 const OWNER = /^(\d{1,5}):(\d{1,19})$/;
 /** Odd and near 2^29: each partition's tokens sit hundreds of millions apart from another's. */
-const PARTITION_STRIDE = 0x2545f491n;
+const PARTITION_STRIDE = 0x2545f491;
+const TOKEN_RANGE = 2 ** 31;
 
 /**
  * The owner as Redis keeps it: a 31-bit token of `partition:offset`, (offset + partition × stride)
@@ -68,7 +69,10 @@ const PARTITION_STRIDE = 0x2545f491n;
 export function ownerToken(owner: string): string {
   const m = OWNER.exec(owner);
   if (!m) return owner;
-  return ((BigInt(m[2] ?? "") + BigInt(m[1] ?? "") * PARTITION_STRIDE) & 0x7fffffffn).toString();
+  // Plain numbers: exact below 2^53 (an offset Kafka will not reach); the products stay below 2^46.
+  const offset = Number(m[2]) % TOKEN_RANGE;
+  const stride = (Number(m[1]) * PARTITION_STRIDE) % TOKEN_RANGE;
+  return String((offset + stride) % TOKEN_RANGE);
 }
 
 export interface ClaimPlan {
