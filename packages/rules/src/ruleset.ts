@@ -9,7 +9,15 @@ export const INDEX_FIELDS = ["eventName", "eventSource", "userIdentity.type"] as
 
 type IndexField = (typeof INDEX_FIELDS)[number];
 
-function fieldOf(record: unknown, field: IndexField): string | undefined {
+/**
+ * The index values a record holds in a field: a string itself; a number or boolean as the text the
+ * matchers compare (filter patterns compare `String(v)`, Sigma crosses arrays); each element of an
+ * array. `ALL` for any other value that is present (an object): every rule in that field's buckets is
+ * evaluated, since missing a match costs more than an evaluation.
+ */
+const ALL = Symbol("all");
+
+function fieldOf(record: unknown, field: IndexField): string | readonly string[] | typeof ALL | undefined {
   if (typeof record !== "object" || record === null) return undefined;
   const r = record as Record<string, unknown>;
   let v: unknown;
@@ -17,7 +25,18 @@ function fieldOf(record: unknown, field: IndexField): string | undefined {
     const ui = r.userIdentity;
     v = typeof ui === "object" && ui !== null ? (ui as Record<string, unknown>).type : undefined;
   } else v = r[field];
-  return typeof v === "string" ? v.toLowerCase() : undefined;
+  if (typeof v === "string") return v.toLowerCase();
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return String(v).toLowerCase();
+  if (Array.isArray(v)) {
+    const out: string[] = [];
+    for (const e of v) {
+      if (typeof e === "string" || typeof e === "number" || typeof e === "boolean") out.push(String(e).toLowerCase());
+      else if (e !== null && e !== undefined) return ALL;
+    }
+    return out;
+  }
+  return ALL;
 }
 
 export class RuleSet {
@@ -65,19 +84,14 @@ export class RuleSet {
 
   #candidateLists(record: unknown): number[][] {
     const lists: number[][] = [];
-    for (const f of INDEX_FIELDS) {
-      const v = fieldOf(record, f);
-      const list = v === undefined ? undefined : this.#buckets.get(f)?.get(v);
-      if (list) lists.push(list);
-    }
+    for (const f of INDEX_FIELDS) lists.push(...this.#listsFor(f, fieldOf(record, f)));
     if (this.#unindexed.length > 0) lists.push(this.#unindexed);
     return lists;
   }
 
   /** The rules that would be evaluated for this record (for tests and diagnostics). */
   candidates(record: unknown): Rule[] {
-    return this.#candidateLists(record)
-      .flat()
+    return [...new Set(this.#candidateLists(record).flat())]
       .sort((a, b) => a - b)
       .map((i) => this.rules[i])
       .filter((r): r is Rule => r !== undefined);
@@ -90,10 +104,20 @@ export class RuleSet {
     let lists = 0;
     for (const f of INDEX_FIELDS) {
       const v = fieldOf(record, f);
-      const list = v === undefined ? undefined : this.#buckets.get(f)?.get(v);
-      if (!list) continue;
+      if (v === undefined) continue;
+      if (typeof v === "string") {
+        const list = this.#buckets.get(f)?.get(v);
+        if (!list) continue;
+        lists++;
+        this.#evaluate(list, record, hits);
+        continue;
+      }
+      // Rare shapes (a number, an array, an object): several buckets, each rule evaluated once.
+      const seen = new Set<number>();
+      for (const list of this.#listsFor(f, v)) for (const i of list) seen.add(i);
+      if (seen.size === 0) continue;
       lists++;
-      this.#evaluate(list, record, hits);
+      this.#evaluate([...seen].sort((a, b) => a - b), record, hits);
     }
     if (this.#unindexed.length > 0) {
       lists++;
@@ -104,6 +128,18 @@ export class RuleSet {
     for (const i of hits) {
       const rule = this.rules[i];
       if (rule) out.push(rule);
+    }
+    return out;
+  }
+
+  #listsFor(field: IndexField, v: ReturnType<typeof fieldOf>): number[][] {
+    const bucket = this.#buckets.get(field);
+    if (v === undefined || !bucket) return [];
+    if (v === ALL) return [...bucket.values()];
+    const out: number[][] = [];
+    for (const key of typeof v === "string" ? [v] : new Set(v)) {
+      const list = bucket.get(key);
+      if (list) out.push(list);
     }
     return out;
   }

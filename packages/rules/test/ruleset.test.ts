@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { builtinRules, compileSigmaRule, type Rule, RuleSet } from "../src/index.ts";
+import { builtinRules, compileCustomRules, compileSigmaRule, type Rule, RuleSet } from "../src/index.ts";
 import { ev } from "./rule-cases.ts";
 
 const { rules: builtin } = await builtinRules();
@@ -94,4 +94,25 @@ test("rules without index keys (hand-made) are always evaluated", () => {
   const rule: Rule = { id: "h", title: "h", severity: "info", source: "custom", matches: () => true };
   const set = new RuleSet([rule]);
   assert.deepEqual(set.match({}), [rule]);
+});
+
+test("a field that is present but not a string still gets its bucket's rules evaluated", () => {
+  const [seven] = compileCustomRules(
+    "- id: seven\n  title: seven\n  severity: low\n  pattern: '{ $.userIdentity.type = \"7\" }'\n",
+  );
+  const sigma = compileSigmaRule(
+    "title: root\nid: root\ndetection:\n    s:\n        userIdentity.type: Root\n    condition: s\n",
+  );
+  assert.ok(seven);
+  assert.deepEqual(seven.indexKeys, { "userIdentity.type": ["7"] });
+  const set = new RuleSet([seven, sigma]);
+  const numeric = { eventName: "X", userIdentity: { type: 7 } };
+  assert.ok(seven.matches(numeric));
+  assert.deepEqual(set.match(numeric).map((r) => r.id), ["seven"]);
+  const array = { eventName: "X", userIdentity: { type: ["IAMUser", "Root"] } };
+  assert.ok(sigma.matches(array));
+  assert.deepEqual(set.match(array).map((r) => r.id), ["root"]);
+  // An object in an indexed field: every rule filed under that field is a candidate.
+  const object = { eventName: "X", userIdentity: { type: { nested: "Root" } } };
+  assert.deepEqual(set.candidates(object).map((r) => r.id), ["seven", "root"]);
 });
