@@ -111,7 +111,10 @@ export class MemoryDedupStore implements DedupStore {
  * count: past `maxEntries` the oldest is forgotten, which can only let a copy through.
  */
 export class SeenIdentities {
-  readonly #seen = new Set<string>();
+  // Each identity keeps a 31-bit fingerprint of what the event says (eventName, eventSource,
+  // eventTime), so one eventID carrying two different events is counted rather than collapsed
+  // without a word. A small integer is stored in the Map's slot itself: no allocation per event.
+  readonly #seen = new Map<string, number>();
   readonly #maxEntries: number;
   #evicted = 0;
 
@@ -121,18 +124,24 @@ export class SeenIdentities {
   }
 
   /** True the first time an identity is offered, false for every copy after it. */
-  firstTime(identity: string): boolean {
+  firstTime(identity: string, fingerprint = 0): boolean {
+    return this.offer(identity, fingerprint) === "first";
+  }
+
+  /** "first" the first time; "copy" for a copy; "conflict" for the same identity with another fingerprint. */
+  offer(identity: string, fingerprint = 0): "first" | "copy" | "conflict" {
     const key = compactIdentity(identity);
-    if (this.#seen.has(key)) return false;
-    this.#seen.add(key);
+    const known = this.#seen.get(key);
+    if (known !== undefined) return known === fingerprint ? "copy" : "conflict";
+    this.#seen.set(key, fingerprint);
     if (this.#seen.size > this.#maxEntries) {
-      const oldest = this.#seen.values().next();
+      const oldest = this.#seen.keys().next();
       if (!oldest.done) {
         this.#seen.delete(oldest.value);
         this.#evicted++;
       }
     }
-    return true;
+    return "first";
   }
 
   get evicted(): number {
@@ -142,6 +151,21 @@ export class SeenIdentities {
   get size(): number {
     return this.#seen.size;
   }
+}
+
+/** A 31-bit FNV-1a of the fields every copy of one event shares; 0 when none is a string. */
+export function eventFingerprint(record: { eventName?: unknown; eventSource?: unknown; eventTime?: unknown }): number {
+  let h = 0x811c9dc5;
+  for (const field of [record.eventName, record.eventSource, record.eventTime]) {
+    const text = typeof field === "string" ? field : "";
+    for (let i = 0; i < text.length; i++) {
+      h ^= text.charCodeAt(i);
+      h = Math.imul(h, 0x01000193);
+    }
+    h ^= 0xff;
+    h = Math.imul(h, 0x01000193);
+  }
+  return h & 0x7fffffff;
 }
 
 const UUID_IDENTITY = /^(\d{12}):([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/;

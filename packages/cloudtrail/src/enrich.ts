@@ -1,6 +1,6 @@
 // What trailstream adds beside a record, computed from the record alone (no lookups), so the
 // same event enriches alike in the services and in `scan`.
-import { eventIdentity } from "./identity.ts";
+import { correctedEventID, eventIdentity } from "./identity.ts";
 import { type CloudTrailRecord, isPlainObject } from "./record.ts";
 
 export type EventCategory = "management" | "data" | "insight" | "network";
@@ -170,7 +170,7 @@ export function enrich(record: CloudTrailRecord): Enrichment {
     category: dedupCategory(record),
     error: code ? { class: errorClass(code, message), code, message } : null,
     sharedEventID: str(record.sharedEventID),
-    correctionOf: reason === "UPDATED_DATA" ? str(addendum?.originalEventID) : null,
+    correctionOf: correctedEventID(record),
     addendum: reason,
   };
 }

@@ -4,6 +4,7 @@
 export const DECODE_ERROR_CODES = [
   "gzip", // truncated or corrupt gzip stream
   "too-large", // decompressed output or one record over its bound (gzip bomb, giant record)
+  "too-deep", // a record nested deeper than MAX_RECORD_DEPTH: JSON.stringify and the matchers would overflow the stack
   "utf8", // bytes that are not valid UTF-8
   "json", // not JSON, or JSON cut short
   "shape", // valid JSON, but not the shape this envelope has (Records missing, not an array, ...)

@@ -23,6 +23,7 @@ export {
   type DedupVerdict,
   decide,
   dedupBatch,
+  eventFingerprint,
   type MemoryDedupOptions,
   MemoryDedupStore,
   SeenIdentities,
@@ -103,10 +104,10 @@ export {
   rejectedRecordLetter,
 } from "./envelope.ts";
 export { DECODE_ERROR_CODES, DecodeError, type DecodeErrorCode, isDecodeError } from "./errors.ts";
-export { eventIdentity } from "./identity.ts";
+export { alertIdentity, correctedEventID, eventIdentity } from "./identity.ts";
 export { type CloudTrailFileKind, type CloudTrailKey, decodeNotificationKey, parseCloudTrailKey } from "./keys.ts";
 export { CLOUDTRAIL_DETAIL_TYPES, decodeEventBridgeEvent, decodeKinesisData, type KinesisPayload } from "./kinesis.ts";
-export { decodeLogFile, isGzip, type LogFileHash, LogFileHasher, type LogFileLimits } from "./log-file.ts";
+export { decodeLogFile, inflateBounded, isGzip, type LogFileHash, LogFileHasher, type LogFileLimits } from "./log-file.ts";
 export { decodeNotification, type Notification, type NotificationKind, type S3ObjectRef } from "./notification.ts";
 export {
   type Addendum,
@@ -118,7 +119,7 @@ export {
   type UserIdentityType,
 } from "./record.ts";
 export { isSecretKey, REDACTED, redact } from "./redact.ts";
-export type { DecodeItem, Result } from "./result.ts";
+export { type DecodeItem, fail, ok, type Result } from "./result.ts";
 export {
   type AdvancedEventSelector,
   type AdvancedFieldSelector,
@@ -132,4 +133,4 @@ export {
   parseEventSelectors,
   selectorCategory,
 } from "./selectors/index.ts";
-export { validateRecord } from "./validate.ts";
+export { deeperThan, MAX_RECORD_DEPTH, validateRecord } from "./validate.ts";

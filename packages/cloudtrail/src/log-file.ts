@@ -5,7 +5,8 @@
 import { createHash, type Hash } from "node:crypto";
 import { DecodeError } from "./errors.ts";
 import { inflateFirstMember, inflateFirstMemberSync, type MemberEnd } from "./gzip-member.ts";
-import type { DecodeItem } from "./result.ts";
+import type { CloudTrailRecord } from "./record.ts";
+import type { DecodeItem, Result } from "./result.ts";
 import { validateRecord } from "./validate.ts";
 
 export interface LogFileLimits {
@@ -13,6 +14,8 @@ export interface LogFileLimits {
   maxDecompressedBytes?: number;
   /** A record larger than this is reported as `too-large` and skipped. Default 32 MiB. */
   maxRecordBytes?: number;
+  /** How each parsed record is checked; `validateRecord` (a record trailstream can carry) by default. */
+  validate?: (value: unknown, where: string) => Result<CloudTrailRecord>;
 }
 
 const DEFAULT_MAX_DECOMPRESSED = 4 * 1024 ** 3;
@@ -64,7 +67,7 @@ export async function* decodeLogFile(
   hasher?: LogFileHasher,
 ): AsyncGenerator<DecodeItem> {
   const maxBytes = limits.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED;
-  const splitter = new RecordSplitter(limits.maxRecordBytes ?? DEFAULT_MAX_RECORD);
+  const splitter = new RecordSplitter(limits.maxRecordBytes ?? DEFAULT_MAX_RECORD, limits.validate ?? validateRecord);
   let total = 0;
   let end: MemberEnd | undefined;
   try {
@@ -114,6 +117,23 @@ export async function* decodeLogFile(
         `compressed byte ${total}`,
       ),
     };
+  }
+}
+
+/**
+ * A file's bytes, inflated when gzipped (by content), with the same bound as `decodeLogFile`: for
+ * readers of other shapes (NDJSON) that must not inflate a bomb whole.
+ */
+export async function* inflateBounded(
+  source: AsyncIterable<Uint8Array> | Uint8Array,
+  maxDecompressedBytes = DEFAULT_MAX_DECOMPRESSED,
+): AsyncGenerator<Uint8Array> {
+  let total = 0;
+  for await (const chunk of decompressed(source, () => {})) {
+    total += chunk.length;
+    if (total > maxDecompressedBytes)
+      throw new DecodeError("too-large", `the file decompresses to more than ${maxDecompressedBytes} bytes`);
+    yield chunk;
   }
 }
 
@@ -212,6 +232,8 @@ class RecordSplitter {
   #afterMember = false;
   #sawRecords = false;
   #afterElement = false;
+  /** The file is a bare JSON array of records rather than {"Records": [...]}. */
+  #bare = false;
   // The value being scanned: kept (a record) or skipped (another root member).
   #keep = false;
   #depth = 0;
@@ -225,13 +247,17 @@ class RecordSplitter {
   #tooLarge = false;
   #index = 0;
 
-  constructor(maxRecordBytes: number) {
+  readonly #validate: (value: unknown, where: string) => Result<CloudTrailRecord>;
+
+  constructor(maxRecordBytes: number, validate: (value: unknown, where: string) => Result<CloudTrailRecord>) {
     this.#maxRecordBytes = maxRecordBytes;
+    this.#validate = validate;
   }
 
   get stopped(): boolean {
     return this.#state === S.stopped;
   }
+
 
   *drain(): Generator<DecodeItem> {
     const out = this.#out;
@@ -263,9 +289,13 @@ class RecordSplitter {
         case S.start:
           if (isSpace(b) || (this.#offset < 3 && (b === 0xef || b === 0xbb || b === 0xbf))) break;
           if (b === OPEN_BRACE) this.#state = S.rootKeyOrEnd;
-          else if (b === OPEN_BRACKET)
-            this.#fatal("shape", 'the file is a JSON array; a CloudTrail log file is an object {"Records": [...]}');
-          else this.#fatal("json", `expected "{" to open the log file, found ${show(b)}`);
+          else if (b === OPEN_BRACKET) {
+            // A bare array of records (what `jq .Records` and many exports write): read it the same.
+            this.#bare = true;
+            this.#sawRecords = true;
+            this.#afterElement = false;
+            this.#state = S.array;
+          } else this.#fatal("json", `expected "{" or "[" to open the log file, found ${show(b)}`);
           break;
         case S.rootKeyOrEnd:
           if (isSpace(b)) break;
@@ -289,15 +319,15 @@ class RecordSplitter {
         case S.colon:
           if (isSpace(b)) break;
           if (b !== COLON) this.#fatal("json", `expected ":" after a key, found ${show(b)}`);
-          if (String.fromCharCode(...this.#key) === "Records") {
-            this.#state = S.recordsOpen;
-          } else {
-            this.#startValue(false);
-          }
+          else if (keyText(this.#key) === "Records") this.#state = S.recordsOpen;
+          else this.#startValue(false);
           break;
         case S.recordsOpen:
           if (isSpace(b)) break;
-          if (b !== OPEN_BRACKET) this.#fatal("shape", "Records is not an array");
+          if (b !== OPEN_BRACKET) {
+            this.#fatal("shape", "Records is not an array");
+            break;
+          }
           this.#sawRecords = true;
           this.#afterElement = false;
           this.#state = S.array;
@@ -305,7 +335,7 @@ class RecordSplitter {
         case S.array:
           if (isSpace(b)) break;
           if (b === CLOSE_BRACKET) {
-            this.#state = S.rootKeyOrEnd;
+            this.#state = this.#bare ? S.done : S.rootKeyOrEnd;
             this.#afterMember = true;
           } else if (b === COMMA && this.#afterElement) this.#afterElement = false;
           else if (!this.#afterElement && b !== COMMA) {
@@ -334,7 +364,13 @@ class RecordSplitter {
           continue;
         }
         case S.done:
-          if (!isSpace(b)) this.#fatal("json", `unexpected ${show(b)} after the log file's object`);
+          if (isSpace(b)) break;
+          if (b === OPEN_BRACE || b === OPEN_BRACKET)
+            this.#fatal(
+              "json",
+              "a second JSON document follows the first: the file looks like NDJSON (one record per line), which is not a CloudTrail log file",
+            );
+          else this.#fatal("json", `unexpected ${show(b)} after the log file's object`);
           break;
       }
       i++;
@@ -433,7 +469,7 @@ class RecordSplitter {
       return;
     }
     const index = this.#index++;
-    const where = `$.Records[${index}]`;
+    const where = this.#bare ? `$[${index}]` : `$.Records[${index}]`;
     this.#state = S.array;
     this.#afterElement = true;
     if (this.#tooLarge) {
@@ -465,10 +501,21 @@ class RecordSplitter {
       });
       return;
     }
-    const checked = validateRecord(value, where);
+    const checked = this.#validate(value, where);
     this.#out.push(
       checked.ok ? { ok: true, record: checked.value, index } : { ok: false, error: checked.error, index },
     );
+  }
+}
+
+/** A root key as JSON reads it, escapes and all (`"Rec\\u006frds"` is `Records`). */
+function keyText(bytes: readonly number[]): string {
+  const raw = String.fromCharCode(...bytes);
+  if (!bytes.includes(BACKSLASH)) return raw;
+  try {
+    return JSON.parse(`"${raw}"`) as string;
+  } catch {
+    return raw;
   }
 }
 

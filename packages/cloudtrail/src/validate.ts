@@ -23,9 +23,19 @@ const STRING_FIELDS = [
 const OBJECT_FIELDS = ["userIdentity", "addendum"] as const;
 const BOOLEAN_FIELDS = ["readOnly", "managementEvent"] as const;
 
+/**
+ * CloudTrail nests a few tens of levels at most. JSON.parse takes far deeper input than
+ * JSON.stringify or a recursive matcher can walk (about 5,000 levels overflow the stack), so a record
+ * past this bound would fail every later stage; it is refused here, once, with its reason.
+ */
+export const MAX_RECORD_DEPTH = 256;
+
 export function validateRecord(value: unknown, where: string): Result<CloudTrailRecord> {
   if (!isPlainObject(value)) {
     return fail(new DecodeError("shape", `a CloudTrail record must be a JSON object, not ${describe(value)}`, where));
+  }
+  if (deeperThan(value, MAX_RECORD_DEPTH)) {
+    return fail(new DecodeError("too-deep", `the record is nested deeper than ${MAX_RECORD_DEPTH} levels`, where));
   }
   for (const field of STRING_FIELDS) {
     const v = value[field];
@@ -63,4 +73,23 @@ export function describe(value: unknown): string {
   if (typeof value === "string")
     return value.length > 40 ? `the string "${value.slice(0, 40)}…"` : `the string "${value}"`;
   return typeof value === "object" ? "an object" : `the ${typeof value} ${String(value)}`;
+}
+
+/** Whether any value inside `root` sits more than `limit` containers down; iterative, so never overflows. */
+export function deeperThan(root: unknown, limit: number): boolean {
+  const stack: Array<{ value: unknown; depth: number }> = [{ value: root, depth: 1 }];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    if (top.depth > limit) return true;
+    const v = top.value;
+    if (Array.isArray(v)) {
+      for (const child of v)
+        if (typeof child === "object" && child !== null) stack.push({ value: child, depth: top.depth + 1 });
+    } else if (typeof v === "object" && v !== null) {
+      for (const key in v) {
+        const child = (v as Record<string, unknown>)[key];
+        if (typeof child === "object" && child !== null) stack.push({ value: child, depth: top.depth + 1 });
+      }
+    }
+  }
+  return false;
 }

@@ -49,7 +49,7 @@ describe("decodeLogFile", () => {
       ["empty", Buffer.alloc(0), "json"],
       ["Records missing", Buffer.from('{"records": []}'), "shape"],
       ["Records not an array", Buffer.from('{"Records": {"a": 1}}'), "shape"],
-      ["a JSON array", Buffer.from("[]"), "shape"],
+      ["a JSON array of something else", Buffer.from("[1]"), "shape"],
       ["cut short", Buffer.from('{"Records": [{"eventID": "a"'), "json"],
       ["trailing garbage", Buffer.from('{"Records": []} x'), "json"],
     ];
@@ -102,6 +102,65 @@ describe("decodeLogFile", () => {
         },
       ),
       { numRuns: 150 },
+    );
+  });
+
+  test("a bare JSON array of records is read like a log file", async () => {
+    const items = await collect(decodeLogFile(gzipSync(Buffer.from(JSON.stringify(records.slice(0, 4))))));
+    assert.deepEqual(okRecords(items), records.slice(0, 4));
+    assert.deepEqual(errors(items), []);
+    const bad = await collect(decodeLogFile(Buffer.from(`[${JSON.stringify(records[0])}, 7]`)));
+    assert.deepEqual(
+      bad.map((i) => (i.ok ? "ok" : `${i.index}:${i.error.where}`)),
+      ["ok", "1:$[1]"],
+    );
+  });
+
+  test("a Records key written with escapes is still the Records key", async () => {
+    const body = Buffer.from(`{"Rec\\u006frds": ${JSON.stringify(records.slice(0, 2))}}`);
+    assert.deepEqual(okRecords(await collect(decodeLogFile(body))), records.slice(0, 2));
+  });
+
+  test("Records that is not an array gives one file error and no phantom record", async () => {
+    for (const body of ['{"Records": {}}', '{"Records": "oops"}', '{"Records" x []}']) {
+      const items = await collect(decodeLogFile(Buffer.from(body)));
+      assert.equal(items.length, 1, `${body}: ${items.map((i) => (i.ok ? "ok" : i.error.message)).join(" | ")}`);
+      assert.equal(items[0]?.ok, false);
+      assert.equal(items[0]?.ok === false ? items[0].index : "record", undefined);
+    }
+  });
+
+  test("NDJSON is named as such", async () => {
+    const body = Buffer.from(
+      records
+        .slice(0, 3)
+        .map((r) => JSON.stringify(r))
+        .join("\n"),
+    );
+    const [first] = errors(await collect(decodeLogFile(body)));
+    assert.match(first?.error.message ?? "", /NDJSON/);
+  });
+
+  test("stray bytes after a complete gzip member keep every record and say what is wrong", async () => {
+    // Read whole (the CLI's files up to 4 MB, the ingester's S3 objects); a stream keeps what zlib handed over.
+    for (const n of [3, 2_000]) {
+      const recs = Array.from({ length: n }, (_, i) => ({ ...(records[0] as object), eventID: `e-${i}` }));
+      const gz = Buffer.concat([gzipSync(logFile(recs)), Buffer.from("garbage!")]);
+      const items = await collect(decodeLogFile(gz));
+      assert.equal(okRecords(items).length, n, `${n} records`);
+      const errs = errors(items);
+      assert.equal(errs.length, 1);
+      assert.match(errs[0]?.error.message ?? "", /trailing bytes after the gzip data/);
+    }
+  });
+
+  test("a record nested past the depth bound is refused as too-deep; its neighbours are read", async () => {
+    const deep = `{"eventID":"deep","recipientAccountId":"1","requestParameters":${"[".repeat(6000)}${"]".repeat(6000)}}`;
+    const body = Buffer.from(`{"Records":[${JSON.stringify(records[0])},${deep},${JSON.stringify(records[1])}]}`);
+    const items = await collect(decodeLogFile(body));
+    assert.deepEqual(
+      items.map((i) => (i.ok ? "ok" : `${i.index}:${i.error.code}`)),
+      ["ok", "1:too-deep", "ok"],
     );
   });
 });

@@ -11,8 +11,9 @@ export {
   parseFilterPattern,
   patternIndexKeys,
 } from "./filter-pattern/index.ts";
+export { backtrackingRisk } from "./regex-safety.ts";
 export { compileRuleFile, isSigmaText, loadRuleFile } from "./rule-file.ts";
-export { INDEX_FIELDS, RuleSet } from "./ruleset.ts";
+export { INDEX_FIELDS, RuleSet, RuleTooSlowError } from "./ruleset.ts";
 export { compileDetection } from "./sigma/detection.ts";
 export { SigmaRuleError } from "./sigma/errors.ts";
 export {

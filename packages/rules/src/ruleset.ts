@@ -45,13 +45,21 @@ export class RuleSet {
   readonly #buckets = new Map<IndexField, Map<string, number[]>>();
   readonly #unindexed: number[] = [];
   readonly #onError: ((rule: Rule, error: unknown) => void) | undefined;
+  readonly #budgetMs: number;
+  /** Per rule index: evaluations over the budget so far. */
+  readonly #slow = new Map<number, number>();
+  readonly #disabled = new Set<number>();
 
   /**
    * `onError` hears of a rule that threw on a record; that rule counts as not matching, and the
-   * other rules still run. One bad rule must never stop the stream.
+   * other rules still run. One bad rule must never stop the stream. It also hears of a rule whose
+   * one evaluation took longer than `budgetMs` (a `RuleTooSlowError`): a match cannot be interrupted,
+   * but after `SLOW_STRIKES` such evaluations the rule is set aside, so one rule cannot stall the
+   * stream (or a consumer group's heartbeat) event after event.
    */
-  constructor(rules: Rule[], options: { onError?: (rule: Rule, error: unknown) => void } = {}) {
+  constructor(rules: Rule[], options: { onError?: (rule: Rule, error: unknown) => void; budgetMs?: number } = {}) {
     this.#onError = options.onError;
+    this.#budgetMs = options.budgetMs ?? DEFAULT_BUDGET_MS;
     this.rules = [...rules];
     this.size = rules.length;
     for (const f of INDEX_FIELDS) this.#buckets.set(f, new Map());
@@ -117,7 +125,11 @@ export class RuleSet {
       for (const list of this.#listsFor(f, v)) for (const i of list) seen.add(i);
       if (seen.size === 0) continue;
       lists++;
-      this.#evaluate([...seen].sort((a, b) => a - b), record, hits);
+      this.#evaluate(
+        [...seen].sort((a, b) => a - b),
+        record,
+        hits,
+      );
     }
     if (this.#unindexed.length > 0) {
       lists++;
@@ -144,15 +156,47 @@ export class RuleSet {
     return out;
   }
 
+  /** Rules set aside for taking too long, by id. */
+  get disabled(): string[] {
+    return [...this.#disabled].map((i) => this.rules[i]?.id ?? "").sort();
+  }
+
   #evaluate(list: readonly number[], record: unknown, hits: number[]): void {
     for (const i of list) {
       const rule = this.rules[i];
-      if (!rule) continue;
+      if (!rule || (this.#disabled.size > 0 && this.#disabled.has(i))) continue;
+      const started = performance.now();
       try {
         if (rule.matches(record)) hits.push(i);
       } catch (error) {
         this.#onError?.(rule, error);
       }
+      const took = performance.now() - started;
+      if (took > this.#budgetMs) this.#tooSlow(i, rule, took);
     }
+  }
+
+  #tooSlow(i: number, rule: Rule, took: number): void {
+    const strikes = (this.#slow.get(i) ?? 0) + 1;
+    this.#slow.set(i, strikes);
+    const setAside = strikes >= SLOW_STRIKES;
+    if (setAside) this.#disabled.add(i);
+    this.#onError?.(rule, new RuleTooSlowError(rule.id, took, this.#budgetMs, setAside));
+  }
+}
+
+/** One evaluation may take this long before it is reported. */
+const DEFAULT_BUDGET_MS = 250;
+/** Evaluations over budget before the rule is set aside for the rest of the process. */
+export const SLOW_STRIKES = 3;
+
+export class RuleTooSlowError extends Error {
+  override readonly name = "RuleTooSlowError";
+  readonly setAside: boolean;
+  constructor(ruleId: string, tookMs: number, budgetMs: number, setAside: boolean) {
+    super(
+      `rule ${ruleId} took ${Math.round(tookMs)} ms on one event (budget ${budgetMs} ms)${setAside ? `; set aside after ${SLOW_STRIKES} such events` : ""}`,
+    );
+    this.setAside = setAside;
   }
 }

@@ -108,11 +108,20 @@ test("a field that is present but not a string still gets its bucket's rules eva
   const set = new RuleSet([seven, sigma]);
   const numeric = { eventName: "X", userIdentity: { type: 7 } };
   assert.ok(seven.matches(numeric));
-  assert.deepEqual(set.match(numeric).map((r) => r.id), ["seven"]);
+  assert.deepEqual(
+    set.match(numeric).map((r) => r.id),
+    ["seven"],
+  );
   const array = { eventName: "X", userIdentity: { type: ["IAMUser", "Root"] } };
   assert.ok(sigma.matches(array));
-  assert.deepEqual(set.match(array).map((r) => r.id), ["root"]);
+  assert.deepEqual(
+    set.match(array).map((r) => r.id),
+    ["root"],
+  );
   // An object in an indexed field: every rule filed under that field is a candidate.
   const object = { eventName: "X", userIdentity: { type: { nested: "Root" } } };
-  assert.deepEqual(set.candidates(object).map((r) => r.id), ["seven", "root"]);
+  assert.deepEqual(
+    set.candidates(object).map((r) => r.id),
+    ["seven", "root"],
+  );
 });

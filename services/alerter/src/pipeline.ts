@@ -3,7 +3,7 @@
 // build the alerts, deliver them to every sink, dead-letter what no sink would take, mark the
 // matches done. When this resolves the batch's alerts are durable and its offsets may be committed;
 // when it throws nothing is committed and the batch comes again.
-import { type DeadLetter, rejectedRecordLetter } from "@trailstream/cloudtrail";
+import { alertIdentity, type DeadLetter, rejectedRecordLetter } from "@trailstream/cloudtrail";
 import type { ConsumedMessage } from "@trailstream/kafka";
 import { type AlertDecision, decideAlert, type Rule, type RuleSet } from "@trailstream/rules";
 import { type AlertDocument, buildAlert, type DecodedEvent, decodeEvent, eventTimeMs } from "./alert.ts";
@@ -91,7 +91,12 @@ export async function processBatch(
       matches.push({
         event: decoded.event,
         rule,
-        claim: { ruleId: rule.id, identity: decoded.event.identity, owner: position },
+        // A correction claims under the event it corrects, so one change alerts once.
+        claim: {
+          ruleId: rule.id,
+          identity: alertIdentity(decoded.event.record) ?? decoded.event.identity,
+          owner: position,
+        },
       });
     }
   }

@@ -6,8 +6,15 @@
 import type { DelimitedCondition, DelimitedField, JsonExpr, Pattern, Term, Value } from "./ast.ts";
 import { isNumberText, Scanner } from "./lexer.ts";
 
+/** CloudWatch Logs' own limit on a filter pattern; it also bounds how deep parentheses can nest. */
+export const MAX_PATTERN_LENGTH = 1024;
+
 export function parseFilterPattern(pattern: string): Pattern {
   const s = new Scanner(pattern);
+  if (pattern.length > MAX_PATTERN_LENGTH) {
+    s.pos = MAX_PATTERN_LENGTH;
+    s.fail(`a pattern of at most ${MAX_PATTERN_LENGTH} characters (the CloudWatch Logs limit)`);
+  }
   s.ws();
   if (s.eof()) return { kind: "everything" };
   if (s.peek() === "{") return parseJson(s);

@@ -45,12 +45,24 @@ export function stringForms(v: unknown): string[] {
   if (typeof v === "string") return [v];
   if (typeof v === "number" || typeof v === "boolean") return [String(v)];
   if (v === null || v === undefined) return [];
-  const out = [JSON.stringify(v)];
-  const walk = (x: unknown): void => {
+  const out: string[] = [];
+  // JSON.stringify overflows the stack on values nested some thousands deep; the strings inside
+  // (walked without recursion, to a bound) still match.
+  try {
+    out.push(JSON.stringify(v));
+  } catch {}
+  const stack: Array<[unknown, number]> = [[v, 0]];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [x, depth] = top;
     if (typeof x === "string") out.push(x);
-    else if (Array.isArray(x)) for (const i of x) walk(i);
-    else if (isObject(x)) for (const i of Object.values(x)) walk(i);
-  };
-  walk(v);
+    else if (depth >= MAX_WALK_DEPTH) continue;
+    else if (Array.isArray(x)) for (let i = x.length - 1; i >= 0; i--) stack.push([x[i], depth + 1]);
+    else if (isObject(x)) {
+      const values = Object.values(x);
+      for (let i = values.length - 1; i >= 0; i--) stack.push([values[i], depth + 1]);
+    }
+  }
   return out;
 }
+
+const MAX_WALK_DEPTH = 1_000;

@@ -2,6 +2,7 @@
 // The modifiers are those SigmaHQ's CloudTrail rules use (contains, startswith, endswith, all, re,
 // fieldref) plus the small, unambiguous ones around them (cased, exists, re's i/m/s, lt/lte/gt/gte).
 import { type Constraints, none, single } from "../index-keys.ts";
+import { backtrackingRisk } from "../regex-safety.ts";
 import { SigmaRuleError } from "./errors.ts";
 import { isObject, stringForms, valuesAt } from "./fields.ts";
 import { escapeGlob, globTest, hasWildcard, unescapeGlob } from "./values.ts";
@@ -115,6 +116,8 @@ function compileValue(
     } catch (error) {
       throw new SigmaRuleError(`field "${field}|re": ${(error as Error).message}`, file);
     }
+    const risk = backtrackingRisk(re.source, flags);
+    if (risk) throw new SigmaRuleError(`field "${field}|re": refused, it could backtrack for seconds: ${risk}`, file);
     const search = leadingWildcardSearch(re);
     return any((v) => stringForms(v).some(search));
   }
