@@ -1,7 +1,6 @@
 import { readFile, stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
-import { gunzipSync } from "node:zlib";
 import {
   builtinRules,
   type CorrelationRule,
@@ -10,13 +9,16 @@ import {
   FilterPatternSyntaxError,
   loadRuleFile,
   type Rule,
+  RuleSet,
   RuleValidationError,
   resolveCorrelations,
   SigmaRuleError,
 } from "@trailstream/rules";
 import { EXIT, UsageError } from "../exit.ts";
 import { writeLine } from "../output.ts";
-import { listInputs } from "../scan/inputs.ts";
+import { readRecords } from "../records.ts";
+import { listInputs, type ScanInput } from "../scan/inputs.ts";
+import { safe } from "../text.ts";
 
 export const rulesHelp = `trailstream rules list [options]
 trailstream rules test (--pattern PATTERN | --rule ID) [options] FILE...
@@ -38,7 +40,8 @@ Options:
   -h, --help
 
 Exit codes: 0 success (whether or not anything matched); 2 a usage error or a pattern that does
-not parse (the position is shown); 1 a file that could not be read.`;
+not parse (the position is shown), a folder with no log file; 1 a file or record that could not be
+read; 3 the rule failed on some records (each is listed; it counts as no match there).`;
 
 interface Options {
   json: boolean;
@@ -92,8 +95,13 @@ async function loadRules(options: Options): Promise<Rule[]> {
 async function loadCatalog(options: Options): Promise<{ rules: Rule[]; correlations: CorrelationRule[] }> {
   const { rules, correlations, failures } = await builtinRules(
     options.sigmaDir === undefined ? {} : { sigmaDir: options.sigmaDir },
-  );
-  for (const f of failures) process.stderr.write(`trailstream: Sigma rule ${f.file} not loaded: ${f.reason}\n`);
+  ).catch((error: NodeJS.ErrnoException) => {
+    throw new UsageError(
+      `--sigma-dir ${options.sigmaDir}: ${error.code === "ENOENT" ? "no such folder" : error.message}`,
+    );
+  });
+  for (const f of failures)
+    process.stderr.write(`trailstream: Sigma rule ${safe(f.file)} not loaded: ${safe(f.reason)}\n`);
   for (const file of options.custom) {
     try {
       const loaded = await loadRuleFile(file);
@@ -101,7 +109,8 @@ async function loadCatalog(options: Options): Promise<{ rules: Rule[]; correlati
       correlations.push(...loaded.correlations);
     } catch (error) {
       if (error instanceof RuleValidationError || error instanceof SigmaRuleError) throw new UsageError(error.message);
-      throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new UsageError(`--custom ${file}: ${code === "ENOENT" ? "no such file" : (error as Error).message}`);
     }
   }
   const { resolved, failures: unresolved } = resolveCorrelations(correlations, rules);
@@ -222,41 +231,62 @@ async function runTest(
 ): Promise<number> {
   let total = 0;
   const found: Match[] = [];
-  const errors: { file: string; reason: string }[] = [];
+  const errors: { file: string; index?: number; reason: string }[] = [];
+  const ruleErrors: { file: string; index: number; reason: string }[] = [];
+  const report = (file: string, reason: string, index?: number) => {
+    errors.push({ file, ...(index === undefined ? {} : { index }), reason });
+    process.stderr.write(`trailstream: ${safe(file)}${index === undefined ? "" : ` #${index}`}: ${safe(reason)}\n`);
+  };
+  // A RuleSet of one: the same error handling and time budget as scan and the alerter.
+  const probe: Rule = rule ?? { id: "--pattern", title: "--pattern", severity: "info", source: "custom", matches };
+  const set = new RuleSet([probe], {
+    onError: (_rule, error) => {
+      ruleErrors.push({
+        file: current,
+        index: currentIndex,
+        reason: error instanceof Error ? error.message : String(error),
+      });
+    },
+  });
+  let current = "";
+  let currentIndex = 0;
   // A folder stands for the log files under it, as with `scan`.
-  const expanded: string[] = [];
+  const expanded: ScanInput[] = [];
   for (const path of files) {
     const isFolder = await stat(path).then(
       (info) => info.isDirectory(),
       () => false,
     );
-    if (isFolder) expanded.push(...(await listInputs([path])).map((input) => input.name));
-    else expanded.push(path);
+    if (isFolder) expanded.push(...(await listInputs([path])));
+    else expanded.push({ name: path, key: path, open: () => readFile(path) });
   }
-  for (const file of expanded) {
-    let records: unknown[];
+  for (const input of expanded) {
+    const file = input.name;
     try {
-      records = parseRecords(await readFile(file), file);
+      for await (const item of readRecords(input)) {
+        if (!item.ok) {
+          report(file, item.reason, item.index);
+          continue;
+        }
+        total++;
+        current = file;
+        currentIndex = item.index;
+        if (set.match(item.record).length === 0) continue;
+        const r = item.record as Record<string, unknown>;
+        found.push({
+          eventNumber: total,
+          file,
+          index: item.index,
+          eventID: r.eventID ?? null,
+          eventTime: r.eventTime ?? null,
+          eventSource: r.eventSource ?? null,
+          eventName: r.eventName ?? null,
+          event: item.record,
+        });
+      }
     } catch (error) {
-      errors.push({ file, reason: (error as Error).message });
-      process.stderr.write(`trailstream: ${file}: ${(error as Error).message}\n`);
-      continue;
+      report(file, (error as Error).message);
     }
-    records.forEach((record, index) => {
-      total++;
-      if (!matches(record)) return;
-      const r = typeof record === "object" && record !== null ? (record as Record<string, unknown>) : {};
-      found.push({
-        eventNumber: total,
-        file,
-        index,
-        eventID: r.eventID ?? null,
-        eventTime: r.eventTime ?? null,
-        eventSource: r.eventSource ?? null,
-        eventName: r.eventName ?? null,
-        event: record,
-      });
-    });
   }
 
   if (options.json) {
@@ -266,6 +296,7 @@ async function runTest(
       matched: found.length,
       matches: found,
       ...(errors.length > 0 ? { errors } : {}),
+      ...(ruleErrors.length > 0 ? { ruleErrors } : {}),
     };
     await writeLine(process.stdout, JSON.stringify(doc, null, 2));
   } else {
@@ -274,46 +305,24 @@ async function runTest(
       const licence = rule.source === "sigma" ? " (SigmaHQ, Detection Rule License 1.1)" : "";
       await writeLine(
         process.stdout,
-        `rule ${rule.id} "${rule.title}" [${rule.source}, ${rule.severity}]${by}${licence}`,
+        safe(`rule ${rule.id} "${rule.title}" [${rule.source}, ${rule.severity}]${by}${licence}`),
       );
     }
     for (const m of found) {
       await writeLine(
         process.stdout,
-        `${basename(m.file)}#${m.index}  ${String(m.eventTime)}  ${String(m.eventSource)}  ${String(m.eventName)}  ${String(m.eventID)}`,
+        safe(
+          `${basename(m.file)}#${m.index}  ${String(m.eventTime)}  ${String(m.eventSource)}  ${String(m.eventName)}  ${String(m.eventID)}`,
+        ),
       );
     }
+    for (const e of ruleErrors)
+      await writeLine(
+        process.stdout,
+        safe(`${basename(e.file)}#${e.index}  the rule failed (counted as no match): ${e.reason}`),
+      );
     await writeLine(process.stdout, `${found.length} of ${total} records matched`);
   }
-  return errors.length > 0 ? EXIT.failure : EXIT.ok;
-}
-
-/** Records from a CloudTrail log file, a JSON array, a single record, or NDJSON; gzip by content or name. */
-export function parseRecords(bytes: Buffer, name: string): unknown[] {
-  const gz = (bytes[0] === 0x1f && bytes[1] === 0x8b) || name.endsWith(".gz");
-  const text = (gz ? gunzipSync(bytes) : bytes).toString("utf8");
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    // Not one JSON document: one record per line.
-    return text
-      .split("\n")
-      .map((line, i) => ({ line: line.trim(), i }))
-      .filter(({ line }) => line !== "")
-      .map(({ line, i }) => {
-        try {
-          return JSON.parse(line) as unknown;
-        } catch {
-          throw new Error(`line ${i + 1} is not JSON (expected a log file, a JSON array or NDJSON)`);
-        }
-      });
-  }
-  if (Array.isArray(doc)) return doc;
-  if (typeof doc === "object" && doc !== null) {
-    const records = (doc as Record<string, unknown>).Records;
-    if (Array.isArray(records)) return records;
-    return [doc];
-  }
-  throw new Error("expected a log file, a JSON array of records or NDJSON");
+  if (errors.length > 0) return EXIT.failure;
+  return ruleErrors.length > 0 ? EXIT.partial : EXIT.ok;
 }

@@ -9,6 +9,7 @@ import {
 } from "@trailstream/rules";
 import { EXIT, UsageError } from "../exit.ts";
 import { writeLine } from "../output.ts";
+import { RuleErrorTally } from "../scan/alerts.ts";
 import { listInputs } from "../scan/inputs.ts";
 import { renderReport } from "../scan/render.ts";
 import { AWS_PRICES } from "../scan/report.ts";
@@ -32,8 +33,9 @@ Options:
   --no-progress                no progress line on standard error
   -h, --help
 
-Exit codes: 0 every file read; 3 some files or records could not be read (the report says which);
-2 a usage error; 1 an unexpected failure.`;
+Exit codes: 0 every file read; 3 some files, folders or records could not be read, or a rule failed
+on some events (the report says which); 2 a usage error (a PATH that does not exist or is not a file
+or folder, a folder with no log file); 1 an unexpected failure.`;
 
 export async function scanCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -65,7 +67,8 @@ export async function scanCommand(argv: string[]): Promise<number> {
   };
 
   preferSmallHeap();
-  const rules = await loadRules(values["no-rules"] ? [] : ["builtin"], values.rules);
+  const ruleErrors = new RuleErrorTally();
+  const rules = await loadRules(values["no-rules"] ? [] : ["builtin"], values.rules, ruleErrors);
   const inputs = await listInputs(positionals);
   const progress = !values["no-progress"] ? progressLine() : undefined;
   const report = await scan(inputs, {
@@ -73,19 +76,21 @@ export async function scanCommand(argv: string[]): Promise<number> {
     maxIdentities,
     ...(values.ndjson ? { onEvent: (e) => writeLine(process.stdout, JSON.stringify(e)) } : {}),
     ...(progress ? { onProgress: progress.update } : {}),
-    ...(rules ? { rules: rules.ruleSet, correlations: rules.correlations } : {}),
+    ...(rules ? { rules: rules.ruleSet, correlations: rules.correlations, ruleErrors } : {}),
   });
   progress?.done();
 
   if (values.json) await writeLine(process.stdout, JSON.stringify(report, null, 2));
   else if (values.ndjson) process.stderr.write(renderReport(report));
   else process.stdout.write(renderReport(report));
-  return report.errors.length > 0 || report.invalidRecords > 0 ? EXIT.partial : EXIT.ok;
+  const failedRules = report.ruleErrors !== null && report.ruleErrors.length > 0;
+  return report.errors.length > 0 || report.invalidRecords > 0 || failedRules ? EXIT.partial : EXIT.ok;
 }
 
 async function loadRules(
   builtin: string[],
   files: readonly string[],
+  errors: RuleErrorTally,
 ): Promise<{ ruleSet: RuleSet; correlations: CorrelationRule[] } | undefined> {
   if (builtin.length === 0 && files.length === 0) return undefined;
   const rules: Rule[] = [];
@@ -112,7 +117,7 @@ async function loadRules(
       throw new UsageError(`--rules ${f.file}: correlation ${f.id} ${f.reason}`);
     process.stderr.write(`scan: correlation ${f.id} not loaded: ${f.reason}\n`);
   }
-  return { ruleSet: new RuleSet(rules), correlations };
+  return { ruleSet: new RuleSet(rules, { onError: errors.add }), correlations };
 }
 
 function positiveNumber(flag: string, value: string | undefined): number {

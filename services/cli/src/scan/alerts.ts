@@ -1,7 +1,7 @@
 // The alerts a scan would raise: the same rules the alerter runs, with thresholds, suppression and
 // correlations decided in memory on the events' own clock (eventTime), so a scan of old files says
 // what the live pipeline would have said when those events happened.
-import type { CloudTrailRecord } from "@trailstream/cloudtrail";
+import { alertIdentity, type CloudTrailRecord } from "@trailstream/cloudtrail";
 import {
   CorrelationEngine,
   type CorrelationRule,
@@ -32,6 +32,8 @@ export interface RuleAlerts {
 }
 
 const EXAMPLES = 3;
+/** Past this many (rule, event) claims the oldest is forgotten: memory stays bounded on any input. */
+const MAX_CLAIMS = 1_000_000;
 
 export class AlertTally {
   readonly #rules: RuleSet;
@@ -39,6 +41,8 @@ export class AlertTally {
   #clock = 0;
   readonly #store = new MemoryWindowStore({ now: () => this.#clock });
   readonly #correlations: CorrelationEngine | undefined;
+  /** (rule, alert identity) pairs already matched: a correction does not alert again for its event. */
+  readonly #claimed = new Set<string>();
 
   /**
    * Correlations keep every match they refer to for the whole scan (no lateness bound): files are
@@ -94,6 +98,10 @@ export class AlertTally {
         this.#byRule.set(rule.id, entry);
       }
       entry.matches++;
+      const claim = `${rule.id}\n${alertIdentity(record) ?? identity}`;
+      if (this.#claimed.has(claim)) continue;
+      this.#claimed.add(claim);
+      if (this.#claimed.size > MAX_CLAIMS) this.#claimed.delete(this.#claimed.values().next().value ?? "");
       const decision = await decideAlert(rule, record, this.#store, this.#clock);
       if (!decision.fire) continue;
       entry.alerts++;
@@ -132,5 +140,33 @@ export class AlertTally {
     return [...this.#byRule.values()].sort(
       (a, b) => order[a.severity] - order[b.severity] || b.alerts - a.alerts || a.ruleId.localeCompare(b.ruleId),
     );
+  }
+}
+
+export interface RuleErrorReport {
+  ruleId: string;
+  /** Events the rule threw on: counted as no match, as the alerter counts them. */
+  events: number;
+  /** The first error's message. */
+  reason: string;
+}
+
+/** Rules that threw on an event: the alerter counts them (`rule_errors_total`); a scan reports them. */
+export class RuleErrorTally {
+  readonly #byRule = new Map<string, RuleErrorReport>();
+
+  readonly add = (rule: { id: string }, error: unknown): void => {
+    const entry = this.#byRule.get(rule.id);
+    if (entry) entry.events++;
+    else
+      this.#byRule.set(rule.id, {
+        ruleId: rule.id,
+        events: 1,
+        reason: error instanceof Error ? error.message : String(error),
+      });
+  };
+
+  report(): RuleErrorReport[] {
+    return [...this.#byRule.values()].sort((a, b) => b.events - a.events || a.ruleId.localeCompare(b.ruleId));
   }
 }

@@ -1,3 +1,4 @@
+import { safe } from "../text.ts";
 import type { ScanReport } from "./report.ts";
 
 const usd = (n: number) => `$${n.toFixed(n > 0 && n < 0.01 ? 4 : 2)}`;
@@ -12,24 +13,36 @@ export function renderReport(r: ScanReport): string {
     `Unique events      ${int(r.uniqueEvents)}`,
     `Copies collapsed   ${int(r.copiesCollapsed)}  costing ${usd(r.copyCostUsd)} at ${usd(r.prices.managementPer100k)} per 100k management and ${usd(r.prices.dataPer100k)} per 100k data events`,
   );
-  if (r.timeSpan) lines.push(`Time span          ${r.timeSpan.first} .. ${r.timeSpan.last}`);
+  if (r.timeSpan) lines.push(`Time span          ${safe(r.timeSpan.first)} .. ${safe(r.timeSpan.last)}`);
+  if (r.unreadableEventTimes > 0)
+    lines.push(`                   (${int(r.unreadableEventTimes)} events with an eventTime that is not a time)`);
+  if (r.corrections > 0)
+    lines.push(`Corrections        ${int(r.corrections)} events correct an earlier one (UPDATED_DATA)`);
+  if (r.identityConflicts > 0)
+    lines.push(
+      `Identity conflicts ${int(r.identityConflicts)} records reuse an eventID with other content (the first was kept)`,
+    );
   lines.push(
     `Errors             ${int(r.errorEvents)} events failed, ${int(r.accessDenied)} of them access denied${formatClasses(r.errorsByClass)}`,
   );
 
   lines.push("", "Copies per trail location (bucket/prefix, account, region)");
-  const width = Math.max(8, ...r.locations.map((l) => l.location.length));
+  const width = Math.max(8, ...r.locations.map((l) => safe(l.location).length));
   lines.push(
     `  ${"location".padEnd(width)}  ${"files".padStart(7)}  ${"records".padStart(9)}  ${"copies".padStart(9)}  ${"cost".padStart(9)}`,
   );
   for (const l of r.locations) {
     lines.push(
-      `  ${l.location.padEnd(width)}  ${int(l.files).padStart(7)}  ${int(l.records).padStart(9)}  ${int(l.copies).padStart(9)}  ${usd(l.copyCostUsd).padStart(9)}`,
+      `  ${safe(l.location).padEnd(width)}  ${int(l.files).padStart(7)}  ${int(l.records).padStart(9)}  ${int(l.copies).padStart(9)}  ${usd(l.copyCostUsd).padStart(9)}`,
     );
   }
 
-  lines.push("", "Top event sources", ...r.topEventSources.map((s) => `  ${int(s.count).padStart(9)}  ${s.name}`));
-  lines.push("", "Top event names", ...r.topEventNames.map((s) => `  ${int(s.count).padStart(9)}  ${s.name}`));
+  lines.push(
+    "",
+    "Top event sources",
+    ...r.topEventSources.map((s) => `  ${int(s.count).padStart(9)}  ${safe(s.name)}`),
+  );
+  lines.push("", "Top event names", ...r.topEventNames.map((s) => `  ${int(s.count).padStart(9)}  ${safe(s.name)}`));
 
   if (r.alerts) {
     const raised = r.alerts.filter((a) => a.alerts > 0);
@@ -39,21 +52,27 @@ export function renderReport(r: ScanReport): string {
     );
     for (const a of raised) {
       const credit = a.author ? ` (Sigma ${a.ruleId} by ${a.author})` : "";
-      lines.push(`  ${int(a.alerts).padStart(7)}  ${a.severity.padEnd(8)}  ${a.title}${credit}`);
-      if (a.correlation) lines.push(`           correlation: ${a.correlation}; groups ${(a.groups ?? []).join(" ")}`);
+      lines.push(`  ${int(a.alerts).padStart(7)}  ${a.severity.padEnd(8)}  ${safe(a.title)}${safe(credit)}`);
+      if (a.correlation) lines.push(`           correlation: ${safe(a.correlation)}; groups ${safe((a.groups ?? []).join(" "))}`);
     }
+  }
+  if (r.ruleErrors && r.ruleErrors.length > 0) {
+    lines.push("", `Rules that failed on some events, counted as no match (${r.ruleErrors.length})`);
+    for (const e of r.ruleErrors) lines.push(`  ${safe(e.ruleId)}: ${int(e.events)} events; ${safe(e.reason)}`);
   }
 
   if (r.errors.length > 0) {
     lines.push(
       "",
       `Files that could not be read (${r.errors.length})`,
-      ...r.errors.map((e) => `  ${e.file}: ${e.reason}`),
+      ...r.errors.map((e) => `  ${safe(e.file)}: ${safe(e.reason)}`),
     );
   }
   if (r.invalidRecords > 0) {
     lines.push("", `Invalid records (${int(r.invalidRecords)}, first ${r.recordErrors.length} shown)`);
-    lines.push(...r.recordErrors.map((e) => `  ${e.file}${e.index === null ? "" : ` #${e.index}`}: ${e.reason}`));
+    lines.push(
+      ...r.recordErrors.map((e) => `  ${safe(e.file)}${e.index === null ? "" : ` #${e.index}`}: ${safe(e.reason)}`),
+    );
   }
   if (r.dedupClaimsForgotten > 0) {
     lines.push(

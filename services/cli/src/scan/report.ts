@@ -1,7 +1,9 @@
 // What `scan` tells: counted as records stream past, so memory stays flat however much is read
-// (the dedup claims are the only thing that grows, bounded by the store's size).
+// (the dedup claims are the only thing that grows, bounded by the store's size; the top event names
+// and sources are a bounded sketch).
 import type { CloudTrailRecord, Enrichment } from "@trailstream/cloudtrail";
-import type { RuleAlerts } from "./alerts.ts";
+import type { RuleAlerts, RuleErrorReport } from "./alerts.ts";
+import { TopCounter } from "./top.ts";
 
 export interface Prices {
   /** USD per 100,000 additional copies of management events (AWS: $2.00). */
@@ -44,21 +46,34 @@ export interface ScanReport {
   /** The first bad records, with why (`invalidRecords` counts them all). */
   recordErrors: Array<{ file: string; index: number | null; reason: string }>;
   dedupClaimsForgotten: number;
+  /** Unique events that correct an earlier one (`addendum.reason` UPDATED_DATA). */
+  corrections: number;
+  /** Records whose identity was seen before with a different eventName, eventSource or eventTime. */
+  identityConflicts: number;
+  /** Unique events whose eventTime is not a time (left out of the time span). */
+  unreadableEventTimes: number;
+  /** Rules that threw on some events (counted as no match); null when the scan ran without rules. */
+  ruleErrors: RuleErrorReport[] | null;
   /** Per rule, the alerts the unique events would raise; null when the scan ran without rules. */
   alerts: RuleAlerts[] | null;
 }
 
 const MAX_RECORD_ERRORS = 100;
 const TOP = 10;
+/** Names tracked by the top-N sketch: far more than shown, so the ten shown are exact in practice. */
+const TOP_TRACKED = 1_000;
 
 export class ScanTally {
   readonly #prices: Prices;
   readonly #locations = new Map<string, LocationReport>();
-  readonly #sources = new Map<string, number>();
-  readonly #names = new Map<string, number>();
+  readonly #sources = new TopCounter(TOP_TRACKED);
+  readonly #names = new TopCounter(TOP_TRACKED);
   readonly #errorsByClass: Record<string, number> = {};
-  #first: string | null = null;
-  #last: string | null = null;
+  #first: { text: string; ms: number } | null = null;
+  #last: { text: string; ms: number } | null = null;
+  corrections = 0;
+  identityConflicts = 0;
+  unreadableEventTimes = 0;
   files = 0;
   filesSkipped = 0;
   records = 0;
@@ -85,8 +100,9 @@ export class ScanTally {
 
   unique(record: CloudTrailRecord, enrichment: Enrichment): void {
     this.uniqueEvents++;
-    bump(this.#sources, record.eventSource ?? "(none)");
-    bump(this.#names, record.eventName ?? "(none)");
+    this.#sources.add(record.eventSource ?? "(none)");
+    this.#names.add(record.eventName ?? "(none)");
+    if (enrichment.correctionOf !== null) this.corrections++;
     if (enrichment.error) {
       this.errorEvents++;
       this.#errorsByClass[enrichment.error.class] = (this.#errorsByClass[enrichment.error.class] ?? 0) + 1;
@@ -94,9 +110,25 @@ export class ScanTally {
     }
     const time = record.eventTime;
     if (typeof time === "string") {
-      if (this.#first === null || time < this.#first) this.#first = time;
-      if (this.#last === null || time > this.#last) this.#last = time;
+      // Compared as instants: "+09:00" and "Z" times order correctly, and a non-time is counted.
+      const ms = Date.parse(time);
+      if (!Number.isFinite(ms)) {
+        this.unreadableEventTimes++;
+        return;
+      }
+      if (this.#first === null || ms < this.#first.ms) this.#first = { text: time, ms };
+      if (this.#last === null || ms > this.#last.ms) this.#last = { text: time, ms };
     }
+  }
+
+  conflict(file: string, index: number, identity: string): void {
+    this.identityConflicts++;
+    if (this.recordErrors.length < MAX_RECORD_ERRORS)
+      this.recordErrors.push({
+        file,
+        index,
+        reason: `warning: ${identity} was read before with another eventName, eventSource or eventTime; kept the first`,
+      });
   }
 
   copy(location: LocationReport, category: Enrichment["category"]): void {
@@ -116,7 +148,7 @@ export class ScanTally {
     if (this.recordErrors.length < MAX_RECORD_ERRORS) this.recordErrors.push({ file, index, reason });
   }
 
-  report(dedupClaimsForgotten: number): Omit<ScanReport, "alerts"> {
+  report(dedupClaimsForgotten: number): Omit<ScanReport, "alerts" | "ruleErrors"> {
     const locations = [...this.#locations.values()].sort((a, b) => a.location.localeCompare(b.location));
     return {
       files: this.files,
@@ -128,26 +160,18 @@ export class ScanTally {
       copyCostUsd: locations.reduce((sum, l) => sum + l.copyCostUsd, 0),
       prices: this.#prices,
       locations,
-      topEventSources: top(this.#sources),
-      topEventNames: top(this.#names),
+      topEventSources: this.#sources.top(TOP),
+      topEventNames: this.#names.top(TOP),
       accessDenied: this.accessDenied,
       errorEvents: this.errorEvents,
       errorsByClass: { ...this.#errorsByClass },
-      timeSpan: this.#first !== null && this.#last !== null ? { first: this.#first, last: this.#last } : null,
+      timeSpan: this.#first !== null && this.#last !== null ? { first: this.#first.text, last: this.#last.text } : null,
       errors: this.errors,
       recordErrors: this.recordErrors,
       dedupClaimsForgotten,
+      corrections: this.corrections,
+      identityConflicts: this.identityConflicts,
+      unreadableEventTimes: this.unreadableEventTimes,
     };
   }
-}
-
-function bump(map: Map<string, number>, key: string): void {
-  map.set(key, (map.get(key) ?? 0) + 1);
-}
-
-function top(map: Map<string, number>): Array<{ name: string; count: number }> {
-  return [...map]
-    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-    .slice(0, TOP)
-    .map(([name, count]) => ({ name, count }));
 }

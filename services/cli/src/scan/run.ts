@@ -8,12 +8,13 @@ import {
   type EnrichedEnvelope,
   type Enrichment,
   enrich,
+  eventFingerprint,
   eventIdentity,
   parseCloudTrailKey,
   SeenIdentities,
 } from "@trailstream/cloudtrail";
 import type { CorrelationRule, RuleSet } from "@trailstream/rules";
-import { AlertTally } from "./alerts.ts";
+import { AlertTally, type RuleErrorTally } from "./alerts.ts";
 import type { ScanInput } from "./inputs.ts";
 import { type Prices, type ScanReport, ScanTally } from "./report.ts";
 
@@ -27,6 +28,8 @@ export interface ScanOptions {
   rules?: RuleSet;
   /** Sigma correlation rules over `rules`, judged in memory. */
   correlations?: readonly CorrelationRule[];
+  /** Where `rules` reports a rule that threw (the RuleSet's onError); listed in the report. */
+  ruleErrors?: RuleErrorTally;
   onProgress?: (progress: { files: number; totalFiles: number; records: number; unique: number }) => void;
 }
 
@@ -40,6 +43,8 @@ export function preferSmallHeap(): void {
   setFlagsFromString("--optimize-for-size");
 }
 
+const DIGEST_NAME = /_CloudTrail-Digest_[^/]*$/;
+
 export async function scan(inputs: readonly ScanInput[], options: ScanOptions): Promise<ScanReport> {
   const tally = new ScanTally(options.prices);
   const seen = new SeenIdentities(options.maxIdentities);
@@ -48,7 +53,8 @@ export async function scan(inputs: readonly ScanInput[], options: ScanOptions): 
 
   for (const [fileIndex, input] of inputs.entries()) {
     const parsedKey = input.key === "-" ? null : parseCloudTrailKey(input.key);
-    if (parsedKey?.ok && parsedKey.value.kind === "digest") {
+    // A digest folder synced on its own has no AWSLogs/ layout above it; its names still say so.
+    if ((parsedKey?.ok && parsedKey.value.kind === "digest") || DIGEST_NAME.test(input.key)) {
       tally.filesSkipped++;
       continue;
     }
@@ -69,8 +75,10 @@ export async function scan(inputs: readonly ScanInput[], options: ScanOptions): 
           tally.recordError(input.name, item.index, "the record has no eventID or recipientAccountId");
           continue;
         }
-        if (!seen.firstTime(identity)) {
+        const seenBefore = seen.offer(identity, eventFingerprint(item.record));
+        if (seenBefore !== "first") {
           tally.copy(location, dedupCategory(item.record));
+          if (seenBefore === "conflict") tally.conflict(input.name, item.index, identity);
           continue;
         }
         const enrichment = enrich(item.record);
@@ -96,7 +104,11 @@ export async function scan(inputs: readonly ScanInput[], options: ScanOptions): 
       unique: tally.uniqueEvents,
     });
   }
-  return { ...tally.report(seen.evicted), alerts: alerts?.report() ?? null };
+  return {
+    ...tally.report(seen.evicted),
+    alerts: alerts?.report() ?? null,
+    ruleErrors: options.ruleErrors?.report() ?? (options.rules ? [] : null),
+  };
 }
 
 function originFromKey(parsed: ReturnType<typeof parseCloudTrailKey> | null): { account?: string; region?: string } {
