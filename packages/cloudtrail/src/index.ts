@@ -107,7 +107,14 @@ export { DECODE_ERROR_CODES, DecodeError, type DecodeErrorCode, isDecodeError } 
 export { alertIdentity, correctedEventID, eventIdentity } from "./identity.ts";
 export { type CloudTrailFileKind, type CloudTrailKey, decodeNotificationKey, parseCloudTrailKey } from "./keys.ts";
 export { CLOUDTRAIL_DETAIL_TYPES, decodeEventBridgeEvent, decodeKinesisData, type KinesisPayload } from "./kinesis.ts";
-export { decodeLogFile, inflateBounded, isGzip, type LogFileHash, LogFileHasher, type LogFileLimits } from "./log-file.ts";
+export {
+  decodeLogFile,
+  inflateBounded,
+  isGzip,
+  type LogFileHash,
+  LogFileHasher,
+  type LogFileLimits,
+} from "./log-file.ts";
 export { decodeNotification, type Notification, type NotificationKind, type S3ObjectRef } from "./notification.ts";
 export {
   type Addendum,

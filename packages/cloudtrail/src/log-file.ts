@@ -258,7 +258,6 @@ class RecordSplitter {
     return this.#state === S.stopped;
   }
 
-
   *drain(): Generator<DecodeItem> {
     const out = this.#out;
     this.#out = [];
