@@ -53,7 +53,8 @@ export function renderReport(r: ScanReport): string {
     for (const a of raised) {
       const credit = a.author ? ` (Sigma ${a.ruleId} by ${a.author})` : "";
       lines.push(`  ${int(a.alerts).padStart(7)}  ${a.severity.padEnd(8)}  ${safe(a.title)}${safe(credit)}`);
-      if (a.correlation) lines.push(`           correlation: ${safe(a.correlation)}; groups ${safe((a.groups ?? []).join(" "))}`);
+      if (a.correlation)
+        lines.push(`           correlation: ${safe(a.correlation)}; groups ${safe((a.groups ?? []).join(" "))}`);
     }
   }
   if (r.ruleErrors && r.ruleErrors.length > 0) {
