@@ -88,6 +88,20 @@ export interface AlertDocument {
   /** Occurrences in the threshold window when the rule has a threshold. */
   count?: number;
   threshold?: { count: number; windowMs: number; groupBy: string[] };
+  /**
+   * Sigma correlation rules: what was correlated and the window (of eventTime) that met the
+   * condition; `count` is what the condition compared, the event is the one that completed it.
+   */
+  correlation?: {
+    type: string;
+    rules: string[];
+    groupBy: string[];
+    timespanMs: number;
+    condition: Record<string, number>;
+    field?: string[];
+    windowStart: string;
+    windowEnd: string;
+  };
   identity: string;
   summary: EventSummary;
   /** When trailstream first received the event (origin.receivedAt). */
@@ -193,5 +207,7 @@ export function summaryLine(doc: AlertDocument): string {
   parts.push(`in ${s.recipientAccountId ?? "?"}/${s.awsRegion ?? "?"}`);
   if (s.errorCode) parts.push(`failed: ${s.errorCode}`);
   if (doc.count !== undefined && doc.threshold) parts.push(`${doc.count} times in ${doc.threshold.windowMs / 1_000}s`);
+  if (doc.count !== undefined && doc.correlation)
+    parts.push(`${doc.correlation.type} ${doc.count} in ${doc.correlation.timespanMs / 1_000}s`);
   return parts.join(" ");
 }

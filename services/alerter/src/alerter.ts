@@ -1,8 +1,10 @@
 // The alerter's wiring: events topic ─► rules ─► Kafka alerts topic, Alertmanager, webhooks, with
 // threshold, suppression and idempotence state in Redis and the DLQ for what no sink would take.
 import { type ConsumedBatch, createKafka, ensureTopics, openProducer, startBatchConsumer } from "@trailstream/kafka";
+import { CorrelationEngine } from "@trailstream/rules";
 import { type Logger, safeUrl } from "@trailstream/runtime";
 import type { AlerterConfig } from "./config.ts";
+import { RedisCorrelationStore } from "./correlation-redis.ts";
 import { type AlerterMetrics, createMetrics } from "./metrics.ts";
 import { type BatchResult, processBatch } from "./pipeline.ts";
 import { loadRules } from "./rules.ts";
@@ -91,6 +93,26 @@ export async function startAlerter(config: AlerterConfig, deps: AlerterDeps): Pr
     keyPrefix: config.redisKeyPrefix,
     claimTtlMs: config.alertDedupTtlMs,
   });
+  const correlations =
+    loaded.correlations.length === 0
+      ? undefined
+      : new CorrelationEngine(loaded.correlations, loaded.ruleSet.rules, {
+          store: new RedisCorrelationStore({
+            client: redis as unknown as StateClient,
+            keyPrefix: config.redisKeyPrefix,
+          }),
+          latenessMs: config.correlationLatenessMs,
+        });
+  for (const f of correlations?.failures ?? []) {
+    // A correlation in a file the operator named must run, as must its other rules.
+    if (f.file !== undefined && config.ruleFiles.includes(f.file)) {
+      await closeRedis();
+      throw new Error(`${f.file}: correlation ${f.id} ${f.reason}`);
+    }
+    log.warn({ rule: f.id, file: f.file, reason: f.reason }, "a correlation rule was skipped");
+  }
+  metrics.rulesLoaded.set({ source: "correlation" }, correlations?.rules.length ?? 0);
+  if (correlations) log.info({ correlations: correlations.rules.map((c) => c.id) }, "correlation rules loaded");
 
   const kafka = createKafka(config.kafka, (level, message, fields) => {
     const quiet = message.startsWith("Limiting retries for the idempotent producer");
@@ -131,6 +153,7 @@ export async function startAlerter(config: AlerterConfig, deps: AlerterDeps): Pr
     try {
       const result = await processBatch(batch.partition, batch.messages, {
         rules: loaded.ruleSet,
+        ...(correlations ? { correlations } : {}),
         state,
         sinks,
         policy,

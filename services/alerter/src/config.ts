@@ -35,6 +35,8 @@ export interface AlerterConfig {
   sinkConcurrency: number;
   /** A batch's deliveries to one sink stop after this long; the rest go to the DLQ. */
   sinkBatchDeadlineMs: number;
+  /** How late (in eventTime) a match may come after later ones and still be correlated with them. */
+  correlationLatenessMs: number;
   /** How long `alerted:<rule>:<identity>` claims live: a re-delivered event inside it raises nothing. */
   alertDedupTtlMs: number;
   /** How long Alertmanager keeps an alert firing (endsAt = now + this); 0 lets Alertmanager decide. */
@@ -92,6 +94,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     sinkConcurrency: r.integer("SINK_CONCURRENCY", 4, { min: 1, max: 64 }),
     sinkBatchDeadlineMs: r.integer("SINK_BATCH_DEADLINE_MS", 15_000, { min: 100, max: 600_000 }),
     alertDedupTtlMs: r.duration("ALERT_DEDUP_TTL", "24h", 1_000),
+    correlationLatenessMs: r.duration("CORRELATION_LATENESS", "15m", 0),
     alertmanagerResolveMs: r.duration("ALERTMANAGER_RESOLVE", "1h", 0),
     metricsPort: r.integer("METRICS_PORT", 9403, { min: 0, max: 65_535 }),
     logLevel: r.oneOf("LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const, "info"),

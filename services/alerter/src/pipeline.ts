@@ -5,8 +5,9 @@
 // when it throws nothing is committed and the batch comes again.
 import { alertIdentity, type DeadLetter, rejectedRecordLetter } from "@trailstream/cloudtrail";
 import type { ConsumedMessage } from "@trailstream/kafka";
-import { type AlertDecision, decideAlert, type Rule, type RuleSet } from "@trailstream/rules";
+import { type AlertDecision, type CorrelationEngine, decideAlert, type Rule, type RuleSet } from "@trailstream/rules";
 import { type AlertDocument, buildAlert, type DecodedEvent, decodeEvent, eventTimeMs } from "./alert.ts";
+import { correlate, correlationAlert, type Fed } from "./correlate.ts";
 import { type DeliveryHooks, deliverAll, sinkDeadLetter } from "./deliver.ts";
 import type { AlerterMetrics } from "./metrics.ts";
 import type { RetryPolicy } from "./retry.ts";
@@ -21,6 +22,8 @@ export interface DeadLetterOut {
 
 export interface PipelineDeps {
   rules: RuleSet;
+  /** Sigma correlation rules over `rules`, their state in the same Redis (or memory in tests). */
+  correlations?: CorrelationEngine;
   state: AlertState;
   sinks: readonly Sink[];
   policy: RetryPolicy;
@@ -66,6 +69,7 @@ export async function processBatch(
   const now = deps.now ?? Date.now;
   const deadLetters: DeadLetterOut[] = [];
   const matches: Match[] = [];
+  const fed: Fed[] = [];
   for (const message of messages) {
     const position = `${partition}:${message.offset}`;
     const decoded = decodeEvent(message.value, position);
@@ -86,8 +90,11 @@ export async function processBatch(
     const started = performance.now();
     const hits = deps.rules.match(decoded.event.record);
     metrics?.evaluationSeconds.observe((performance.now() - started) / 1_000);
+    if (deps.correlations && hits.some((r) => deps.correlations?.feedsOn(r.id)))
+      fed.push({ event: decoded.event, hits });
     for (const rule of hits) {
       metrics?.ruleMatches.inc({ rule: rule.id, severity: rule.severity });
+      if (rule.silent) continue; // it only feeds a correlation
       matches.push({
         event: decoded.event,
         rule,
@@ -131,6 +138,15 @@ export async function processBatch(
     alertOrigins.set(doc, m.event);
   });
 
+  // Correlations, in Redis too, judged on eventTime; their alerts claimed like the matches above.
+  const engine = deps.correlations;
+  const correlated = engine && fed.length > 0 ? await timed(metrics, () => correlate(engine, fed, deps.state)) : [];
+  for (const c of correlated) {
+    const doc = correlationAlert(c, now());
+    alerts.push(doc);
+    alertOrigins.set(doc, c.event);
+  }
+
   const failures = await deliverAll(alerts, deps.sinks, deps.policy, {
     ...deps.hooks,
     onAttemptError: (sink, error, attempt) => {
@@ -153,7 +169,8 @@ export async function processBatch(
     await deps.deadLetter(deadLetters);
     for (const d of deadLetters) metrics?.dlq.inc({ reason: d.letter.reason });
   }
-  if (live.length > 0) await timed(metrics, () => deps.state.markDone(live.map((m) => m.claim)));
+  const done = [...live.map((m) => m.claim), ...correlated.map((c) => c.claim)];
+  if (done.length > 0) await timed(metrics, () => deps.state.markDone(done));
 
   const doneAt = now();
   for (const a of alerts) {

@@ -1,10 +1,13 @@
 // The rules an alerter runs: the built-in catalog (CIS and the shipped Sigma rules) and custom YAML
 // files. A custom file that does not load stops the start (an operator wrote it and should know);
-// a shipped Sigma rule that does not compile is reported and skipped.
-import { builtinRules, loadCustomRules, type Rule, RuleSet } from "@trailstream/rules";
+// a shipped Sigma rule that does not compile is reported and skipped. RULE_FILES may hold Sigma
+// files too, correlation rules included.
+import { builtinRules, type CorrelationRule, loadRuleFile, type Rule, RuleSet } from "@trailstream/rules";
 
 export interface LoadedRules {
   ruleSet: RuleSet;
+  /** Sigma correlation rules from the built-in set and the rule files (resolved when the engine is built). */
+  correlations: CorrelationRule[];
   bySource: Record<string, number>;
   failures: { file: string; reason: string }[];
   duplicateIds: string[];
@@ -17,13 +20,19 @@ export async function loadRules(options: {
   onRuleError?: (rule: Rule, error: unknown) => void;
 }): Promise<LoadedRules> {
   const rules: Rule[] = [];
+  const correlations: CorrelationRule[] = [];
   const failures: { file: string; reason: string }[] = [];
   if (options.builtin) {
     const builtin = await builtinRules(options.sigmaDir ? { sigmaDir: options.sigmaDir } : {});
     rules.push(...builtin.rules);
+    correlations.push(...builtin.correlations);
     failures.push(...builtin.failures);
   }
-  for (const file of options.files) rules.push(...(await loadCustomRules(file)));
+  for (const file of options.files) {
+    const loaded = await loadRuleFile(file);
+    rules.push(...loaded.rules);
+    correlations.push(...loaded.correlations);
+  }
   // A later rule with an id already taken is dropped: ids name alerts and Redis keys.
   const seen = new Set<string>();
   const duplicateIds: string[] = [];
@@ -38,5 +47,5 @@ export async function loadRules(options: {
   const bySource: Record<string, number> = { cis: 0, sigma: 0, custom: 0 };
   for (const r of unique) bySource[r.source] = (bySource[r.source] ?? 0) + 1;
   const ruleSet = new RuleSet(unique, options.onRuleError ? { onError: options.onRuleError } : {});
-  return { ruleSet, bySource, failures, duplicateIds };
+  return { ruleSet, correlations, bySource, failures, duplicateIds };
 }
