@@ -89,6 +89,84 @@ describe("scan on a generated tree of three overlapping trails", () => {
   });
 });
 
+describe("scan --selectors", () => {
+  const writes = [
+    {
+      Name: "management writes",
+      FieldSelectors: [
+        { Field: "eventCategory", Equals: ["Management"] },
+        { Field: "readOnly", Equals: ["false"] },
+      ],
+    },
+  ];
+  test("keeps only the unique events the selectors keep, the same as the enricher's filter", async () => {
+    const file = join(dir, "selectors.json");
+    await writeFile(file, JSON.stringify({ TrailName: "t", AdvancedEventSelectors: writes }));
+    const all = await run(
+      process.execPath,
+      [main, "scan", "--no-progress", "--no-rules", "--ndjson", join(dir, "buckets")],
+      {
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
+    const events = all.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { event: { readOnly?: boolean; eventCategory?: string } });
+    const expected = events.filter(
+      (e) => e.event.readOnly === false && (e.event.eventCategory ?? "Management") === "Management",
+    );
+    assert.ok(expected.length > 0 && expected.length < events.length, "the tree has writes and reads");
+    for (const selectors of [file, JSON.stringify(writes)]) {
+      const kept = await run(
+        process.execPath,
+        [main, "scan", "--no-progress", "--no-rules", "--ndjson", "--selectors", selectors, join(dir, "buckets")],
+        { maxBuffer: 64 * 1024 * 1024 },
+      );
+      const lines = kept.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { event: { eventID: string } });
+      assert.deepEqual(
+        lines.map((l) => l.event.eventID),
+        expected.map((e) => (e.event as { eventID: string }).eventID),
+      );
+      assert.match(kept.stderr, /Selected out +[\d,]+ records no --selectors selector keeps/);
+    }
+    const json = await run(process.execPath, [
+      main,
+      "scan",
+      "--no-progress",
+      "--no-rules",
+      "--json",
+      "--selectors",
+      file,
+      join(dir, "buckets"),
+    ]);
+    const report = JSON.parse(json.stdout) as {
+      uniqueEvents: number;
+      selectedOut: number;
+      records: number;
+      copiesCollapsed: number;
+    };
+    assert.equal(report.uniqueEvents, expected.length);
+    assert.equal(report.selectedOut + report.copiesCollapsed + report.uniqueEvents, report.records);
+  });
+
+  test("invalid selectors are a usage error naming the problem", async () => {
+    const bad = JSON.stringify([{ FieldSelectors: [{ Field: "readOnly", StartsWith: ["t"] }] }]);
+    await assert.rejects(
+      run(process.execPath, [main, "scan", "--selectors", bad, join(dir, "buckets")]),
+      (e: { code: number; stderr: string }) => {
+        assert.equal(e.code, 2);
+        assert.match(e.stderr, /--selectors: InvalidEventSelectorsException/);
+        assert.match(e.stderr, /readOnly takes only Equals/);
+        return true;
+      },
+    );
+  });
+});
+
 describe("scan evaluates the rules", () => {
   test("CIS unauthorized-calls alerts equal the unique events with such an error code, counted apart", async () => {
     const json = await run(process.execPath, [main, "scan", "--no-progress", "--json", join(dir, "buckets")]);

@@ -1,4 +1,6 @@
 // The enricher's settings, from the environment, checked all at once (docs/enricher.md lists them).
+import { readFileSync } from "node:fs";
+import { type EventSelectors, EventSelectorsError, eventSelectorsFromSetting } from "@trailstream/cloudtrail";
 import type { KafkaSettings } from "@trailstream/kafka";
 import { ConfigReader } from "@trailstream/runtime";
 
@@ -22,6 +24,8 @@ export interface EnricherConfig {
   dedupKeyPrefix: string;
   /** Claim hashes per hour (claims.ts): an hour's unique events / this should stay under ~100. */
   dedupShardsPerHour: number;
+  /** EVENT_SELECTORS: events no selector keeps are dropped before Redis; undefined keeps all. */
+  eventSelectors: EventSelectors | undefined;
   onRedisDown: RedisDownMode;
   /** One Redis round trip may take this long before it counts as failed. */
   redisTimeoutMs: number;
@@ -53,6 +57,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     dedupTtlMs: r.duration("DEDUP_TTL", "24h", 1_000),
     dedupKeyPrefix: r.string("DEDUP_KEY_PREFIX", "dedup:"),
     dedupShardsPerHour: r.integer("DEDUP_SHARDS_PER_HOUR", 1_024, { min: 1, max: 1_048_576 }),
+    eventSelectors: readSelectors(r),
     onRedisDown: r.oneOf("DEDUP_ON_REDIS_DOWN", ["block", "pass"] as const, "block"),
     redisTimeoutMs: r.integer("REDIS_TIMEOUT_MS", 2_000, { min: 10, max: 60_000 }),
     redisRetryMaxMs: r.integer("REDIS_RETRY_MAX_MS", 5_000, { min: 100, max: 300_000 }),
@@ -70,4 +75,17 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   );
   r.done();
   return config;
+}
+
+/** EVENT_SELECTORS: put-event-selectors JSON, inline or the path of a file. */
+function readSelectors(r: ConfigReader): EventSelectors | undefined {
+  const setting = r.optionalString("EVENT_SELECTORS");
+  if (setting === undefined) return undefined;
+  try {
+    return eventSelectorsFromSetting(setting, (path) => readFileSync(path, "utf8"));
+  } catch (error) {
+    if (!(error instanceof EventSelectorsError)) throw error;
+    r.require(false, `EVENT_SELECTORS: ${error.message}`);
+    return undefined;
+  }
 }

@@ -15,7 +15,7 @@ import { type Logger, safeUrl } from "@trailstream/runtime";
 import type { EnricherConfig } from "./config.ts";
 import { createRedisClient, pipelineOf, RedisDedupStore } from "./dedup-redis.ts";
 import { createMetrics, type EnricherMetrics } from "./metrics.ts";
-import { claimsOf, type DecodedBatch, decodeBatch, localVerdicts, planBatch } from "./pipeline.ts";
+import { applySelectors, claimsOf, type DecodedBatch, decodeBatch, localVerdicts, planBatch } from "./pipeline.ts";
 
 export interface Enricher {
   metrics: EnricherMetrics;
@@ -40,7 +40,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function startEnricher(config: EnricherConfig, deps: EnricherDeps): Promise<Enricher> {
   const { log } = deps;
-  const metrics = deps.metrics ?? createMetrics();
+  const metrics = deps.metrics ?? createMetrics(undefined, config.eventSelectors);
   const now = deps.now ?? Date.now;
   log.info(
     {
@@ -50,6 +50,9 @@ export async function startEnricher(config: EnricherConfig, deps: EnricherDeps):
       groupId: config.groupId,
       dedupTtlMs: config.dedupTtlMs,
       onRedisDown: config.onRedisDown,
+      eventSelectors: config.eventSelectors
+        ? { kind: config.eventSelectors.kind, selectors: config.eventSelectors.names }
+        : "none (every event flows on)",
     },
     "enricher starting",
   );
@@ -123,7 +126,7 @@ export async function startEnricher(config: EnricherConfig, deps: EnricherDeps):
 
   async function handle(batch: ConsumedBatch, context: PipeBatchContext): Promise<PipeResult> {
     const started = performance.now();
-    const decoded = decodeBatch(batch.messages);
+    const decoded = applySelectors(decodeBatch(batch.messages), config.eventSelectors);
     let verdicts: DedupVerdict[] | null = [];
     if (decoded.decoded.length > 0) verdicts = await verdictsFor(decoded, context);
     const unchecked = verdicts === null;

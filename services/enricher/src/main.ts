@@ -17,7 +17,7 @@ export async function main(env: Readonly<Record<string, string | undefined>> = p
     return;
   }
   const log = createLogger("enricher", config.logLevel);
-  const metrics = createMetrics();
+  const metrics = createMetrics(undefined, config.eventSelectors);
   let shutdown: { stop: (reason: string) => Promise<void> } | undefined;
   const enricher = await startEnricher(config, {
     log,

@@ -1,4 +1,6 @@
 // The enricher's metrics: base units, `trailstream_enricher_` prefix, bounded labels.
+
+import type { EventSelectors } from "@trailstream/cloudtrail";
 import { DLQ_REASONS, ORIGIN_KINDS } from "@trailstream/cloudtrail";
 import { createRegistry, LAG_BUCKETS_SECONDS, LATENCY_BUCKETS_SECONDS } from "@trailstream/runtime";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
@@ -20,11 +22,16 @@ export interface EnricherMetrics {
   lagSeconds: Histogram<string>;
   transactions: Counter<"result">;
   assignedPartitions: Gauge<string>;
+  selectedOut: Counter<string>;
+  selectorRejections: Counter<"selector" | "field">;
   /** Counts a committed batch. */
   record(stats: BatchStats): void;
 }
 
-export function createMetrics(registry: Registry = createRegistry("enricher")): EnricherMetrics {
+export function createMetrics(
+  registry: Registry = createRegistry("enricher"),
+  selectors?: EventSelectors,
+): EnricherMetrics {
   const registers = [registry];
   const m: EnricherMetrics = {
     registry,
@@ -87,8 +94,31 @@ export function createMetrics(registry: Registry = createRegistry("enricher")): 
       help: "Raw topic partitions this instance holds.",
       registers,
     }),
+    selectedOut: new Counter({
+      name: `${P}selected_out_total`,
+      help: "Events dropped because no EVENT_SELECTORS selector keeps them (before any dedup claim).",
+      registers,
+    }),
+    selectorRejections: new Counter({
+      name: `${P}selector_rejections_total`,
+      help: "Per event selector, the field (condition) that turned each dropped event away; every selector rejects every dropped event, so sum by (selector) equals selected_out_total.",
+      labelNames: ["selector", "field"],
+      registers,
+    }),
     record(stats) {
       m.recordsIn.inc(stats.in);
+      if (stats.selection && selectors) {
+        if (stats.selection.dropped > 0) m.selectedOut.inc(stats.selection.dropped);
+        stats.selection.rejections.forEach((row, s) => {
+          row.forEach((n, c) => {
+            if (n > 0)
+              m.selectorRejections.inc(
+                { selector: selectors.names[s] ?? `#${s + 1}`, field: selectors.conditions[s]?.[c] ?? "?" },
+                n,
+              );
+          });
+        });
+      }
       if (stats.unique - stats.unchecked > 0) m.eventsOut.inc({ dedup: "checked" }, stats.unique - stats.unchecked);
       if (stats.unchecked > 0) m.eventsOut.inc({ dedup: "unchecked" }, stats.unchecked);
       if (stats.replays > 0) m.replays.inc(stats.replays);
@@ -103,5 +133,9 @@ export function createMetrics(registry: Registry = createRegistry("enricher")): 
   for (const result of ["commit", "abort"]) m.transactions.inc({ result }, 0);
   for (const reason of DLQ_REASONS.enricher) m.dlq.inc({ reason }, 0);
   m.redisUp.set(0);
+  m.selectedOut.inc(0);
+  selectors?.names.forEach((selector, s) => {
+    for (const field of selectors.conditions[s] ?? []) m.selectorRejections.inc({ selector, field }, 0);
+  });
   return m;
 }

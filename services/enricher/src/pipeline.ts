@@ -7,6 +7,7 @@ import {
   decide,
   decodeEnvelope,
   type EnrichedEnvelope,
+  type EventSelectors,
   originLabel,
   type RawEnvelope,
   type ReceivedOrigin,
@@ -54,6 +55,30 @@ export function decodeMessage(message: ConsumedMessage): Decoded | Rejected {
 export interface DecodedBatch {
   decoded: Decoded[];
   rejected: Rejected[];
+  /** What EVENT_SELECTORS dropped from the batch, when selectors are set. */
+  selection?: Selection;
+}
+
+/** Records no selector kept, and per selector and condition how many that condition turned away. */
+export interface Selection {
+  dropped: number;
+  /** `rejections[selector][condition]`, indexed as EventSelectors' names and conditions. */
+  rejections: number[][];
+}
+
+/**
+ * Drops the records no event selector keeps, before any dedup claim is made for them (a dropped
+ * event costs Redis nothing). Every copy of an event carries the same record, so copies share a fate.
+ */
+export function applySelectors(batch: DecodedBatch, selectors: EventSelectors | undefined): DecodedBatch {
+  if (!selectors) return batch;
+  const rejections = selectors.conditions.map((c) => c.map(() => 0));
+  const count = (selector: number, condition: number) => {
+    const row = rejections[selector];
+    if (row) row[condition] = (row[condition] ?? 0) + 1;
+  };
+  const kept = batch.decoded.filter((d) => selectors.match(d.envelope.event, count) !== -1);
+  return { ...batch, decoded: kept, selection: { dropped: batch.decoded.length - kept.length, rejections } };
 }
 
 export function decodeBatch(messages: readonly ConsumedMessage[]): DecodedBatch {
@@ -97,6 +122,8 @@ export interface PlanOptions<E> {
 
 export interface BatchStats {
   in: number;
+  /** What EVENT_SELECTORS dropped (counted in `in`), when selectors are set. */
+  selection: Selection | null;
   /** Events written (first copies and replays). */
   unique: number;
   /** Of those, records written again because their claim was their own (a crash before commit). */
@@ -142,7 +169,8 @@ export function planBatch<E>(batch: DecodedBatch, verdicts: readonly DedupVerdic
     throw new Error(`${verdicts.length} verdicts for ${batch.decoded.length} decoded records`);
   }
   const stats: BatchStats = {
-    in: batch.decoded.length + batch.rejected.length,
+    in: batch.decoded.length + batch.rejected.length + (batch.selection?.dropped ?? 0),
+    selection: batch.selection ?? null,
     unique: 0,
     replays: 0,
     unchecked: 0,

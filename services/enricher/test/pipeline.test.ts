@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type DedupVerdict, dedupBatch, enrich, MemoryDedupStore } from "@trailstream/cloudtrail";
+import { type DedupVerdict, dedupBatch, enrich, eventSelectors, MemoryDedupStore } from "@trailstream/cloudtrail";
 import type { ConsumedMessage } from "@trailstream/kafka";
 import { HOUR_MS, identityDigest, ownerToken, type RedisArgs } from "../src/claims.ts";
 import { loadConfig, parseDuration } from "../src/config.ts";
 import { RedisDedupStore } from "../src/dedup-redis.ts";
+import { createMetrics } from "../src/metrics.ts";
 import {
+  applySelectors,
   type BatchPlan,
   claimsOf,
   decodeBatch,
@@ -258,5 +260,92 @@ test("config: defaults, durations, and every problem at once", () => {
       assert.doesNotMatch(error.message, /pw/);
       return true;
     },
+  );
+});
+
+test("EVENT_SELECTORS drop events before any claim, counted per selector and field", async () => {
+  const selectors = eventSelectors([
+    {
+      Name: "writes",
+      FieldSelectors: [
+        { Field: "eventCategory", Equals: ["Management"] },
+        { Field: "readOnly", Equals: ["false"] },
+      ],
+    },
+    {
+      Name: "no kms",
+      FieldSelectors: [
+        { Field: "eventCategory", Equals: ["Management"] },
+        { Field: "eventSource", NotEquals: ["kms.amazonaws.com"] },
+      ],
+    },
+  ]);
+  const kmsRead = { eventSource: "kms.amazonaws.com", eventName: "Decrypt", readOnly: true };
+  const batch = applySelectors(
+    decodeBatch([
+      message(envelope("keep-1")),
+      message(envelope("drop-1", "s3", kmsRead)),
+      message(envelope("drop-1", "kinesis-logs", kmsRead)),
+      message(envelope("keep-2", "s3", { readOnly: true })),
+      message("not json"),
+    ]),
+    selectors,
+  );
+  assert.deepEqual(
+    batch.decoded.map((d) => d.identity),
+    ["111122223333:keep-1", "111122223333:keep-2"],
+  );
+  assert.deepEqual(
+    claimsOf(batch.decoded).map((c) => c.identity),
+    ["111122223333:keep-1", "111122223333:keep-2"],
+  );
+  assert.deepEqual(batch.selection, {
+    dropped: 2,
+    rejections: [
+      [0, 2],
+      [0, 2],
+    ],
+  });
+  const store = new MemoryDedupStore({ ttlMs: 60_000, maxEntries: 100 });
+  const plan = planBatch(batch, await dedupBatch(store, claimsOf(batch.decoded)), OPTIONS);
+  assert.equal(plan.stats.in, 5, "dropped records are counted in");
+  assert.equal(plan.stats.unique, 2);
+  assert.equal(plan.stats.dlqByReason.get("json"), 1, "a record that does not decode still goes to the DLQ");
+
+  const metrics = createMetrics(undefined, selectors);
+  metrics.record(plan.stats);
+  const text = await metrics.registry.metrics();
+  assert.match(text, /trailstream_enricher_selected_out_total\{service="enricher"\} 2/);
+  assert.match(
+    text,
+    /trailstream_enricher_selector_rejections_total\{selector="writes",field="readOnly",service="enricher"\} 2/,
+  );
+  assert.match(
+    text,
+    /trailstream_enricher_selector_rejections_total\{selector="no kms",field="eventSource",service="enricher"\} 2/,
+  );
+  assert.match(
+    text,
+    /trailstream_enricher_selector_rejections_total\{selector="writes",field="eventCategory",service="enricher"\} 0/,
+  );
+});
+
+test("no EVENT_SELECTORS: the batch is untouched", () => {
+  const batch = decodeBatch([message(envelope("a")), message(envelope("b", "s3", { readOnly: true }))]);
+  assert.equal(applySelectors(batch, undefined), batch);
+});
+
+test("EVENT_SELECTORS: inline JSON or a file; invalid selectors are a configuration problem", () => {
+  const base = { KAFKA_BROKERS: "k:9092", REDIS_URL: "redis://r:6379" };
+  const inline = loadConfig({ ...base, EVENT_SELECTORS: '{"EventSelectors":[{"ReadWriteType":"WriteOnly"}]}' });
+  assert.equal(inline.eventSelectors?.kind, "basic");
+  assert.equal(loadConfig(base).eventSelectors, undefined);
+  assert.throws(
+    () => loadConfig({ ...base, EVENT_SELECTORS: '[{"FieldSelectors":[{"Field":"readOnly","Equals":["yes"]}]}]' }),
+    /EVENT_SELECTORS: InvalidEventSelectorsException:[\s\S]*readOnly takes "true" or "false"/,
+  );
+  assert.throws(
+    () => loadConfig({ ...base, EVENT_SELECTORS: "/nonexistent/selectors.json" }),
+    /EVENT_SELECTORS: InvalidEventSelectorsException: cannot read the selectors file \/nonexistent\/selectors.json/,
   );
 });

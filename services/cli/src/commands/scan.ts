@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { type EventSelectors, EventSelectorsError, eventSelectorsFromSetting } from "@trailstream/cloudtrail";
 import {
   builtinRules,
   type CorrelationRule,
@@ -27,6 +29,8 @@ Options:
   --max-identities N           remember at most N event identities (default 5000000, about 150 bytes each)
   --price-management USD       per 100,000 extra copies of management events (default ${AWS_PRICES.managementPer100k})
   --price-data USD             per 100,000 data events (default ${AWS_PRICES.dataPer100k})
+  --selectors FILE|JSON        keep only the events these CloudTrail event selectors keep (the JSON of
+                               put-event-selectors, basic or advanced, as the enricher's EVENT_SELECTORS)
   --rules FILE                 also evaluate the rules in FILE: custom rules (YAML) or a Sigma file,
                                correlation rules included (may be given again)
   --no-rules                   do not evaluate the built-in CIS and Sigma rules
@@ -48,6 +52,7 @@ export async function scanCommand(argv: string[]): Promise<number> {
       "price-management": { type: "string", default: String(AWS_PRICES.managementPer100k) },
       "price-data": { type: "string", default: String(AWS_PRICES.dataPer100k) },
       rules: { type: "string", multiple: true, default: [] },
+      selectors: { type: "string" },
       "no-rules": { type: "boolean", default: false },
       "no-progress": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -66,6 +71,7 @@ export async function scanCommand(argv: string[]): Promise<number> {
     dataPer100k: nonNegativeNumber("--price-data", values["price-data"]),
   };
 
+  const selectors = values.selectors === undefined ? undefined : readSelectors(values.selectors);
   preferSmallHeap();
   const ruleErrors = new RuleErrorTally();
   const rules = await loadRules(values["no-rules"] ? [] : ["builtin"], values.rules, ruleErrors);
@@ -77,6 +83,7 @@ export async function scanCommand(argv: string[]): Promise<number> {
     ...(values.ndjson ? { onEvent: (e) => writeLine(process.stdout, JSON.stringify(e)) } : {}),
     ...(progress ? { onProgress: progress.update } : {}),
     ...(rules ? { rules: rules.ruleSet, correlations: rules.correlations, ruleErrors } : {}),
+    ...(selectors ? { selectors } : {}),
   });
   progress?.done();
 
@@ -85,6 +92,15 @@ export async function scanCommand(argv: string[]): Promise<number> {
   else process.stdout.write(renderReport(report));
   const failedRules = report.ruleErrors !== null && report.ruleErrors.length > 0;
   return report.errors.length > 0 || report.invalidRecords > 0 || failedRules ? EXIT.partial : EXIT.ok;
+}
+
+function readSelectors(setting: string): EventSelectors {
+  try {
+    return eventSelectorsFromSetting(setting, (path) => readFileSync(path, "utf8"));
+  } catch (error) {
+    if (error instanceof EventSelectorsError) throw new UsageError(`--selectors: ${error.message}`);
+    throw error;
+  }
 }
 
 async function loadRules(

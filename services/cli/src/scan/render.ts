@@ -10,6 +10,9 @@ export function renderReport(r: ScanReport): string {
   lines.push(
     `Files read         ${int(r.files)}${r.filesSkipped ? ` (${int(r.filesSkipped)} digest files skipped)` : ""}`,
     `Records read       ${int(r.records)}${r.invalidRecords ? ` (${int(r.invalidRecords)} invalid)` : ""}`,
+    ...(r.selectedOut === null
+      ? []
+      : [`Selected out       ${int(r.selectedOut)} records no --selectors selector keeps`]),
     `Unique events      ${int(r.uniqueEvents)}`,
     `Copies collapsed   ${int(r.copiesCollapsed)}  costing ${usd(r.copyCostUsd)} at ${usd(r.prices.managementPer100k)} per 100k management and ${usd(r.prices.dataPer100k)} per 100k data events`,
   );

@@ -54,6 +54,8 @@ export interface ScanReport {
   unreadableEventTimes: number;
   /** Rules that threw on some events (counted as no match); null when the scan ran without rules. */
   ruleErrors: RuleErrorReport[] | null;
+  /** Records no --selectors selector keeps (copies included), left out of everything else; null without --selectors. */
+  selectedOut: number | null;
   /** Per rule, the alerts the unique events would raise; null when the scan ran without rules. */
   alerts: RuleAlerts[] | null;
 }
@@ -148,7 +150,7 @@ export class ScanTally {
     if (this.recordErrors.length < MAX_RECORD_ERRORS) this.recordErrors.push({ file, index, reason });
   }
 
-  report(dedupClaimsForgotten: number): Omit<ScanReport, "alerts" | "ruleErrors"> {
+  report(dedupClaimsForgotten: number): Omit<ScanReport, "alerts" | "ruleErrors" | "selectedOut"> {
     const locations = [...this.#locations.values()].sort((a, b) => a.location.localeCompare(b.location));
     return {
       files: this.files,

@@ -7,6 +7,7 @@ import {
   dedupCategory,
   type EnrichedEnvelope,
   type Enrichment,
+  type EventSelectors,
   enrich,
   eventFingerprint,
   eventIdentity,
@@ -24,6 +25,8 @@ export interface ScanOptions {
   maxIdentities: number;
   /** Called with each unique, enriched event, in the order read. */
   onEvent?: (envelope: EnrichedEnvelope<Enrichment>) => void | Promise<void>;
+  /** Event selectors (`--selectors`): records none keeps are left out, as the enricher drops them. */
+  selectors?: EventSelectors;
   /** Evaluated on each unique event; the report then lists the alerts they would raise. */
   rules?: RuleSet;
   /** Sigma correlation rules over `rules`, judged in memory. */
@@ -50,6 +53,8 @@ export async function scan(inputs: readonly ScanInput[], options: ScanOptions): 
   const seen = new SeenIdentities(options.maxIdentities);
   const alerts = options.rules ? new AlertTally(options.rules, options.correlations) : undefined;
   const receivedAt = new Date().toISOString();
+  const selectors = options.selectors;
+  let selectedOut = 0;
 
   for (const [fileIndex, input] of inputs.entries()) {
     const parsedKey = input.key === "-" ? null : parseCloudTrailKey(input.key);
@@ -73,6 +78,11 @@ export async function scan(inputs: readonly ScanInput[], options: ScanOptions): 
         const identity = eventIdentity(item.record);
         if (identity === null) {
           tally.recordError(input.name, item.index, "the record has no eventID or recipientAccountId");
+          continue;
+        }
+        // Before dedup, as in the enricher: a dropped event takes no room among the identities.
+        if (selectors && selectors.match(item.record) === -1) {
+          selectedOut++;
           continue;
         }
         const seenBefore = seen.offer(identity, eventFingerprint(item.record));
@@ -106,6 +116,7 @@ export async function scan(inputs: readonly ScanInput[], options: ScanOptions): 
   }
   return {
     ...tally.report(seen.evicted),
+    selectedOut: selectors ? selectedOut : null,
     alerts: alerts?.report() ?? null,
     ruleErrors: options.ruleErrors?.report() ?? (options.rules ? [] : null),
   };
