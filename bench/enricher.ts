@@ -1,11 +1,15 @@
 // Benchmark of the enricher: raw records per second through dedup, enrichment and transactions,
 // beside Kafka's own ConsumerPerformance tool reading the same topic on the same broker (the ceiling
-// for consuming alone), and Redis memory per tracked identity, measured on a private redis-server.
+// for consuming alone) and a Kafka Streams exactly-once dedup app (bench/kstreams-dedup, built here
+// with Maven), in rotating order each round; and Redis memory per tracked identity, measured on a
+// private redis-server.
 //   eval "$(deploy/local/stack env)"
-//   node bench/enricher.ts [--records 200000] [--partitions 4] [--runs 2] [--concurrency N] [--max-bytes-per-partition B]
+//   node bench/enricher.ts [--records 200000] [--partitions 4] [--runs 3] [--concurrency N] [--max-bytes-per-partition B] [--no-streams]
 // Results: docs/benchmarks.md.
 import { execFile } from "node:child_process";
-import { cpus, totalmem } from "node:os";
+import { existsSync, rmSync } from "node:fs";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { createClient } from "redis";
 import { createLogger } from "../packages/runtime/src/index.ts";
@@ -26,7 +30,8 @@ const { values } = parseArgs({
   options: {
     records: { type: "string", default: "200000" },
     partitions: { type: "string", default: "4" },
-    runs: { type: "string", default: "2" },
+    runs: { type: "string", default: "3" },
+    "no-streams": { type: "boolean", default: false },
     "max-bytes-per-partition": { type: "string", default: "1048576" },
     concurrency: { type: "string", default: "" },
   },
@@ -162,14 +167,75 @@ function usedMemory(info: string): number {
   return Number(m?.[1] ?? Number.NaN);
 }
 
+const STREAMS_DIR = resolve(import.meta.dirname, "kstreams-dedup");
+const STREAMS_JAR = join(STREAMS_DIR, "target/kstreams-dedup-1.jar");
+
+/** Maven, offline when its repository already has everything (the second build on), else online. */
+async function buildStreamsApp(): Promise<void> {
+  if (existsSync(STREAMS_JAR)) return;
+  console.error("building bench/kstreams-dedup with Maven");
+  await run("mvn", ["-q", "-o", "-B", "package"], { cwd: STREAMS_DIR }).catch(() =>
+    run("mvn", ["-q", "-B", "package"], { cwd: STREAMS_DIR, maxBuffer: 16 << 20 }),
+  );
+}
+
+interface StreamsRun {
+  recordsPerSecond: number;
+  seconds: number;
+  keys: number;
+  rocksdbBytesPerKey: number;
+}
+
+async function streamsRun(i: number): Promise<StreamsRun> {
+  const appId = `${name}-streams-${i}`;
+  const output = `${name}.streams-out.${i}`;
+  await ensureTopics(kafka, [{ topic: output, partitions }]);
+  const stateDir = join(tmpdir(), `${appId}-state`);
+  try {
+    const { stdout } = await run(
+      "java",
+      [
+        "-Xms256m",
+        "-Xmx512m",
+        "-cp",
+        `${STREAMS_JAR}:${join(STREAMS_DIR, "target/lib")}/*`,
+        "trailstream.bench.Dedup",
+        brokers.join(","),
+        raw,
+        output,
+        appId,
+        stateDir,
+      ],
+      { maxBuffer: 1 << 20 },
+    );
+    return JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}") as StreamsRun;
+  } finally {
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+const withStreams = !values["no-streams"];
+if (withStreams) await buildStreamsApp();
 const perf: Awaited<ReturnType<typeof consumerPerformance>>[] = [];
 const enr: EnricherRun[] = [];
+const streams: StreamsRun[] = [];
+const steps: [string, (i: number) => Promise<{ recordsPerSecond: number }>, { recordsPerSecond: number }[]][] = [
+  ["ConsumerPerformance", consumerPerformance, perf],
+  ["enricher", enricherRun, enr],
+  ...(withStreams ? [["Kafka Streams", streamsRun, streams] as (typeof steps)[number]] : []),
+];
 for (let i = 0; i < runs; i++) {
-  // Alternate the two so machine noise falls on both alike.
-  perf.push(await consumerPerformance());
-  console.error(`ConsumerPerformance run ${i + 1}: ${Math.round(perf.at(-1)?.recordsPerSecond ?? 0)} records/s`);
-  enr.push(await enricherRun(i));
-  console.error(`enricher run ${i + 1}: ${Math.round(enr.at(-1)?.recordsPerSecond ?? 0)} records/s`);
+  // Rotate the order each round so the machine's noise falls on all alike.
+  for (let k = 0; k < steps.length; k++) {
+    const step = steps[(k + i) % steps.length];
+    if (!step) continue;
+    const [label, fn, into] = step;
+    const r = await fn(i);
+    into.push(r);
+    console.error(
+      `round ${i + 1} ${label}: ${Math.round(r.recordsPerSecond)} records/s (load ${loadavg()[0]?.toFixed(1)})`,
+    );
+  }
 }
 // Medians: on a shared machine single runs swing by a factor of two.
 const median = <T>(xs: T[], f: (x: T) => number) => {
@@ -179,6 +245,7 @@ const median = <T>(xs: T[], f: (x: T) => number) => {
 };
 const ceiling = median(perf, (p) => p.recordsPerSecond);
 const enricherMedian = median(enr, (e) => e.recordsPerSecond);
+const streamsMedian = withStreams ? median(streams, (k) => k.recordsPerSecond) : Number.NaN;
 const last = enr.at(-1);
 console.log(
   JSON.stringify(
@@ -191,8 +258,14 @@ console.log(
       partitions,
       consumerPerformance: perf,
       enricher: enr,
-      median: { consumerPerformance: ceiling, enricher: enricherMedian },
+      kafkaStreams: streams,
+      median: { consumerPerformance: ceiling, enricher: enricherMedian, kafkaStreams: streamsMedian },
       ratio: enricherMedian / ceiling,
+      ratios: {
+        enricherOverConsumerPerformance: enricherMedian / ceiling,
+        enricherOverKafkaStreams: enricherMedian / streamsMedian,
+        kafkaStreamsOverConsumerPerformance: streamsMedian / ceiling,
+      },
       redisBytesPerIdentity: last
         ? { usedMemoryDelta: last.usedMemoryPerKey, memoryUsage: last.memoryUsagePerKey }
         : null,
