@@ -199,6 +199,8 @@ message naming the keys.
   value: {{ $v.groupId | quote }}
 - name: DEDUP_TTL
   value: {{ $v.dedupTtl | quote }}
+- name: DEDUP_SHARDS_PER_HOUR
+  value: {{ $v.dedupShardsPerHour | quote }}
 - name: DEDUP_ON_REDIS_DOWN
   value: {{ $v.dedupOnRedisDown | quote }}
 {{- else if eq .service "alerter" }}
