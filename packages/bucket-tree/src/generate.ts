@@ -2,6 +2,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import type { CloudTrailRecord } from "@trailstream/cloudtrail";
+import { type DeliveredFile, type DigestOptions, type IntegrityTruth, writeDigestChains } from "./digests.ts";
 import { type Random, seededRandom } from "./random.ts";
 import {
   defaultEstate,
@@ -34,6 +35,8 @@ export interface TreeOptions {
    * events that tests expect rules to match, or to miss.
    */
   planted?: readonly CloudTrailRecord[];
+  /** Also write each trail's signed digest chains (see digests.ts). */
+  digests?: DigestOptions;
 }
 
 export interface LocationTruth {
@@ -55,6 +58,8 @@ export interface TreeTruth {
   compressedBytes: number;
   /** Keyed by the trail location: the folder up to the region, relative to the tree's root. */
   locations: Record<string, LocationTruth>;
+  /** What the digests written say, when they were written. */
+  integrity?: IntegrityTruth;
 }
 
 const WINDOW_MS = 5 * 60_000;
@@ -92,6 +97,7 @@ export async function writeBucketTree(options: TreeOptions): Promise<TreeTruth> 
     }
   }
   const accounts = [estate.managementAccount, ...estate.memberAccounts];
+  const delivered: DeliveredFile[] = [];
 
   for (let w = 0; w < windows; w++) {
     const windowStart = start.getTime() + w * WINDOW_MS;
@@ -139,6 +145,17 @@ export async function writeBucketTree(options: TreeOptions): Promise<TreeTruth> 
             );
             await mkdir(join(options.outDir, dirname(key)), { recursive: true });
             await writeFile(join(options.outDir, key), gzipped);
+            if (options.digests) {
+              delivered.push({
+                trail,
+                account,
+                region,
+                key,
+                body,
+                deliveryMs: windowStart + WINDOW_MS,
+                records: chunk,
+              });
+            }
             location.files++;
             truth.files++;
             truth.uncompressedBytes += body.length;
@@ -149,6 +166,13 @@ export async function writeBucketTree(options: TreeOptions): Promise<TreeTruth> 
         }
       }
     }
+  }
+  if (options.digests) {
+    truth.integrity = await writeDigestChains(options.outDir, trails, delivered, {
+      ...options.digests,
+      firstDelivery: start.getTime() + WINDOW_MS,
+      lastDelivery: start.getTime() + windows * WINDOW_MS,
+    });
   }
   return truth;
 }

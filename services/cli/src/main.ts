@@ -56,7 +56,7 @@ Run "trailstream COMMAND --help" for a command's options; the services are confi
 environment variables (docs/deploy.md).
 
 Exit codes: 0 success; 1 an unexpected failure; 2 a usage or configuration error; 3 some input
-could not be read.`;
+could not be read; 4 scan --validate found a file or digest that is not valid.`;
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

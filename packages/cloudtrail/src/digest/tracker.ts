@@ -213,7 +213,8 @@ export class ChainTracker {
   }
 
   /** What time reveals: listed files that never came, files no digest listed, holes, silent chains. */
-  async tick(nowMs: number, limit = 1000): Promise<Verdict[]> {
+  async tick(nowMs: number, options: { limit?: number; stopped?: boolean } = {}): Promise<Verdict[]> {
+    const limit = options.limit ?? 1000;
     const verdicts: Verdict[] = [];
     for (const due of await this.#store.dueExpected(nowMs, limit)) {
       const id = fileId(due.bucket, due.key);
@@ -232,7 +233,11 @@ export class ChainTracker {
     // Chains first: a hole they find covers the files its missing digest listed.
     for (const chain of await this.#store.chains()) {
       const holes: [string, number, number][] = [];
-      verdicts.push(...(await this.#store.updateChain(chain, (state) => this.#judgeChain(state, nowMs, holes))));
+      verdicts.push(
+        ...(await this.#store.updateChain(chain, (state) =>
+          this.#judgeChain(state, nowMs, holes, options.stopped ?? true),
+        )),
+      );
       for (const [site, from, to] of holes) await this.#store.addSiteHole(site, from, to);
     }
     const olderThan = nowMs - HOUR - this.#unreferencedGraceMs;
@@ -270,6 +275,7 @@ export class ChainTracker {
     state: ChainState | undefined,
     nowMs: number,
     holes: [string, number, number][],
+    judgeStopped: boolean,
   ): { state: ChainState | undefined; result: Verdict[] } {
     if (!state || state.digests.length === 0) return { state, result: [] };
     const out: Verdict[] = [];
@@ -344,7 +350,12 @@ export class ChainTracker {
       }
     }
     const newest = ds.at(-1) as SeenDigest;
-    if (!state.backfill && nowMs > newest.endMs + this.#stoppedAfterMs && state.stoppedForMs !== newest.endMs) {
+    if (
+      judgeStopped &&
+      !state.backfill &&
+      nowMs > newest.endMs + this.#stoppedAfterMs &&
+      state.stoppedForMs !== newest.endMs
+    ) {
       state.stoppedForMs = newest.endMs;
       out.push(
         this.#chainVerdict(

@@ -1,6 +1,14 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { type EventSelectors, EventSelectorsError, eventSelectorsFromSetting } from "@trailstream/cloudtrail";
+import {
+  type EventSelectors,
+  EventSelectorsError,
+  eventSelectorsFromSetting,
+  Keyring,
+  parsePublicKeyList,
+} from "@trailstream/cloudtrail";
 import {
   builtinRules,
   type CorrelationRule,
@@ -13,6 +21,7 @@ import { EXIT, UsageError } from "../exit.ts";
 import { writeLine } from "../output.ts";
 import { RuleErrorTally } from "../scan/alerts.ts";
 import { listInputs } from "../scan/inputs.ts";
+import { ScanIntegrity } from "../scan/integrity.ts";
 import { renderReport } from "../scan/render.ts";
 import { AWS_PRICES } from "../scan/report.ts";
 import { preferSmallHeap, scan } from "../scan/run.ts";
@@ -34,12 +43,19 @@ Options:
   --rules FILE                 also evaluate the rules in FILE: custom rules (YAML) or a Sigma file,
                                correlation rules included (may be given again)
   --no-rules                   do not evaluate the built-in CIS and Sigma rules
+  --validate                   check log file integrity as aws cloudtrail validate-logs does, and more:
+                               digest signatures and chains, log file hashes, deleted, edited, withheld
+                               and unlisted files (each bucket synced into its own folder, BUCKET/...,
+                               each digest's signature beside it as DIGEST.metadata; see the README)
+  --public-keys FILE           what aws cloudtrail list-public-keys printed (default: public-keys.json
+                               at the root of the first folder)
   --no-progress                no progress line on standard error
   -h, --help
 
 Exit codes: 0 every file read; 3 some files, folders or records could not be read, or a rule failed
 on some events (the report says which); 2 a usage error (a PATH that does not exist or is not a file
-or folder, a folder with no log file); 1 an unexpected failure.`;
+or folder, a folder with no log file); 1 an unexpected failure; 4 with --validate, some file or digest is not
+valid (the report lists each with its kind).`;
 
 export async function scanCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -55,6 +71,8 @@ export async function scanCommand(argv: string[]): Promise<number> {
       selectors: { type: "string" },
       "no-rules": { type: "boolean", default: false },
       "no-progress": { type: "boolean", default: false },
+      validate: { type: "boolean", default: false },
+      "public-keys": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -75,6 +93,9 @@ export async function scanCommand(argv: string[]): Promise<number> {
   preferSmallHeap();
   const ruleErrors = new RuleErrorTally();
   const rules = await loadRules(values["no-rules"] ? [] : ["builtin"], values.rules, ruleErrors);
+  if (values["public-keys"] !== undefined && !values.validate)
+    throw new UsageError("--public-keys goes with --validate");
+  const integrity = values.validate ? new ScanIntegrity(await loadKeys(values["public-keys"], positionals)) : undefined;
   const inputs = await listInputs(positionals);
   const progress = !values["no-progress"] ? progressLine() : undefined;
   const report = await scan(inputs, {
@@ -84,12 +105,14 @@ export async function scanCommand(argv: string[]): Promise<number> {
     ...(progress ? { onProgress: progress.update } : {}),
     ...(rules ? { rules: rules.ruleSet, correlations: rules.correlations, ruleErrors } : {}),
     ...(selectors ? { selectors } : {}),
+    ...(integrity ? { integrity } : {}),
   });
   progress?.done();
 
   if (values.json) await writeLine(process.stdout, JSON.stringify(report, null, 2));
   else if (values.ndjson) process.stderr.write(renderReport(report));
   else process.stdout.write(renderReport(report));
+  if (report.integrity && report.integrity.problems.length > 0) return EXIT.integrity;
   const failedRules = report.ruleErrors !== null && report.ruleErrors.length > 0;
   return report.errors.length > 0 || report.invalidRecords > 0 || failedRules ? EXIT.partial : EXIT.ok;
 }
@@ -101,6 +124,24 @@ function readSelectors(setting: string): EventSelectors {
     if (error instanceof EventSelectorsError) throw new UsageError(`--selectors: ${error.message}`);
     throw error;
   }
+}
+
+async function loadKeys(file: string | undefined, paths: readonly string[]): Promise<Keyring> {
+  const path = file ?? paths.map((p) => join(p, "public-keys.json")).find((p) => existsSync(p));
+  if (path === undefined) {
+    throw new UsageError("--validate needs public keys: --public-keys FILE, or public-keys.json at the folder's root");
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path, "utf8"));
+  } catch (error) {
+    throw new UsageError(`--public-keys ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const keys = parsePublicKeyList(json);
+  if (!keys.ok) throw new UsageError(`--public-keys ${path}: ${keys.error.message}`);
+  const ring = new Keyring();
+  ring.add(keys.value);
+  return ring;
 }
 
 async function loadRules(

@@ -43,7 +43,9 @@ export async function listInputs(paths: readonly string[]): Promise<ScanInput[]>
     const root = resolve(path);
     const found: Walked = { files: [], unreadable: [], skippedByName: 0 };
     await walk(root, found, new Set([`${info.dev}:${info.ino}`]));
-    const files = found.files.sort();
+    // public-keys.json at the root is `scan --validate`'s, not a log file.
+    const keys = join(root, "public-keys.json");
+    const files = found.files.filter((f) => f !== keys).sort();
     if (files.length === 0 && found.unreadable.length === 0) {
       const skipped = found.skippedByName > 0 ? ` (${found.skippedByName} files skipped by name)` : "";
       throw new UsageError(`no CloudTrail log files (.json.gz or .json) under ${path}${skipped}`);

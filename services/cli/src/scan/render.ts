@@ -65,6 +65,15 @@ export function renderReport(r: ScanReport): string {
     for (const e of r.ruleErrors) lines.push(`  ${safe(e.ruleId)}: ${int(e.events)} events; ${safe(e.reason)}`);
   }
 
+  if (r.integrity) {
+    const i = r.integrity;
+    lines.push(
+      "",
+      `Integrity (digests)  ${int(i.logFilesValid)} log files and ${int(i.digestsValid)} digests valid, ${int(i.problems.length)} problems${i.logFilesNotYetCovered ? `; ${int(i.logFilesNotYetCovered)} log files newer than the digests` : ""}`,
+      ...i.problems.map((p) => `  ${p.kind.padEnd(22)} s3://${p.bucket}/${p.key}\n  ${"".padEnd(22)} ${p.message}`),
+    );
+  }
+
   if (r.errors.length > 0) {
     lines.push(
       "",

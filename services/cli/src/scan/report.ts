@@ -4,6 +4,7 @@
 import type { CloudTrailRecord, Enrichment } from "@trailstream/cloudtrail";
 import type { RuleAlerts, RuleErrorReport } from "./alerts.ts";
 import { TopCounter } from "./top.ts";
+import type { IntegrityReport } from "./integrity.ts";
 
 export interface Prices {
   /** USD per 100,000 additional copies of management events (AWS: $2.00). */
@@ -58,6 +59,8 @@ export interface ScanReport {
   selectedOut: number | null;
   /** Per rule, the alerts the unique events would raise; null when the scan ran without rules. */
   alerts: RuleAlerts[] | null;
+  /** What `--validate` found; null without it. */
+  integrity: IntegrityReport | null;
 }
 
 const MAX_RECORD_ERRORS = 100;
@@ -150,7 +153,7 @@ export class ScanTally {
     if (this.recordErrors.length < MAX_RECORD_ERRORS) this.recordErrors.push({ file, index, reason });
   }
 
-  report(dedupClaimsForgotten: number): Omit<ScanReport, "alerts" | "ruleErrors" | "selectedOut"> {
+  report(dedupClaimsForgotten: number): Omit<ScanReport, "alerts" | "ruleErrors" | "selectedOut" | "integrity"> {
     const locations = [...this.#locations.values()].sort((a, b) => a.location.localeCompare(b.location));
     return {
       files: this.files,

@@ -11,12 +11,14 @@ import {
   enrich,
   eventFingerprint,
   eventIdentity,
+  LogFileHasher,
   parseCloudTrailKey,
   SeenIdentities,
 } from "@trailstream/cloudtrail";
 import type { CorrelationRule, RuleSet } from "@trailstream/rules";
 import { AlertTally, type RuleErrorTally } from "./alerts.ts";
 import type { ScanInput } from "./inputs.ts";
+import type { ScanIntegrity } from "./integrity.ts";
 import { type Prices, type ScanReport, ScanTally } from "./report.ts";
 
 export interface ScanOptions {
@@ -34,6 +36,8 @@ export interface ScanOptions {
   /** Where `rules` reports a rule that threw (the RuleSet's onError); listed in the report. */
   ruleErrors?: RuleErrorTally;
   onProgress?: (progress: { files: number; totalFiles: number; records: number; unique: number }) => void;
+  /** `--validate`: log files are hashed as they are read, and digests checked after. */
+  integrity?: ScanIntegrity;
 }
 
 /**
@@ -61,13 +65,15 @@ export async function scan(inputs: readonly ScanInput[], options: ScanOptions): 
     // A digest folder synced on its own has no AWSLogs/ layout above it; its names still say so.
     if ((parsedKey?.ok && parsedKey.value.kind === "digest") || DIGEST_NAME.test(input.key)) {
       tally.filesSkipped++;
+      options.integrity?.addDigest(input);
       continue;
     }
+    const hasher = options.integrity ? new LogFileHasher() : undefined;
     const location = tally.location(parsedKey?.ok ? parsedKey.value.location : "(outside a CloudTrail key layout)");
     location.files++;
     tally.files++;
     try {
-      for await (const item of decodeLogFile(await input.open())) {
+      for await (const item of decodeLogFile(await input.open(), {}, hasher)) {
         if (!item.ok) {
           if (item.index === undefined) tally.errors.push({ file: input.name, reason: item.error.message });
           else tally.recordError(input.name, item.index, item.error.message);
@@ -103,6 +109,7 @@ export async function scan(inputs: readonly ScanInput[], options: ScanOptions): 
           });
         }
       }
+      await options.integrity?.logFile(input, hasher?.result);
     } catch (error) {
       // The decoder reports bad input as items; anything thrown is the file system's (unreadable file).
       tally.errors.push({ file: input.name, reason: error instanceof Error ? error.message : String(error) });
@@ -114,11 +121,13 @@ export async function scan(inputs: readonly ScanInput[], options: ScanOptions): 
       unique: tally.uniqueEvents,
     });
   }
+  const integrity = options.integrity ? await options.integrity.finish() : null;
   return {
     ...tally.report(seen.evicted),
     selectedOut: selectors ? selectedOut : null,
     alerts: alerts?.report() ?? null,
     ruleErrors: options.ruleErrors?.report() ?? (options.rules ? [] : null),
+    integrity,
   };
 }
 
