@@ -3,8 +3,8 @@
 // and sources are a bounded sketch).
 import type { CloudTrailRecord, Enrichment } from "@trailstream/cloudtrail";
 import type { RuleAlerts, RuleErrorReport } from "./alerts.ts";
-import { TopCounter } from "./top.ts";
 import type { IntegrityReport } from "./integrity.ts";
+import { TopCounter } from "./top.ts";
 
 export interface Prices {
   /** USD per 100,000 additional copies of management events (AWS: $2.00). */
