@@ -17,7 +17,7 @@ import type { CloudTrailRecord } from "@trailstream/cloudtrail";
 import { createKafka, ensureTopics, openProducer } from "@trailstream/kafka";
 import { builtinRules, RuleSet } from "@trailstream/rules";
 import { createLogger } from "@trailstream/runtime";
-import { loadConfig, startAlerter } from "../services/alerter/src/index.ts";
+import { loadSettings, start as startAlerter } from "../services/alerter/src/index.ts";
 
 const { values } = parseArgs({
   options: {
@@ -164,7 +164,7 @@ for (let i = 0; i < events.length; i += 1_000) {
 const produceSeconds = (performance.now() - produceStart) / 1_000;
 await producer.close();
 
-const config = loadConfig({
+const config = loadSettings({
   KAFKA_BROKERS: brokers.join(","),
   REDIS_URL: env.REDIS_URL,
   TOPIC_EVENTS: topics.events,

@@ -13,7 +13,7 @@ import { join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { createClient } from "redis";
 import { createLogger } from "../packages/runtime/src/index.ts";
-import { loadConfig, startEnricher } from "../services/enricher/src/index.ts";
+import { loadSettings, start as startEnricher } from "../services/enricher/src/index.ts";
 import {
   createKafka,
   ensureTopics,
@@ -108,7 +108,7 @@ async function enricherRun(i: number): Promise<EnricherRun> {
       { topic: topics.dlq, partitions: 1 },
     ]);
     const groupId = `${name}-group-${i}`;
-    const config = loadConfig({
+    const config = loadSettings({
       KAFKA_BROKERS: brokers.join(","),
       REDIS_URL: redis.url,
       TOPIC_RAW: raw,

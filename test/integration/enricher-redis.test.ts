@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { createLogger } from "../../packages/runtime/src/index.ts";
-import { type Enricher, loadConfig, startEnricher } from "../../services/enricher/src/index.ts";
+import { type Enricher, loadSettings, start as startEnricher } from "../../services/enricher/src/index.ts";
 import {
   consumerGroupLag,
   createKafka,
@@ -44,7 +44,7 @@ async function setUp(redisUrl: string, extra: Record<string, string> = {}) {
     { topic: topics.events, partitions: 3 },
     { topic: topics.dlq, partitions: 1 },
   ]);
-  const config = loadConfig({
+  const config = loadSettings({
     KAFKA_BROKERS: brokers.join(","),
     REDIS_URL: redisUrl,
     TOPIC_RAW: topics.raw,
@@ -76,12 +76,12 @@ test("Redis killed and restarted mid-run: consuming stops, /readyz says why, not
 
   await produceRaw(kafka, topics.raw, truth.records.slice(0, half));
   await waitForLag0(kafka, groupId, topics.raw, 60_000);
-  assert.deepEqual(enricher.notReady(), []);
+  assert.deepEqual(enricher.ready(), []);
 
   await redis.kill();
   await produceRaw(kafka, topics.raw, truth.records.slice(half));
   await new Promise((r) => setTimeout(r, 4_000));
-  assert.ok(enricher.notReady().includes("Redis is down"), `not ready: ${enricher.notReady()}`);
+  assert.ok(enricher.ready().includes("Redis is down"), `not ready: ${enricher.ready()}`);
   assert.equal(await metric(enricher, "redisUp"), 0);
   assert.ok((await metric(enricher, "redisErrors")) > 0);
   const waiting = await consumerGroupLag(kafka, groupId, topics.raw);
@@ -89,7 +89,7 @@ test("Redis killed and restarted mid-run: consuming stops, /readyz says why, not
 
   await redis.start();
   await waitForLag0(kafka, groupId, topics.raw, 60_000);
-  assert.deepEqual(enricher.notReady(), []);
+  assert.deepEqual(enricher.ready(), []);
   assert.equal(await metric(enricher, "redisUp"), 1);
 
   const events = await readTopic(kafka, topics.events, { expect: truth.identities.size, idleMs: 1_500 });
@@ -122,6 +122,6 @@ test("DEDUP_ON_REDIS_DOWN=pass: with no Redis, records go through flagged unchec
     unchecked?.value,
     [...events.values()].reduce((n, e) => n + e.count, 0),
   );
-  assert.deepEqual(enricher.notReady(), [], "pass mode keeps up, so it stays ready");
+  assert.deepEqual(enricher.ready(), [], "pass mode keeps up, so it stays ready");
   assert.equal(await metric(enricher, "redisUp"), 0);
 });

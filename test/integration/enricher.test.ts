@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { createLogger } from "../../packages/runtime/src/index.ts";
-import { type Enricher, loadConfig, startEnricher } from "../../services/enricher/src/index.ts";
+import { type Enricher, loadSettings, start as startEnricher } from "../../services/enricher/src/index.ts";
 import {
   createKafka,
   ensureTopics,
@@ -59,7 +59,7 @@ test("100,000 raw records with 30 % copies: every identity once on the events to
   await produceRaw(kafka, topics.raw, truth.records, { chunk: 2_000 });
   const produced = Date.now();
 
-  const config = loadConfig({
+  const config = loadSettings({
     KAFKA_BROKERS: brokers.join(","),
     REDIS_URL: redisUrl,
     TOPIC_RAW: topics.raw,
@@ -108,7 +108,7 @@ test("100,000 raw records with 30 % copies: every identity once on the events to
   const lag = await enricher.metrics.lagSeconds.get();
   const lagCount = lag.values.find((v) => v.metricName?.endsWith("_count"));
   assert.equal(lagCount?.value, truth.identities.size, "event lag observed once per event written");
-  assert.deepEqual(enricher.notReady(), []);
+  assert.deepEqual(enricher.ready(), []);
 
   await enricher.stop();
   const seconds = (enriched - produced) / 1_000;

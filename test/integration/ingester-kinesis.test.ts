@@ -15,8 +15,9 @@ import {
   type Shard,
   SplitShardCommand,
 } from "@aws-sdk/client-kinesis";
-import { loadConfig, startIngester } from "@trailstream/ingester";
+import { loadSettings, start as startIngester } from "@trailstream/ingester";
 import { createKafka } from "@trailstream/kafka";
+import { createLogger } from "@trailstream/runtime";
 import { createClient } from "redis";
 import { awsClients } from "../support/aws.ts";
 import {
@@ -349,7 +350,7 @@ test("KINESIS_START_POSITION=latest skips what was in the stream before and read
     KINESIS_START_POSITION: "latest",
     LOG_LEVEL: "error",
   });
-  const ingester = await startIngester(loadConfig(env));
+  const ingester = await startIngester(loadSettings(env), { log: createLogger("ingester", "error") });
   try {
     const prefix = env.REDIS_KEY_PREFIX ?? "";
     // The start point is pinned in Redis before the first read, so a takeover starts there too.

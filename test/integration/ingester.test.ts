@@ -16,8 +16,9 @@ import {
 import { CreateStreamCommand, DescribeStreamSummaryCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { CreateBucketCommand, PutBucketNotificationConfigurationCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
-import { type Ingester, loadConfig, replayCommand, replayHelp, startIngester } from "@trailstream/ingester";
+import { type Ingester, loadSettings, replayCommand, replayHelp, start as startIngester } from "@trailstream/ingester";
 import { createKafka } from "@trailstream/kafka";
+import { createLogger } from "@trailstream/runtime";
 import { awsClients } from "../support/aws.ts";
 import {
   deleteStream,
@@ -145,7 +146,7 @@ describe("ingester: sqs-s3 source", () => {
       MAX_FILES_IN_FLIGHT: "4",
       LOG_LEVEL: "error",
     });
-    ingester = await startIngester(loadConfig(env));
+    ingester = await startIngester(loadSettings(env), { log: createLogger("ingester", "error") });
   });
 
   after(async () => {
@@ -373,7 +374,7 @@ describe("ingester: kinesis source fed by a CloudWatch Logs subscription (moto)"
       }),
     );
     const ingester = await startIngester(
-      loadConfig(
+      loadSettings(
         ingesterEnv(e, {
           TOPIC_RAW: topics.raw,
           TOPIC_DLQ: topics.dlq,
@@ -382,6 +383,7 @@ describe("ingester: kinesis source fed by a CloudWatch Logs subscription (moto)"
           LOG_LEVEL: "error",
         }),
       ),
+      { log: createLogger("ingester", "error") },
     );
     try {
       const templates = await stratusRecords();

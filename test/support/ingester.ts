@@ -179,8 +179,8 @@ export function spawnIngester(name: string, env: Record<string, string>): Ingest
 /** The metrics port a spawned ingester logged when it started (it runs with METRICS_PORT=0). */
 export function metricsPortOf(p: IngesterProcess): number | undefined {
   for (const line of p.output) {
-    if (!line.includes('"ingester running"')) continue;
-    const port = (JSON.parse(line) as { metricsPort?: number }).metricsPort;
+    if (!line.includes('"serving /metrics, /healthz and /readyz"')) continue;
+    const port = (JSON.parse(line) as { port?: number }).port;
     if (port) return port;
   }
   return undefined;

@@ -16,6 +16,9 @@ const levelNames: Record<number, KafkaLogLevel> = {
 
 /** kafkajs logs through `sink` (default: errors to stderr), so services route it to their logger. */
 export function createKafka(settings: KafkaSettings, sink?: KafkaLogSink): kafkajs.Kafka {
+  // kafkajs warns at every producer start that its default partitioner changed in 2.0; trailstream
+  // keys its records and has only ever used the current one.
+  process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= "1";
   const emit: KafkaLogSink =
     sink ?? ((level, message, fields) => level === "error" && console.error(`kafka: ${message}`, fields));
   return new Kafka({

@@ -11,11 +11,15 @@ export interface BatchConsumerOptions {
   readCommitted?: boolean;
   /** Called once per fetched partition batch; offsets are committed only after it resolves. */
   handle: (batch: ConsumedBatch) => Promise<void>;
+  /** The consumer failed; with `restart: false` it stopped for good (running() turns false). */
+  onCrash?: (error: unknown, restart: boolean) => void;
 }
 
 export interface BatchConsumer {
   /** Resolves when the consumer has joined its group and started fetching. */
   started: Promise<void>;
+  /** True while the consumer runs (false after a crash it could not recover from, or close). */
+  running(): boolean;
   close(): Promise<void>;
 }
 
@@ -31,6 +35,11 @@ export async function startBatchConsumer(kafka: kafkajs.Kafka, options: BatchCon
     allowAutoTopicCreation: false,
     sessionTimeout: 30_000,
     heartbeatInterval: 3_000,
+  });
+  let isRunning = true;
+  consumer.on(consumer.events.CRASH, (event) => {
+    if (!event.payload.restart) isRunning = false;
+    options.onCrash?.(event.payload.error, event.payload.restart);
   });
   await consumer.connect();
   for (const topic of options.topics) {
@@ -61,5 +70,12 @@ export async function startBatchConsumer(kafka: kafkajs.Kafka, options: BatchCon
       await heartbeat();
     },
   });
-  return { started, close: () => consumer.disconnect() };
+  return {
+    started,
+    running: () => isRunning,
+    async close() {
+      isRunning = false;
+      await consumer.disconnect();
+    },
+  };
 }

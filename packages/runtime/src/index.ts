@@ -2,4 +2,14 @@ export { ConfigError, ConfigReader, type KafkaConnection, parseDuration } from "
 export { type HealthServer, type Readiness, startHealthServer } from "./health.ts";
 export { createLogger, type Logger, safeUrl } from "./logger.ts";
 export { createRegistry, LAG_BUCKETS_SECONDS, LATENCY_BUCKETS_SECONDS, METRIC_PREFIX } from "./metrics.ts";
-export { handleShutdown, type StopStep } from "./shutdown.ts";
+export {
+  drainMsOf,
+  type Env,
+  EXIT_CODE,
+  fatalSignal,
+  type RunningService,
+  runService,
+  type ServiceDefinition,
+  type ServiceDeps,
+  type ShellSettings,
+} from "./service.ts";

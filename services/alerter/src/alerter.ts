@@ -2,7 +2,8 @@
 // threshold, suppression and idempotence state in Redis and the DLQ for what no sink would take.
 import { type ConsumedBatch, createKafka, ensureTopics, openProducer, startBatchConsumer } from "@trailstream/kafka";
 import { CorrelationEngine } from "@trailstream/rules";
-import { type Logger, safeUrl } from "@trailstream/runtime";
+import { fatalSignal, type Logger, type RunningService, safeUrl } from "@trailstream/runtime";
+import type { Registry } from "prom-client";
 import type { AlerterConfig } from "./config.ts";
 import { RedisCorrelationStore } from "./correlation-redis.ts";
 import { type AlerterMetrics, createMetrics } from "./metrics.ts";
@@ -15,27 +16,28 @@ import { slackSink } from "./sinks/slack.ts";
 import { webhookSink } from "./sinks/webhook.ts";
 import { createRedisClient, RedisAlertState, type StateClient } from "./state-redis.ts";
 
-export interface Alerter {
+export interface Alerter extends RunningService {
   metrics: AlerterMetrics;
   /** Resolves when the consumer first joined its group. */
   started: Promise<void>;
-  /** Why the alerter is not ready (for /readyz); empty when ready. */
-  notReady(): string[];
+  ready(): string[];
   /** Stops consuming (the batch in flight finishes and commits), then closes Kafka and Redis. */
-  stop(): Promise<void>;
+  stop(drainMs?: number): Promise<void>;
 }
 
 export interface AlerterDeps {
   log: Logger;
-  metrics?: AlerterMetrics;
+  /** Where the metrics are registered (the service shell's registry); a fresh one when absent. */
+  registry?: Registry;
   now?: () => number;
   /** Told about every finished batch (tests, benchmarks). */
   onBatch?: (result: BatchResult) => void;
 }
 
-export async function startAlerter(config: AlerterConfig, deps: AlerterDeps): Promise<Alerter> {
+export async function start(config: AlerterConfig, deps: AlerterDeps): Promise<Alerter> {
   const { log } = deps;
-  const metrics = deps.metrics ?? createMetrics();
+  const metrics = createMetrics(deps.registry);
+  const { fatal, fail } = fatalSignal();
   const loaded = await loadRules({
     builtin: config.rulesBuiltin,
     files: config.ruleFiles,
@@ -73,7 +75,7 @@ export async function startAlerter(config: AlerterConfig, deps: AlerterDeps): Pr
 
   let lastRedisError = "";
   const redis = createRedisClient(config.redisUrl, (error) => {
-    if (error.message !== lastRedisError) log.warn({ error: error.message }, "Redis connection error");
+    if (error.message !== lastRedisError) log.warn({ err: error }, "Redis connection error");
     lastRedisError = error.message;
     metrics.redisUp.set(0);
   });
@@ -129,10 +131,7 @@ export async function startAlerter(config: AlerterConfig, deps: AlerterDeps): Pr
       { topic: config.topicAlerts, partitions: 3 },
       { topic: config.topicDlq, partitions: 3 },
     ]).catch((error: unknown) =>
-      log.warn(
-        { error: String(error) },
-        "could not check or create the events, alerts and DLQ topics; using them as they are",
-      ),
+      log.warn({ err: error }, "could not check or create the events, alerts and DLQ topics; using them as they are"),
     );
     producer = await openProducer(kafka);
   } catch (error) {
@@ -170,7 +169,7 @@ export async function startAlerter(config: AlerterConfig, deps: AlerterDeps): Pr
           concurrency: config.sinkConcurrency,
           deadlineMs: config.sinkBatchDeadlineMs,
           onAttemptError: (sink, error, attempt) =>
-            log.warn({ sink: sink.kind, target: sink.target, attempt, error: String(error) }, "sink delivery failed"),
+            log.warn({ sink: sink.kind, target: sink.target, attempt, err: error }, "sink delivery failed"),
         },
       });
       for (const d of result.deadLetters) {
@@ -184,14 +183,22 @@ export async function startAlerter(config: AlerterConfig, deps: AlerterDeps): Pr
       deps.onBatch?.(result);
     } catch (error) {
       lastBatchError = error instanceof Error ? error.message : String(error);
-      log.error({ partition: batch.partition, error: lastBatchError }, "batch failed: not committed, it comes again");
+      log.error({ partition: batch.partition, err: error }, "batch failed: not committed, it comes again");
       throw error;
     }
   }
 
   let consumer: Awaited<ReturnType<typeof startBatchConsumer>>;
   try {
-    consumer = await startBatchConsumer(kafka, { groupId: config.groupId, topics: [config.topicEvents], handle });
+    consumer = await startBatchConsumer(kafka, {
+      groupId: config.groupId,
+      topics: [config.topicEvents],
+      handle,
+      onCrash: (error, restart) => {
+        if (restart) log.warn({ err: error }, "Kafka consumer failed: restarting it");
+        else fail(error);
+      },
+    });
   } catch (error) {
     await out.close().catch(() => {});
     await closeRedis();
@@ -206,8 +213,10 @@ export async function startAlerter(config: AlerterConfig, deps: AlerterDeps): Pr
   return {
     metrics,
     started: consumer.started,
-    notReady() {
+    fatal,
+    ready() {
       const reasons: string[] = [];
+      if (!consumer.running()) reasons.push("Kafka consumer stopped");
       if (!redis.isReady) reasons.push("Redis is down");
       if (lastBatchError !== undefined) reasons.push(`last batch failed: ${lastBatchError}`);
       if (stopping) reasons.push("stopping");

@@ -59,7 +59,7 @@ function httpUrls(r: ConfigReader, name: string): string[] {
   return urls;
 }
 
-export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): AlerterConfig {
+export function loadSettings(env: Readonly<Record<string, string | undefined>> = process.env): AlerterConfig {
   const r = new ConfigReader(env);
   const kafka = r.kafkaConnection("trailstream-alerter");
   const redisUrl = r.redisUrl();

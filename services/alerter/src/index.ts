@@ -1,3 +1,7 @@
+import type { ServiceDefinition } from "@trailstream/runtime";
+import { start } from "./alerter.ts";
+import { type AlerterConfig, loadSettings } from "./config.ts";
+
 export {
   type AlertDocument,
   buildAlert,
@@ -6,10 +10,9 @@ export {
   type EventSummary,
   summarize,
 } from "./alert.ts";
-export { type Alerter, type AlerterDeps, startAlerter } from "./alerter.ts";
-export { type AlerterConfig, loadConfig } from "./config.ts";
+export { type Alerter, type AlerterDeps, start } from "./alerter.ts";
+export { type AlerterConfig, loadSettings } from "./config.ts";
 export { CriticalSinkError, type DeliveryFailure, deliverAll } from "./deliver.ts";
-export { main } from "./main.ts";
 export { type AlerterMetrics, createMetrics } from "./metrics.ts";
 export { type BatchResult, processBatch } from "./pipeline.ts";
 export { backoffMs, backoffSchedule, PermanentError, type RetryPolicy, withRetry } from "./retry.ts";
@@ -19,3 +22,6 @@ export { alertKey } from "./sinks/kafka.ts";
 export { type SlackMessage, slackMessage } from "./sinks/slack.ts";
 export { type AlertState, MemoryAlertState } from "./state-memory.ts";
 export { RedisAlertState } from "./state-redis.ts";
+
+/** The alerter as the service shell runs it (`trailstream alerter`). */
+export const alerter: ServiceDefinition<AlerterConfig> = { name: "alerter", loadSettings, start };

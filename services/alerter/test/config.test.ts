@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ConfigError } from "@trailstream/runtime";
-import { loadConfig } from "../src/config.ts";
+import { loadSettings } from "../src/config.ts";
 
 const base = { KAFKA_BROKERS: "127.0.0.1:9092", REDIS_URL: "redis://127.0.0.1:6379" };
 
 test("defaults", () => {
-  const c = loadConfig(base);
+  const c = loadSettings(base);
   assert.equal(c.topicEvents, "cloudtrail.events");
   assert.equal(c.topicAlerts, "cloudtrail.alerts");
   assert.equal(c.topicDlq, "cloudtrail.dlq");
@@ -20,7 +20,7 @@ test("defaults", () => {
 });
 
 test("lists and URLs", () => {
-  const c = loadConfig({
+  const c = loadSettings({
     ...base,
     RULE_FILES: "a.yml, b.yml",
     RULES_BUILTIN: "false",
@@ -38,7 +38,7 @@ test("lists and URLs", () => {
 
 test("every problem at once, and no webhook secret in the message", () => {
   try {
-    loadConfig({
+    loadSettings({
       KAFKA_BROKERS: "nohost",
       RULES_BUILTIN: "false",
       SLACK_WEBHOOK_URLS: "ftp://hooks.slack.com/services/T/B/SECRET",

@@ -1,30 +1,25 @@
 #!/usr/bin/env node
 // The `trailstream` command. Each subcommand is a module loaded only when it is run, so `scan` on a
 // laptop never loads the Kafka, Redis or AWS clients that the services need.
+import type { ServiceDefinition, ShellSettings } from "@trailstream/runtime";
 import { EXIT, UsageError } from "./exit.ts";
 
 type Run = (argv: string[]) => Promise<number>;
 
-/** A long-running service: runs until SIGTERM or SIGINT, configured by environment variables. */
-function service(load: () => Promise<{ main: () => Promise<void> }>): () => Promise<Run> {
+/** A long-running service in the service shell: runs until SIGTERM or SIGINT, configured by environment variables. */
+function service<S extends ShellSettings>(load: () => Promise<ServiceDefinition<S>>): () => Promise<Run> {
   return async () => {
-    const { main } = await load();
+    const [definition, { runService }] = await Promise.all([load(), import("@trailstream/runtime")]);
     return async (argv) => {
       if (argv.includes("--help") || argv.includes("-h")) {
-        process.stdout.write("Configured by environment variables: see docs/deploy.md and the service's docs/.\n");
+        process.stdout.write(
+          `Configured by environment variables: see docs/${definition.name}.md and docs/deploy.md.\n`,
+        );
         return EXIT.ok;
       }
-      try {
-        await main();
-      } catch (error) {
-        // Configuration problems are one line each, already worded for the operator.
-        if (error instanceof Error && error.name === "ConfigError") {
-          process.stderr.write(`trailstream: ${error.message}\n`);
-          return EXIT.usage;
-        }
-        throw error;
-      }
-      return typeof process.exitCode === "number" ? process.exitCode : EXIT.ok;
+      // The shell's own exit codes (0, 1 fatal, 2 settings) are the CLI's; exit now, since the
+      // clients the service closed may leave timers behind.
+      process.exit(await runService(definition));
     };
   };
 }
@@ -34,9 +29,9 @@ const commands: Record<string, () => Promise<Run>> = {
   sample: async () => (await import("./commands/sample.ts")).sampleCommand,
   rules: async () => (await import("./commands/rules.ts")).rulesCommand,
   replay: async () => (await import("@trailstream/ingester")).replayCommand,
-  ingester: service(() => import("@trailstream/ingester")),
-  enricher: service(() => import("@trailstream/enricher")),
-  alerter: service(() => import("@trailstream/alerter")),
+  ingester: service(async () => (await import("@trailstream/ingester")).ingester),
+  enricher: service(async () => (await import("@trailstream/enricher")).enricher),
+  alerter: service(async () => (await import("@trailstream/alerter")).alerter),
 };
 
 const help = `trailstream: one clean, deduplicated CloudTrail stream.

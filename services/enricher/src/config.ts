@@ -40,7 +40,7 @@ export interface EnricherConfig {
   shutdownGraceMs: number;
 }
 
-export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): EnricherConfig {
+export function loadSettings(env: Readonly<Record<string, string | undefined>> = process.env): EnricherConfig {
   const r = new ConfigReader(env);
   const kafka = r.kafkaConnection("trailstream-enricher");
   const redisUrl = r.redisUrl();

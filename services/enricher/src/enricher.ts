@@ -11,36 +11,36 @@ import {
   startTransactionalPipe,
   type TransactionalPipe,
 } from "@trailstream/kafka";
-import { type Logger, safeUrl } from "@trailstream/runtime";
+import { fatalSignal, type Logger, type RunningService, safeUrl } from "@trailstream/runtime";
+import type { Registry } from "prom-client";
 import type { EnricherConfig } from "./config.ts";
 import { createRedisClient, pipelineOf, RedisDedupStore } from "./dedup-redis.ts";
 import { createMetrics, type EnricherMetrics } from "./metrics.ts";
 import { applySelectors, claimsOf, type DecodedBatch, decodeBatch, localVerdicts, planBatch } from "./pipeline.ts";
 
-export interface Enricher {
+export interface Enricher extends RunningService {
   metrics: EnricherMetrics;
   /** Resolves when the consumer first joined its group. */
   started: Promise<void>;
   assigned(): readonly number[];
-  /** Why the enricher is not ready (for /readyz); empty when ready. */
-  notReady(): string[];
+  ready(): string[];
   /** Stops consuming, lets the batch in flight finish or abort, closes Kafka and Redis. */
-  stop(): Promise<void>;
+  stop(drainMs?: number): Promise<void>;
 }
 
 export interface EnricherDeps {
   log: Logger;
-  metrics?: EnricherMetrics;
+  /** Where the metrics are registered (the service shell's registry); a fresh one when absent. */
+  registry?: Registry;
   now?: () => number;
-  /** Called when the Kafka consumer stopped for good (main exits so the orchestrator restarts it). */
-  onFatal?: (error: unknown) => void;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function startEnricher(config: EnricherConfig, deps: EnricherDeps): Promise<Enricher> {
+export async function start(config: EnricherConfig, deps: EnricherDeps): Promise<Enricher> {
   const { log } = deps;
-  const metrics = deps.metrics ?? createMetrics(undefined, config.eventSelectors);
+  const metrics = createMetrics(deps.registry, config.eventSelectors);
+  const { fatal, fail } = fatalSignal();
   const now = deps.now ?? Date.now;
   log.info(
     {
@@ -64,7 +64,7 @@ export async function startEnricher(config: EnricherConfig, deps: EnricherDeps):
       if (up) log.info("Redis answers again: consuming");
       else
         log.warn(
-          { error: why },
+          { err: why },
           config.onRedisDown === "pass"
             ? "Redis is down: passing records through unchecked (DEDUP_ON_REDIS_DOWN=pass)"
             : "Redis is down: consuming stops until it answers (retrying with backoff)",
@@ -76,7 +76,7 @@ export async function startEnricher(config: EnricherConfig, deps: EnricherDeps):
   const redis = createRedisClient(config.redisUrl, {
     retryMaxMs: config.redisRetryMaxMs,
     onError: (error) => {
-      if (error.message !== lastRedisError) log.debug({ error: error.message }, "Redis connection error");
+      if (error.message !== lastRedisError) log.debug({ err: error }, "Redis connection error");
       lastRedisError = error.message;
       if (redisUp) setRedisUp(false, error.message);
     },
@@ -89,7 +89,7 @@ export async function startEnricher(config: EnricherConfig, deps: EnricherDeps):
       } catch {}
     });
   // connect() keeps retrying while Redis is unreachable; batches wait (or pass) meanwhile.
-  redis.connect().catch((error: unknown) => log.error({ error: String(error) }, "Redis client gave up connecting"));
+  redis.connect().catch((error: unknown) => log.error({ err: error }, "Redis client gave up connecting"));
   const store = new RedisDedupStore({
     client: pipelineOf(redis),
     keyPrefix: config.dedupKeyPrefix,
@@ -166,10 +166,7 @@ export async function startEnricher(config: EnricherConfig, deps: EnricherDeps):
     { topic: config.topicEvents, partitions: config.topicPartitions },
     { topic: config.topicDlq, partitions: Math.min(3, config.topicPartitions) },
   ]).catch((error: unknown) =>
-    log.warn(
-      { error: String(error) },
-      "could not check or create the raw, events and DLQ topics; using them as they are",
-    ),
+    log.warn({ err: error }, "could not check or create the raw, events and DLQ topics; using them as they are"),
   );
   let pipe: TransactionalPipe;
   try {
@@ -198,18 +195,12 @@ export async function startEnricher(config: EnricherConfig, deps: EnricherDeps):
             log.warn(event, "a previous owner committed past this consumer's position: moving forward");
             break;
           case "crashed":
-            if (event.restart) log.warn({ error: String(event.error) }, "Kafka consumer failed: restarting it");
-            else {
-              log.error({ error: String(event.error) }, "Kafka consumer failed for good");
-              deps.onFatal?.(event.error);
-            }
+            if (event.restart) log.warn({ err: event.error }, "Kafka consumer failed: restarting it");
+            else fail(event.error);
             break;
           case "transaction-failed":
             metrics.transactions.inc({ result: "abort" });
-            log.warn(
-              { partition: event.partition, error: String(event.error) },
-              "transaction aborted: the batch comes again",
-            );
+            log.warn({ partition: event.partition, err: event.error }, "transaction aborted: the batch comes again");
             break;
         }
       },
@@ -223,9 +214,10 @@ export async function startEnricher(config: EnricherConfig, deps: EnricherDeps):
     metrics,
     started: pipe.started,
     assigned: () => pipe.assigned(),
-    notReady() {
+    fatal,
+    ready() {
       const reasons: string[] = [];
-      if (!pipe.running()) reasons.push("Kafka consumer is not running");
+      if (!pipe.running()) reasons.push("Kafka consumer stopped");
       if (config.onRedisDown === "block" && !(redisUp && redis.isReady)) reasons.push("Redis is down");
       return reasons;
     },

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { type DedupVerdict, dedupBatch, enrich, eventSelectors, MemoryDedupStore } from "@trailstream/cloudtrail";
 import type { ConsumedMessage } from "@trailstream/kafka";
 import { HOUR_MS, identityDigest, ownerToken, type RedisArgs } from "../src/claims.ts";
-import { loadConfig, parseDuration } from "../src/config.ts";
+import { loadSettings, parseDuration } from "../src/config.ts";
 import { RedisDedupStore } from "../src/dedup-redis.ts";
 import { createMetrics } from "../src/metrics.ts";
 import {
@@ -233,7 +233,7 @@ test("RedisDedupStore rejects when Redis does not answer in time", async () => {
 });
 
 test("config: defaults, durations, and every problem at once", () => {
-  const c = loadConfig({ KAFKA_BROKERS: "k:9092", REDIS_URL: "redis://:pw@r:6379" });
+  const c = loadSettings({ KAFKA_BROKERS: "k:9092", REDIS_URL: "redis://:pw@r:6379" });
   assert.equal(c.topicRaw, "cloudtrail.raw");
   assert.equal(c.topicEvents, "cloudtrail.events");
   assert.equal(c.topicDlq, "cloudtrail.dlq");
@@ -249,7 +249,7 @@ test("config: defaults, durations, and every problem at once", () => {
   assert.equal(parseDuration("1x"), null);
   assert.throws(
     () =>
-      loadConfig({
+      loadSettings({
         REDIS_URL: "http://x",
         DEDUP_TTL: "soon",
         DEDUP_ON_REDIS_DOWN: "maybe",

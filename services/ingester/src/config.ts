@@ -75,7 +75,7 @@ export function parseDuration(raw: string): number | undefined {
   return Number(m[1]) * (UNIT_MS[m[2] ?? "s"] ?? 1_000);
 }
 
-export function loadConfig(env: Env = process.env): IngesterConfig {
+export function loadSettings(env: Env = process.env): IngesterConfig {
   const r = new ConfigReader(env);
   const duration = (name: string, fallbackMs: number): number => {
     const raw = env[name]?.trim();

@@ -1,17 +1,11 @@
-// Wires one ingester from its configuration: AWS clients, Kafka producer, Redis, the sources, the
-// health server. `main.ts` adds the process around it (env, signals, exit).
+// Wires one ingester from its configuration: AWS clients, Kafka producer, Redis, the sources.
+// The service shell (packages/runtime's runService) adds the process around it.
 import { KinesisClient } from "@aws-sdk/client-kinesis";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { createKafka, ensureTopics, openProducer, type Producer } from "@trailstream/kafka";
-import {
-  createLogger,
-  createRegistry,
-  type HealthServer,
-  type Logger,
-  safeUrl,
-  startHealthServer,
-} from "@trailstream/runtime";
+import { createRegistry, fatalSignal, type Logger, type RunningService, safeUrl } from "@trailstream/runtime";
+import type { Registry } from "prom-client";
 import type { IngesterConfig } from "./config.ts";
 import { http1Handler } from "./http1.ts";
 import { createMetrics, type IngesterMetrics } from "./metrics.ts";
@@ -21,21 +15,25 @@ import { Sink } from "./sink.ts";
 import { KinesisSource } from "./sources/kinesis.ts";
 import { SqsS3Source } from "./sources/sqs-s3.ts";
 
-export interface Ingester {
-  config: IngesterConfig;
-  log: Logger;
+export interface Ingester extends RunningService {
   metrics: IngesterMetrics;
-  health: HealthServer;
   kinesis: KinesisSource[];
   sqs: SqsS3Source[];
-  /** Stop taking work, finish or hand back what is in flight, flush, close. */
-  stop(): Promise<void>;
+  ready(): string[];
+  /** Stop taking work, finish or hand back what is in flight within `drainMs`, flush, close. */
+  stop(drainMs?: number): Promise<void>;
 }
 
-export async function startIngester(config: IngesterConfig, log?: Logger): Promise<Ingester> {
-  const logger = log ?? createLogger("ingester", config.logLevel);
-  const registry = createRegistry("ingester");
-  const metrics = createMetrics(registry);
+export interface IngesterDeps {
+  log: Logger;
+  /** Where the metrics are registered (the service shell's registry); a fresh one when absent. */
+  registry?: Registry;
+}
+
+export async function start(config: IngesterConfig, deps: IngesterDeps): Promise<Ingester> {
+  const logger = deps.log;
+  const metrics = createMetrics(deps.registry ?? createRegistry("ingester"));
+  const { fatal, fail } = fatalSignal();
   logger.info(
     {
       kafkaBrokers: config.kafka.brokers,
@@ -102,6 +100,7 @@ export async function startIngester(config: IngesterConfig, log?: Logger): Promi
         sink,
         metrics,
         log: logger.child({ source: "sqs-s3" }),
+        onStoppedForGood: fail,
       }),
   );
   const kinesis = config.kinesisStreams.map(
@@ -126,36 +125,28 @@ export async function startIngester(config: IngesterConfig, log?: Logger): Promi
   );
 
   let stopping = false;
-  const health = await startHealthServer({
-    port: config.metricsPort,
-    registry,
-    readiness: {
-      notReady: () => [
-        ...(stopping ? ["stopping"] : []),
-        ...(redis.ready() ? [] : ["redis not connected"]),
-        ...sink.notReady(),
-        ...sqs.flatMap((s) => s.notReady()),
-        ...kinesis.flatMap((k) => k.notReady()),
-      ],
-    },
-  });
   for (const source of [...sqs, ...kinesis]) source.start();
-  logger.info({ metricsPort: health.port }, "ingester running");
+  logger.info("ingester running");
 
   let stopped: Promise<void> | undefined;
-  const stop = () => {
+  const stop = (drainMs = Math.floor(config.shutdownGraceMs / 2)) => {
     stopped ??= (async () => {
       stopping = true;
-      const drainMs = Math.max(0, Math.floor(config.shutdownGraceMs / 2));
       await Promise.all([...sqs.map((s) => s.stop(drainMs)), ...kinesis.map((k) => k.stop())]);
       await sink.flush();
       await producer.close();
       await redis.close();
       for (const c of [s3, sqsClient, kinesisClient]) c.destroy();
-      await health.close();
       logger.info("ingester stopped");
     })();
     return stopped;
   };
-  return { config, log: logger, metrics, health, kinesis, sqs, stop };
+  const ready = () => [
+    ...(stopping ? ["stopping"] : []),
+    ...(redis.ready() ? [] : ["redis not connected"]),
+    ...sink.notReady(),
+    ...sqs.flatMap((s) => s.notReady()),
+    ...kinesis.flatMap((k) => k.notReady()),
+  ];
+  return { metrics, kinesis, sqs, ready, stop, fatal };
 }

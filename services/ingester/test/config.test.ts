@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ConfigError } from "@trailstream/runtime";
-import { loadConfig, parseDuration } from "../src/config.ts";
+import { loadSettings, parseDuration } from "../src/config.ts";
 
 const base = { KAFKA_BROKERS: "127.0.0.1:9092", REDIS_URL: "redis://127.0.0.1:6379", SQS_QUEUE_URLS: "http://q/1" };
 
 test("defaults: topics, metrics port, start position, lists", () => {
-  const c = loadConfig({ ...base, KINESIS_STREAMS: "a, b" });
+  const c = loadSettings({ ...base, KINESIS_STREAMS: "a, b" });
   assert.equal(c.topicRaw, "cloudtrail.raw");
   assert.equal(c.topicDlq, "cloudtrail.dlq");
   assert.equal(c.metricsPort, 9401);
@@ -19,7 +19,7 @@ test("defaults: topics, metrics port, start position, lists", () => {
 });
 
 test("an http:// endpoint gets path-style S3 and HTTP/1.1 Kinesis", () => {
-  const c = loadConfig({
+  const c = loadSettings({
     ...base,
     AWS_ENDPOINT_URL: "http://127.0.0.1:5000",
     AWS_ENDPOINT_URL_KINESIS: "http://127.0.0.1:4568",
@@ -32,7 +32,7 @@ test("an http:// endpoint gets path-style S3 and HTTP/1.1 Kinesis", () => {
 
 test("every problem is reported at once, one line each", () => {
   try {
-    loadConfig({
+    loadSettings({
       KAFKA_BROKERS: "nohost",
       KINESIS_START_POSITION: "at_timestamp",
       FILE_SKIP_WINDOW: "soon",
@@ -55,13 +55,17 @@ test("every problem is reported at once, one line each", () => {
 });
 
 test("KINESIS_START_TIMESTAMP takes ISO times and epoch seconds", () => {
-  const iso = loadConfig({
+  const iso = loadSettings({
     ...base,
     KINESIS_START_POSITION: "at_timestamp",
     KINESIS_START_TIMESTAMP: "2026-11-25T08:00:00Z",
   });
   assert.equal(iso.kinesisStartTimestamp?.toISOString(), "2026-11-25T08:00:00.000Z");
-  const epoch = loadConfig({ ...base, KINESIS_START_POSITION: "at_timestamp", KINESIS_START_TIMESTAMP: "1795593600" });
+  const epoch = loadSettings({
+    ...base,
+    KINESIS_START_POSITION: "at_timestamp",
+    KINESIS_START_TIMESTAMP: "1795593600",
+  });
   assert.equal(epoch.kinesisStartTimestamp?.getTime(), 1_795_593_600_000);
 });
 

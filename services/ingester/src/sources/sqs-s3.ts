@@ -39,6 +39,8 @@ export interface SqsS3Options {
   sink: Sink;
   metrics?: IngesterMetrics;
   log: Logger;
+  /** Called once when the source stopped for good (its queue is gone): the process should exit. */
+  onStoppedForGood?: (error: unknown) => void;
 }
 
 /** What became of one file of a message. */
@@ -46,6 +48,8 @@ type FileResult = "done" | "retry";
 
 const MISSING = new Set(["NoSuchKey", "NotFound", "NoSuchBucket"]);
 const DENIED = new Set(["AccessDenied", "Forbidden", "AllAccessDisabled", "InvalidObjectState"]);
+/** ReceiveMessage errors no retry mends: the queue was deleted (or never existed). */
+const QUEUE_GONE = new Set(["QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue"]);
 /** How many write batches of one file may await Kafka while the file is still being read. */
 const MAX_PENDING_WRITES = 8;
 
@@ -55,6 +59,7 @@ export class SqsS3Source {
   readonly #inFlight = new Map<string, { abort: AbortController; done: Promise<void>; receipt: string }>();
   #loop: Promise<void> | undefined;
   #receiveError: string | undefined;
+  #stoppedForGood = false;
 
   constructor(options: SqsS3Options) {
     this.#o = options;
@@ -65,6 +70,7 @@ export class SqsS3Source {
   }
 
   notReady(): string[] {
+    if (this.#stoppedForGood) return [`${this.name}: stopped for good: ${this.#receiveError}`];
     return this.#receiveError ? [`${this.name}: ${this.#receiveError}`] : [];
   }
 
@@ -115,6 +121,11 @@ export class SqsS3Source {
         if (this.#stop.signal.aborted) break;
         failures++;
         this.#receiveError = `ReceiveMessage failed: ${errorMessage(error)}`;
+        if (QUEUE_GONE.has(errorName(error))) {
+          this.#stoppedForGood = true;
+          o.onStoppedForGood?.(error);
+          break;
+        }
         o.log.warn({ err: error, queueUrl: o.queueUrl }, "ReceiveMessage failed; backing off");
         await sleep(backoffMs(failures, 500, 30_000), this.#stop.signal);
         continue;
