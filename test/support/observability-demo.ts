@@ -17,7 +17,7 @@ import {
   PutRecordsCommand,
 } from "@aws-sdk/client-kinesis";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
-import { createKafka, ensureTopics } from "@trailstream/kafka";
+import { createKafka, deleteTopics, ensureTopics } from "@trailstream/kafka";
 import { deadUrl } from "./alerter.ts";
 import { freshRecords, type Json, kinesisPayloads, stratusRecords } from "./ingester.ts";
 import { freePort, ROOT, type RunningPrometheus, startPrometheus } from "./observability.ts";
@@ -90,12 +90,7 @@ async function stop(): Promise<void> {
   // kinesis-local allows 50 shards in all: leave none behind.
   await kinesis.send(new DeleteStreamCommand({ StreamName: stream, EnforceConsumerDeletion: true })).catch(() => {});
   kinesis.destroy();
-  const admin = kafka.admin();
-  await admin
-    .connect()
-    .then(() => admin.deleteTopics({ topics: Object.values(topics) }))
-    .catch(() => {});
-  await admin.disconnect().catch(() => {});
+  await deleteTopics(kafka, Object.values(topics)).catch(() => {});
 }
 process.once("SIGINT", () => {
   void stop().then(() => process.exit(130));

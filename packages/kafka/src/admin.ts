@@ -1,4 +1,4 @@
-import type kafkajs from "kafkajs";
+import { type KafkaClient, kafkajsOf } from "./client.ts";
 
 export interface TopicSpec {
   topic: string;
@@ -8,8 +8,8 @@ export interface TopicSpec {
 }
 
 /** Creates the topics that are missing; existing topics are left as they are. */
-export async function ensureTopics(kafka: kafkajs.Kafka, topics: readonly TopicSpec[]): Promise<string[]> {
-  const admin = kafka.admin();
+export async function ensureTopics(kafka: KafkaClient, topics: readonly TopicSpec[]): Promise<string[]> {
+  const admin = kafkajsOf(kafka).admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
@@ -32,8 +32,8 @@ export async function ensureTopics(kafka: kafkajs.Kafka, topics: readonly TopicS
 }
 
 /** The sum over partitions of (high watermark - committed offset) for a consumer group. */
-export async function consumerGroupLag(kafka: kafkajs.Kafka, groupId: string, topic: string): Promise<bigint> {
-  const admin = kafka.admin();
+export async function consumerGroupLag(kafka: KafkaClient, groupId: string, topic: string): Promise<bigint> {
+  const admin = kafkajsOf(kafka).admin();
   await admin.connect();
   try {
     const [ends, committed] = await Promise.all([
@@ -45,6 +45,19 @@ export async function consumerGroupLag(kafka: kafkajs.Kafka, groupId: string, to
     let lag = 0n;
     for (const p of ends) lag += BigInt(p.high) - (done.get(p.partition) ?? 0n);
     return lag;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Deletes the topics that exist (tests and demos tidying up after themselves). */
+export async function deleteTopics(kafka: KafkaClient, topics: readonly string[]): Promise<void> {
+  const admin = kafkajsOf(kafka).admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const present = topics.filter((t) => existing.has(t));
+    if (present.length > 0) await admin.deleteTopics({ topics: present });
   } finally {
     await admin.disconnect();
   }

@@ -1,27 +1,60 @@
-// kafkajs is reached only through this package (see docs/decisions/0001-kafka-client.md).
+// kafkajs is reached only through this package (docs/decisions/0001-kafka-client.md); the rest of
+// trailstream holds a KafkaClient, an opaque handle, so the client library can be swapped here.
 import kafkajs from "kafkajs";
 import type { KafkaSettings } from "./settings.ts";
 
 const { Kafka, logLevel } = kafkajs;
 
-export type KafkaLogLevel = "error" | "warn" | "info" | "debug";
-export type KafkaLogSink = (level: KafkaLogLevel, message: string, fields: Record<string, unknown>) => void;
+/** Where the client's own log lines go: a pino logger fits. */
+export interface KafkaLog {
+  error(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  debug(fields: object, message: string): void;
+}
 
-const levelNames: Record<number, KafkaLogLevel> = {
+/** A connection to one Kafka cluster; hand it to this package's functions. */
+export interface KafkaClient {
+  readonly clientId: string;
+  readonly brokers: readonly string[];
+}
+
+const clients = new WeakMap<KafkaClient, kafkajs.Kafka>();
+
+/** The kafkajs client behind a handle: for this package's modules only (not exported from index.ts). */
+export function kafkajsOf(client: KafkaClient): kafkajs.Kafka {
+  const found = clients.get(client);
+  if (!found) throw new Error("not a KafkaClient made by createKafka()");
+  return found;
+}
+
+const levelNames = {
   [logLevel.ERROR]: "error",
   [logLevel.WARN]: "warn",
   [logLevel.INFO]: "info",
   [logLevel.DEBUG]: "debug",
+} as const;
+
+// kafkajs lines that say nothing an operator can act on, logged at debug instead.
+const QUIET = [
+  // A bounded retry count on an idempotent producer: a failed send or transaction here is retried by
+  // the caller with a fresh producer, so the warning does not apply.
+  "Limiting retries for the idempotent producer",
+];
+
+/** Errors to stderr when no log is given (the CLI's replay), everything else dropped. */
+const stderrLog: KafkaLog = {
+  error: (fields, message) => console.error(`kafka: ${message}`, fields),
+  warn: () => {},
+  info: () => {},
+  debug: () => {},
 };
 
-/** kafkajs logs through `sink` (default: errors to stderr), so services route it to their logger. */
-export function createKafka(settings: KafkaSettings, sink?: KafkaLogSink): kafkajs.Kafka {
+export function createKafka(settings: KafkaSettings, log: KafkaLog = stderrLog): KafkaClient {
   // kafkajs warns at every producer start that its default partitioner changed in 2.0; trailstream
   // keys its records and has only ever used the current one.
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= "1";
-  const emit: KafkaLogSink =
-    sink ?? ((level, message, fields) => level === "error" && console.error(`kafka: ${message}`, fields));
-  return new Kafka({
+  const client = new Kafka({
     clientId: settings.clientId,
     brokers: [...settings.brokers],
     ...(settings.ssl ? { ssl: true } : {}),
@@ -31,9 +64,14 @@ export function createKafka(settings: KafkaSettings, sink?: KafkaLogSink): kafka
     logLevel: logLevel.WARN,
     logCreator:
       () =>
-      ({ level, log }) => {
-        const { message, ...fields } = log;
-        emit(levelNames[level] ?? "info", message, fields);
+      ({ level, log: entry }) => {
+        const { message, timestamp: _t, logger: _l, ...fields } = entry;
+        const quiet = QUIET.some((q) => String(message).startsWith(q));
+        const name = quiet ? "debug" : (levelNames[level as keyof typeof levelNames] ?? "info");
+        log[name]({ kafka: fields }, `kafka: ${message}`);
       },
   });
+  const handle: KafkaClient = Object.freeze({ clientId: settings.clientId, brokers: [...settings.brokers] });
+  clients.set(handle, client);
+  return handle;
 }

@@ -1,4 +1,4 @@
-import type kafkajs from "kafkajs";
+import { type KafkaClient, kafkajsOf } from "./client.ts";
 import { toConsumed } from "./consumed.ts";
 import { type ConsumedBatch, nextOffset } from "./message.ts";
 import { asRetriable } from "./retriable.ts";
@@ -28,8 +28,8 @@ export interface BatchConsumer {
  * so a crash re-delivers whatever was not yet durable downstream. A throwing handler stops the
  * batch uncommitted; kafkajs then restarts the consumer and the batch comes again.
  */
-export async function startBatchConsumer(kafka: kafkajs.Kafka, options: BatchConsumerOptions): Promise<BatchConsumer> {
-  const consumer = kafka.consumer({
+export async function startBatchConsumer(kafka: KafkaClient, options: BatchConsumerOptions): Promise<BatchConsumer> {
+  const consumer = kafkajsOf(kafka).consumer({
     groupId: options.groupId,
     readUncommitted: options.readCommitted === false,
     allowAutoTopicCreation: false,

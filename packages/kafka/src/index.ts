@@ -1,11 +1,12 @@
-export { consumerGroupLag, ensureTopics, type TopicSpec } from "./admin.ts";
-export { createKafka, type KafkaLogLevel, type KafkaLogSink } from "./client.ts";
+// Everything Kafka: the rest of trailstream sees these types only, never the client library's.
+export { consumerGroupLag, deleteTopics, ensureTopics, type TopicSpec } from "./admin.ts";
+export { chunkBySize, MAX_REQUEST_BYTES } from "./chunk.ts";
+export { createKafka, type KafkaClient, type KafkaLog } from "./client.ts";
 export { type BatchConsumer, type BatchConsumerOptions, startBatchConsumer } from "./consumer.ts";
 export { type ConsumedBatch, type ConsumedMessage, nextOffset, type OutgoingMessage } from "./message.ts";
 export { openProducer, type Producer } from "./producer.ts";
-export { type KafkaSasl, type KafkaSettings, parseBrokers } from "./settings.ts";
+export { type KafkaSasl, type KafkaSettings, readKafkaSettings, SASL_MECHANISMS } from "./settings.ts";
 export {
-  chunkRecords,
   type OutgoingRecord,
   type PipeBatchContext,
   type PipeEvent,

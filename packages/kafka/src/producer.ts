@@ -1,8 +1,13 @@
 import type kafkajs from "kafkajs";
+import { chunkBySize, MAX_REQUEST_BYTES } from "./chunk.ts";
+import { type KafkaClient, kafkajsOf } from "./client.ts";
 import type { OutgoingMessage } from "./message.ts";
 
 export interface Producer {
-  /** Resolves once every message is acknowledged by all in-sync replicas. */
+  /**
+   * Resolves once every message is acknowledged by all in-sync replicas; sent in order, in requests
+   * of at most `maxRequestBytes`.
+   */
   send(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
   close(): Promise<void>;
 }
@@ -15,13 +20,19 @@ function toKafkaMessages(messages: readonly OutgoingMessage[]): kafkajs.Message[
  * An idempotent producer: retries never write a message twice into a partition, and `acks: -1`
  * means a resolved send is durable, so upstream may be acknowledged after it.
  */
-export async function openProducer(kafka: kafkajs.Kafka): Promise<Producer> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false });
+export async function openProducer(kafka: KafkaClient, options: { maxRequestBytes?: number } = {}): Promise<Producer> {
+  const maxBytes = options.maxRequestBytes ?? MAX_REQUEST_BYTES;
+  const producer = kafkajsOf(kafka).producer({
+    idempotent: true,
+    maxInFlightRequests: 5,
+    allowAutoTopicCreation: false,
+  });
   await producer.connect();
   return {
     async send(topic, messages) {
-      if (messages.length === 0) return;
-      await producer.send({ topic, messages: toKafkaMessages(messages), acks: -1 });
+      for (const chunk of chunkBySize(messages, maxBytes)) {
+        await producer.send({ topic, messages: toKafkaMessages(chunk), acks: -1 });
+      }
     },
     close: () => producer.disconnect(),
   };

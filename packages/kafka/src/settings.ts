@@ -1,8 +1,12 @@
-// What a service needs to reach Kafka. Secrets (SASL passwords) travel here and nowhere else:
-// never log a KafkaSettings value.
+// What a service needs to reach Kafka, read the same way for every service and for `replay`, so
+// the chart sets it once. Secrets (SASL passwords) travel here and nowhere else: never log a
+// KafkaSettings value.
+import type { ConfigReader } from "@trailstream/runtime";
+
+export const SASL_MECHANISMS = ["plain", "scram-sha-256", "scram-sha-512"] as const;
 
 export interface KafkaSasl {
-  mechanism: "plain" | "scram-sha-256" | "scram-sha-512";
+  mechanism: (typeof SASL_MECHANISMS)[number];
   username: string;
   password: string;
 }
@@ -14,14 +18,30 @@ export interface KafkaSettings {
   sasl?: KafkaSasl;
 }
 
-export function parseBrokers(value: string): string[] {
-  const brokers = value
+/**
+ * KAFKA_BROKERS (required, host:port list), KAFKA_CLIENT_ID, KAFKA_SSL and, when
+ * KAFKA_SASL_MECHANISM is set, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD. Problems go to the
+ * reader, reported with every other setting's.
+ */
+export function readKafkaSettings(r: ConfigReader, clientId: string, brokersOverride?: string): KafkaSettings {
+  const brokers = brokersOverride === undefined ? r.list("KAFKA_BROKERS") : splitList(brokersOverride);
+  r.require(brokers.length > 0, "KAFKA_BROKERS is required (host:port, comma separated)");
+  for (const b of brokers) r.require(/^[^\s:]+:\d{1,5}$/.test(b), `KAFKA_BROKERS: "${b}" is not host:port`);
+  const settings: KafkaSettings = { brokers, clientId: r.string("KAFKA_CLIENT_ID", clientId) };
+  if (r.boolean("KAFKA_SSL", false)) settings.ssl = true;
+  if (r.optionalString("KAFKA_SASL_MECHANISM") !== undefined) {
+    settings.sasl = {
+      mechanism: r.oneOf("KAFKA_SASL_MECHANISM", SASL_MECHANISMS, "plain"),
+      username: r.string("KAFKA_SASL_USERNAME"),
+      password: r.string("KAFKA_SASL_PASSWORD"),
+    };
+  }
+  return settings;
+}
+
+function splitList(value: string): string[] {
+  return value
     .split(",")
     .map((b) => b.trim())
     .filter((b) => b !== "");
-  for (const broker of brokers) {
-    if (!/^[^\s:]+:\d{1,5}$/.test(broker)) throw new Error(`Kafka broker "${broker}" is not host:port`);
-  }
-  if (brokers.length === 0) throw new Error("no Kafka brokers given");
-  return brokers;
 }

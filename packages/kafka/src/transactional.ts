@@ -2,6 +2,8 @@
 // consumed are committed together, so a `read_committed` reader downstream sees each input's output
 // exactly once, whatever moment the process died at. See docs/decisions/0003-enricher-transactions.md.
 import type kafkajs from "kafkajs";
+import { chunkBySize, MAX_REQUEST_BYTES } from "./chunk.ts";
+import { type KafkaClient, kafkajsOf } from "./client.ts";
 import { toConsumed } from "./consumed.ts";
 import { type ConsumedBatch, type ConsumedMessage, nextOffset, type OutgoingMessage } from "./message.ts";
 import { asRetriable } from "./retriable.ts";
@@ -71,38 +73,17 @@ interface PartitionProducer {
   verified: boolean;
 }
 
-function sizeOf(r: OutgoingRecord): number {
-  let n = 64 + (r.key === null ? 0 : Buffer.byteLength(r.key)) + Buffer.byteLength(r.value);
-  for (const [k, v] of Object.entries(r.headers ?? {})) n += k.length + Buffer.byteLength(v);
-  return n;
-}
-
-/**
- * The records as produce calls of at most `maxBytes` each: kafkajs puts all of one call's records
- * for a partition into one record batch, which the broker refuses above `max.message.bytes`.
- */
-export function chunkRecords(records: readonly OutgoingRecord[], maxBytes: number): kafkajs.TopicMessages[][] {
-  const chunks: kafkajs.TopicMessages[][] = [];
-  let byTopic = new Map<string, kafkajs.Message[]>();
-  let bytes = 0;
-  const flush = () => {
-    if (byTopic.size > 0) chunks.push([...byTopic].map(([topic, messages]) => ({ topic, messages })));
-    byTopic = new Map();
-    bytes = 0;
-  };
-  for (const r of records) {
-    const size = sizeOf(r);
-    if (bytes > 0 && bytes + size > maxBytes) flush();
-    let list = byTopic.get(r.topic);
-    if (!list) {
-      list = [];
+/** The records as produce calls of at most `maxBytes` each, grouped by topic within a call. */
+function produceCalls(records: readonly OutgoingRecord[], maxBytes: number): kafkajs.TopicMessages[][] {
+  return chunkBySize(records, maxBytes).map((chunk) => {
+    const byTopic = new Map<string, kafkajs.Message[]>();
+    for (const r of chunk) {
+      const list = byTopic.get(r.topic) ?? [];
+      list.push({ key: r.key, value: r.value, ...(r.headers ? { headers: r.headers } : {}) });
       byTopic.set(r.topic, list);
     }
-    list.push({ key: r.key, value: r.value, ...(r.headers ? { headers: r.headers } : {}) });
-    bytes += size;
-  }
-  flush();
-  return chunks;
+    return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+  });
 }
 
 export class PipeInactiveError extends Error {
@@ -120,9 +101,10 @@ export class PipeInactiveError extends Error {
  * zombie committed after this consumer read the offsets.
  */
 export async function startTransactionalPipe(
-  kafka: kafkajs.Kafka,
+  client: KafkaClient,
   options: TransactionalPipeOptions,
 ): Promise<TransactionalPipe> {
+  const kafka = kafkajsOf(client);
   const { groupId, inputTopic } = options;
   const emit = options.onEvent ?? (() => {});
   const consumer = kafka.consumer({
@@ -254,7 +236,7 @@ export async function startTransactionalPipe(
 
     const transaction = await entry.producer.transaction();
     try {
-      for (const topicMessages of chunkRecords(result.records, options.maxProduceBytes ?? 512 * 1024)) {
+      for (const topicMessages of produceCalls(result.records, options.maxProduceBytes ?? MAX_REQUEST_BYTES)) {
         await transaction.sendBatch({ topicMessages, acks: -1 });
       }
       await transaction.sendOffsets({

@@ -23,14 +23,6 @@ export function parseDuration(text: string): number | null {
   return Number.isFinite(total) ? Math.round(total) : null;
 }
 
-/** How a service reaches Kafka; the shape packages/kafka's KafkaSettings takes. Holds a password. */
-export interface KafkaConnection {
-  brokers: string[];
-  clientId: string;
-  ssl?: boolean;
-  sasl?: { mechanism: "plain" | "scram-sha-256" | "scram-sha-512"; username: string; password: string };
-}
-
 /** Reads typed settings, collecting problems instead of throwing at the first. */
 export class ConfigReader {
   readonly #env: Env;
@@ -89,27 +81,6 @@ export class ConfigReader {
       .split(",")
       .map((s) => s.trim())
       .filter(Boolean);
-  }
-
-  /**
-   * KAFKA_BROKERS (required, host:port list), KAFKA_CLIENT_ID, KAFKA_SSL and, when
-   * KAFKA_SASL_MECHANISM is set, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD: the same settings for
-   * every service, so the chart sets them once.
-   */
-  kafkaConnection(clientId: string): KafkaConnection {
-    const brokers = this.list("KAFKA_BROKERS");
-    this.require(brokers.length > 0, "KAFKA_BROKERS is required (host:port, comma separated)");
-    for (const b of brokers) this.require(/^[^\s:]+:\d{1,5}$/.test(b), `KAFKA_BROKERS: "${b}" is not host:port`);
-    const connection: KafkaConnection = { brokers, clientId: this.string("KAFKA_CLIENT_ID", clientId) };
-    if (this.boolean("KAFKA_SSL", false)) connection.ssl = true;
-    if (this.optionalString("KAFKA_SASL_MECHANISM") !== undefined) {
-      connection.sasl = {
-        mechanism: this.oneOf("KAFKA_SASL_MECHANISM", ["plain", "scram-sha-256", "scram-sha-512"] as const, "plain"),
-        username: this.string("KAFKA_SASL_USERNAME"),
-        password: this.string("KAFKA_SASL_PASSWORD"),
-      };
-    }
-    return connection;
   }
 
   /**

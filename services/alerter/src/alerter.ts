@@ -10,7 +10,7 @@ import { type AlerterMetrics, createMetrics } from "./metrics.ts";
 import { type BatchResult, processBatch } from "./pipeline.ts";
 import { loadRules } from "./rules.ts";
 import { alertmanagerSink } from "./sinks/alertmanager.ts";
-import { kafkaSink, sendChunked } from "./sinks/kafka.ts";
+import { kafkaSink } from "./sinks/kafka.ts";
 import type { Sink } from "./sinks/sink.ts";
 import { slackSink } from "./sinks/slack.ts";
 import { webhookSink } from "./sinks/webhook.ts";
@@ -116,10 +116,7 @@ export async function start(config: AlerterConfig, deps: AlerterDeps): Promise<A
   metrics.rulesLoaded.set({ source: "correlation" }, correlations?.rules.length ?? 0);
   if (correlations) log.info({ correlations: correlations.rules.map((c) => c.id) }, "correlation rules loaded");
 
-  const kafka = createKafka(config.kafka, (level, message, fields) => {
-    const quiet = message.startsWith("Limiting retries for the idempotent producer");
-    log[quiet ? "debug" : level](fields, `kafka: ${message}`);
-  });
+  const kafka = createKafka(config.kafka, log);
   let stopping = false;
   let lastBatchError: string | undefined;
   let producer: Awaited<ReturnType<typeof openProducer>> | undefined;
@@ -159,8 +156,7 @@ export async function start(config: AlerterConfig, deps: AlerterDeps): Promise<A
         metrics,
         ...(deps.now ? { now: deps.now } : {}),
         deadLetter: (letters) =>
-          sendChunked(
-            out,
+          out.send(
             config.topicDlq,
             letters.map((d) => ({ key: d.key, value: JSON.stringify(d.letter), headers: { reason: d.letter.reason } })),
           ),

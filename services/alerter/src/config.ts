@@ -1,5 +1,5 @@
 // The alerter's settings, from the environment, checked all at once (docs/alerter.md lists them).
-import type { KafkaSettings } from "@trailstream/kafka";
+import { type KafkaSettings, readKafkaSettings } from "@trailstream/kafka";
 import { ConfigReader } from "@trailstream/runtime";
 
 export { parseDuration } from "@trailstream/runtime";
@@ -61,7 +61,7 @@ function httpUrls(r: ConfigReader, name: string): string[] {
 
 export function loadSettings(env: Readonly<Record<string, string | undefined>> = process.env): AlerterConfig {
   const r = new ConfigReader(env);
-  const kafka = r.kafkaConnection("trailstream-alerter");
+  const kafka = readKafkaSettings(r, "trailstream-alerter");
   const redisUrl = r.redisUrl();
   const alertmanagerUrl = r.optionalString("ALERTMANAGER_URL");
   if (alertmanagerUrl !== undefined) {

@@ -1,7 +1,7 @@
 // The enricher's settings, from the environment, checked all at once (docs/enricher.md lists them).
 import { readFileSync } from "node:fs";
 import { type EventSelectors, EventSelectorsError, eventSelectorsFromSetting } from "@trailstream/cloudtrail";
-import type { KafkaSettings } from "@trailstream/kafka";
+import { type KafkaSettings, readKafkaSettings } from "@trailstream/kafka";
 import { ConfigReader } from "@trailstream/runtime";
 
 export { parseDuration } from "@trailstream/runtime";
@@ -42,7 +42,7 @@ export interface EnricherConfig {
 
 export function loadSettings(env: Readonly<Record<string, string | undefined>> = process.env): EnricherConfig {
   const r = new ConfigReader(env);
-  const kafka = r.kafkaConnection("trailstream-enricher");
+  const kafka = readKafkaSettings(r, "trailstream-enricher");
   const redisUrl = r.redisUrl();
   const groupId = r.string("ENRICHER_GROUP_ID", "trailstream-enricher");
   const config: EnricherConfig = {

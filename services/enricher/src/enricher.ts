@@ -153,12 +153,7 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
     };
   }
 
-  const kafka = createKafka(config.kafka, (level, message, fields) => {
-    // kafkajs warns about any bounded retry count on an idempotent producer; a failed transaction
-    // here drops its producer and starts over, so the warning does not apply.
-    const quiet = message.startsWith("Limiting retries for the idempotent producer");
-    log[quiet ? "debug" : level](fields, `kafka: ${message}`);
-  });
+  const kafka = createKafka(config.kafka, log);
   // The enricher may start before the ingester has created the raw topic (a fresh install): create
   // what is missing rather than fail. Where it may not create topics (no ACL), they must exist.
   await ensureTopics(kafka, [

@@ -2,13 +2,14 @@
 // one go, one line each (packages/runtime's ConfigReader), and the service exits.
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { ConfigReader, type KafkaConnection } from "@trailstream/runtime";
+import { type KafkaSettings, readKafkaSettings } from "@trailstream/kafka";
+import { ConfigReader } from "@trailstream/runtime";
 
 export type StartPosition = "trim_horizon" | "latest" | "at_timestamp";
 
 export interface IngesterConfig {
   /** Brokers, client id, TLS and SASL (holds a password: never log it whole). */
-  kafka: KafkaConnection;
+  kafka: KafkaSettings;
   redisUrl: string;
   /** Every Redis key of the ingester starts with this (leases, checkpoints, seen files). */
   redisPrefix: string;
@@ -85,7 +86,7 @@ export function loadSettings(env: Env = process.env): IngesterConfig {
     return ms ?? fallbackMs;
   };
 
-  const kafka = r.kafkaConnection("trailstream-ingester");
+  const kafka = readKafkaSettings(r, "trailstream-ingester");
   const redisUrl = r.redisUrl();
 
   const sqsQueueUrls = r.list("SQS_QUEUE_URLS");

@@ -47,7 +47,7 @@ export async function start(config: IngesterConfig, deps: IngesterDeps): Promise
     "starting",
   );
 
-  const kafka = createKafka(config.kafka, (level, message, fields) => logger[level]({ kafka: fields }, message));
+  const kafka = createKafka(config.kafka, logger);
   await ensureTopics(kafka, [
     { topic: config.topicRaw, partitions: config.topicPartitions },
     { topic: config.topicDlq, partitions: Math.min(3, config.topicPartitions) },

@@ -3,7 +3,7 @@
 // started after it has a consumer that stopped for good. The same happens in production when two
 // applications share a group id.
 import kafkajs from "kafkajs";
-import { createKafka } from "../../src/client.ts";
+import { createKafka, kafkajsOf } from "../../src/client.ts";
 import type { KafkaSettings } from "../../src/settings.ts";
 
 export async function joinWithOtherProtocol(
@@ -16,7 +16,7 @@ export async function joinWithOtherProtocol(
     const base = roundRobin(config);
     return { ...base, name: "OtherApplication", protocol: (s) => ({ ...base.protocol(s), name: "OtherApplication" }) };
   };
-  const consumer = createKafka(settings).consumer({ groupId, partitionAssigners: [other] });
+  const consumer = kafkajsOf(createKafka(settings)).consumer({ groupId, partitionAssigners: [other] });
   const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
