@@ -9,6 +9,8 @@ milliseconds a try instead of a JVM start:
   __transaction_state exist and are loaded, i.e. consumer groups and transactions work.
   (The first FindCoordinator creates those internal topics, so this also warms them up.)
 Metadata v4 and FindCoordinator v1 are inside the ranges Kafka 4.x still serves (KIP-896).
+With --sasl-plain USER:PASSWORD the connection first authenticates (SaslHandshake v1 for PLAIN,
+then SaslAuthenticate v0), for a SASL_PLAINTEXT listener.
 """
 import socket
 import struct
@@ -45,10 +47,25 @@ class Conn:
         return payload[4:]
 
 
-def ready(host, port, coordinators):
+def authenticate(conn, credentials):
+    user, _, password = credentials.partition(":")
+    mechanism = b"PLAIN"
+    response = conn.call(17, 1, struct.pack(">h", len(mechanism)) + mechanism)
+    (error,) = struct.unpack_from(">h", response, 0)
+    if error != 0:
+        return False
+    token = b"\0" + user.encode() + b"\0" + password.encode()
+    response = conn.call(36, 0, struct.pack(">i", len(token)) + token)
+    (error,) = struct.unpack_from(">h", response, 0)
+    return error == 0
+
+
+def ready(host, port, coordinators, sasl_plain=None):
     with socket.create_connection((host, port), timeout=3) as sock:
         sock.settimeout(3)
         conn = Conn(sock)
+        if sasl_plain and not authenticate(conn, sasl_plain):
+            return False
         # Metadata v4: topics = null (all), allow_auto_topic_creation = false
         response = conn.call(3, 4, struct.pack(">ib", -1, 0))
         _throttle, brokers = struct.unpack_from(">ii", response, 0)
@@ -65,9 +82,10 @@ def ready(host, port, coordinators):
 
 
 def main():
-    host, port = sys.argv[1], int(sys.argv[2])
+    host, port, rest = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+    sasl_plain = rest[rest.index("--sasl-plain") + 1] if "--sasl-plain" in rest[:-1] else None
     try:
-        return 0 if ready(host, port, "--coordinators" in sys.argv[3:]) else 1
+        return 0 if ready(host, port, "--coordinators" in rest, sasl_plain) else 1
     except (OSError, EOFError, struct.error):
         return 1
 

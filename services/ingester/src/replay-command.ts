@@ -1,7 +1,8 @@
 // `trailstream replay PATH...`: sends local CloudTrail log files to the raw topic, for backfills.
 // The enricher collapses the copies this makes of events already ingested.
 import { parseArgs } from "node:util";
-import { createKafka, ensureTopics, openProducer } from "@trailstream/kafka";
+import { createKafka, ensureTopics, openProducer, readKafkaSettings } from "@trailstream/kafka";
+import { ConfigError, ConfigReader } from "@trailstream/runtime";
 import { Sink } from "./sink.ts";
 import { replay } from "./sources/files.ts";
 
@@ -17,6 +18,9 @@ Options:
   --dlq-topic NAME   dead-letter topic (default: $TOPIC_DLQ or cloudtrail.dlq)
   --quiet            no line per file
   -h, --help         this help
+
+Kafka is reached as the services reach it: KAFKA_SSL, and KAFKA_SASL_MECHANISM (plain,
+scram-sha-256, scram-sha-512) with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD.
 
 Exit codes: 0 every record sent; 3 some files or records went to the dead-letter topic;
 2 a usage error; 1 an unexpected failure (Kafka unreachable, a path missing).`;
@@ -37,22 +41,23 @@ export async function replayCommand(
     process.stdout.write(`${replayHelp}\n`);
     return 0;
   }
-  const brokers = (values.brokers ?? env.KAFKA_BROKERS ?? "")
-    .split(",")
-    .map((b) => b.trim())
-    .filter(Boolean);
   const usage = (message: string) => {
     process.stderr.write(`trailstream replay: ${message}; run "trailstream replay --help"\n`);
     return 2;
   };
   if (positionals.length === 0) return usage("no PATH given");
-  if (brokers.length === 0) return usage("no Kafka brokers: set KAFKA_BROKERS or pass --brokers");
-  const bad = brokers.find((b) => !/^[^\s:]+:\d{1,5}$/.test(b));
-  if (bad !== undefined) return usage(`Kafka broker "${bad}" is not host:port`);
+  const reader = new ConfigReader(env);
+  const settings = readKafkaSettings(reader, "trailstream-replay", values.brokers);
+  try {
+    reader.done();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return usage(`${error.problems.join("; ")} (--brokers stands for KAFKA_BROKERS)`);
+  }
   const topicRaw = values.topic ?? env.TOPIC_RAW ?? "cloudtrail.raw";
   const topicDlq = values["dlq-topic"] ?? env.TOPIC_DLQ ?? "cloudtrail.dlq";
 
-  const kafka = createKafka({ brokers, clientId: "trailstream-replay" });
+  const kafka = createKafka(settings);
   try {
     await ensureTopics(kafka, [
       { topic: topicRaw, partitions: 6 },
