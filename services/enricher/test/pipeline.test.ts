@@ -337,15 +337,15 @@ test("no EVENT_SELECTORS: the batch is untouched", () => {
 
 test("EVENT_SELECTORS: inline JSON or a file; invalid selectors are a configuration problem", () => {
   const base = { KAFKA_BROKERS: "k:9092", REDIS_URL: "redis://r:6379" };
-  const inline = loadConfig({ ...base, EVENT_SELECTORS: '{"EventSelectors":[{"ReadWriteType":"WriteOnly"}]}' });
+  const inline = loadSettings({ ...base, EVENT_SELECTORS: '{"EventSelectors":[{"ReadWriteType":"WriteOnly"}]}' });
   assert.equal(inline.eventSelectors?.kind, "basic");
-  assert.equal(loadConfig(base).eventSelectors, undefined);
+  assert.equal(loadSettings(base).eventSelectors, undefined);
   assert.throws(
-    () => loadConfig({ ...base, EVENT_SELECTORS: '[{"FieldSelectors":[{"Field":"readOnly","Equals":["yes"]}]}]' }),
+    () => loadSettings({ ...base, EVENT_SELECTORS: '[{"FieldSelectors":[{"Field":"readOnly","Equals":["yes"]}]}]' }),
     /EVENT_SELECTORS: InvalidEventSelectorsException:[\s\S]*readOnly takes "true" or "false"/,
   );
   assert.throws(
-    () => loadConfig({ ...base, EVENT_SELECTORS: "/nonexistent/selectors.json" }),
+    () => loadSettings({ ...base, EVENT_SELECTORS: "/nonexistent/selectors.json" }),
     /EVENT_SELECTORS: InvalidEventSelectorsException: cannot read the selectors file \/nonexistent\/selectors.json/,
   );
 });
