@@ -1,4 +1,4 @@
-// The one process shell every service runs in (docs/decisions/0009-service-shell.md): settings
+// The one process shell every service runs in (docs/decisions/0008-service-shell.md): settings
 // read and checked once (a problem exits 2), one logger, one metrics registry, /metrics /healthz
 // /readyz, SIGTERM/SIGINT with a bounded drain, and a component that stopped for good exits 1 so
 // the orchestrator restarts the process.
