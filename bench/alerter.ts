@@ -2,12 +2,15 @@
 // (CIS + the shipped SigmaHQ CloudTrail rules) to alerts on the alerts topic, on the real Kafka and
 // Redis (deploy/local/stack), beside the bare rule evaluation on the same events.
 //   node bench/alerter.ts [--events 50000] [--attack-rate 0.02] [--callers iam-user|assumed-role]
-//                         [--partitions 3] [--alertmanager]
+//                         [--partitions 3] [--alertmanager] [--correlations FILE] [--denied-rate 0]
 // The events are benign API calls with Stratus Red Team detonation records mixed in at attack-rate
 // (each with a fresh eventID), written to a fresh topic first; the alerter then drains that backlog.
 // --callers assumed-role makes the benign calls come from an assumed role, which SigmaHQ's
 // "AWS STS AssumeRole Misuse" rule matches: every event raises an alert (the sink-bound worst case).
 // --alertmanager also delivers every alert to ALERTMANAGER_URL.
+// --correlations FILE runs the alerter twice over the same backlog, side by side: first with the
+// built-in rules only, then with the Sigma correlation rules of FILE added (their state in Redis).
+// --denied-rate makes that share of the benign calls fail with AccessDenied (food for event_count).
 import { randomUUID } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
@@ -26,6 +29,8 @@ const { values } = parseArgs({
     partitions: { type: "string", default: "3" },
     callers: { type: "string", default: "iam-user" },
     alertmanager: { type: "boolean", default: false },
+    correlations: { type: "string" },
+    "denied-rate": { type: "string", default: "0" },
     stratus: {
       type: "string",
       default: new URL("../packages/bucket-tree/templates/stratus", import.meta.url).pathname,
@@ -35,6 +40,7 @@ const { values } = parseArgs({
 const total = Number(values.events);
 const attackRate = Number(values["attack-rate"]);
 const partitions = Number(values.partitions);
+const deniedRate = Number(values["denied-rate"]);
 const env = process.env;
 const brokers = (env.KAFKA_BROKERS ?? "").split(",").filter(Boolean);
 if (brokers.length === 0 || !env.REDIS_URL) {
@@ -113,6 +119,7 @@ function benign(): CloudTrailRecord {
     managementEvent: true,
     recipientAccountId: account,
     eventCategory: "Management",
+    ...((seq * deniedRate) % 1 > ((seq + 1) * deniedRate) % 1 ? { errorCode: "AccessDenied" } : {}),
   };
 }
 
@@ -164,44 +171,62 @@ for (let i = 0; i < events.length; i += 1_000) {
 const produceSeconds = (performance.now() - produceStart) / 1_000;
 await producer.close();
 
-const config = loadSettings({
-  KAFKA_BROKERS: brokers.join(","),
-  REDIS_URL: env.REDIS_URL,
-  TOPIC_EVENTS: topics.events,
-  TOPIC_ALERTS: topics.alerts,
-  TOPIC_DLQ: topics.dlq,
-  ALERTER_GROUP_ID: `bench-alerter-${id}`,
-  ALERTER_KEY_PREFIX: `bench-alerter-${id}:`,
-  RULES_BUILTIN: "true",
-  ALERT_DEDUP_TTL: "10m",
-  ...(values.alertmanager ? { ALERTMANAGER_URL: env.ALERTMANAGER_URL } : {}),
-});
-let processed = 0;
-let alerts = 0;
-let matches = 0;
-let firstBatchAt = 0;
-let lastBatchAt = 0;
-let done: () => void = () => {};
-const finished = new Promise<void>((resolve) => {
-  done = resolve;
-});
-const startAt = performance.now();
-const alerter = await startAlerter(config, {
-  log: createLogger("alerter", env.BENCH_LOG_LEVEL ?? "warn"),
-  onBatch: (r) => {
-    if (firstBatchAt === 0) firstBatchAt = performance.now();
-    processed += r.events;
-    alerts += r.alerts.length;
-    matches += r.matches;
-    lastBatchAt = performance.now();
-    if (processed >= total) done();
-  },
-});
-await alerter.started;
-const joinedAt = performance.now();
-await finished;
-await alerter.stop();
-const seconds = (lastBatchAt - firstBatchAt) / 1_000;
+async function drain(variant: string, ruleFiles: string | undefined) {
+  const config = loadSettings({
+    KAFKA_BROKERS: brokers.join(","),
+    REDIS_URL: env.REDIS_URL,
+    TOPIC_EVENTS: topics.events,
+    TOPIC_ALERTS: `${topics.alerts}-${variant}`,
+    TOPIC_DLQ: topics.dlq,
+    ALERTER_GROUP_ID: `bench-alerter-${id}-${variant}`,
+    ALERTER_KEY_PREFIX: `bench-alerter-${id}-${variant}:`,
+    RULES_BUILTIN: "true",
+    ...(ruleFiles ? { RULE_FILES: ruleFiles } : {}),
+    ALERT_DEDUP_TTL: "10m",
+    ...(values.alertmanager ? { ALERTMANAGER_URL: env.ALERTMANAGER_URL } : {}),
+  });
+  let processed = 0;
+  let alerts = 0;
+  let correlationAlerts = 0;
+  let matches = 0;
+  let firstBatchAt = 0;
+  let lastBatchAt = 0;
+  let done: () => void = () => {};
+  const finished = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  const startAt = performance.now();
+  const alerter = await startAlerter(config, {
+    log: createLogger("alerter", env.BENCH_LOG_LEVEL ?? "warn"),
+    onBatch: (r) => {
+      if (firstBatchAt === 0) firstBatchAt = performance.now();
+      processed += r.events;
+      alerts += r.alerts.length;
+      correlationAlerts += r.alerts.filter((a) => a.correlation).length;
+      matches += r.matches;
+      lastBatchAt = performance.now();
+      if (processed >= total) done();
+    },
+  });
+  await alerter.started;
+  const joinedAt = performance.now();
+  await finished;
+  await alerter.stop();
+  const seconds = (lastBatchAt - firstBatchAt) / 1_000;
+  return {
+    variant,
+    matches,
+    alerts,
+    correlationAlerts,
+    startSeconds: Number(((joinedAt - startAt) / 1_000).toFixed(2)),
+    drainSeconds: Number(seconds.toFixed(2)),
+    eventsPerSecond: Math.round(total / seconds),
+  };
+}
+
+const plain = await drain("builtin", undefined);
+const correlated = values.correlations ? await drain("correlations", values.correlations) : undefined;
+const { matches, alerts } = plain;
 const result = {
   events: total,
   attackRecords: attackCount,
@@ -210,11 +235,18 @@ const result = {
   matches,
   alerts,
   callers: values.callers,
+  deniedRate,
   sinks: values.alertmanager ? "kafka+alertmanager" : "kafka",
   partitions,
-  startSeconds: Number(((joinedAt - startAt) / 1_000).toFixed(2)),
-  drainSeconds: Number(seconds.toFixed(2)),
-  eventsPerSecond: Math.round(total / seconds),
+  startSeconds: plain.startSeconds,
+  drainSeconds: plain.drainSeconds,
+  eventsPerSecond: plain.eventsPerSecond,
+  ...(correlated
+    ? {
+        withCorrelations: correlated,
+        correlationCostRatio: Number((plain.eventsPerSecond / correlated.eventsPerSecond).toFixed(2)),
+      }
+    : {}),
   produceEventsPerSecond: Math.round(total / produceSeconds),
   bareEvaluationEventsPerSecond: Math.round(total / evalSeconds),
   bareEvaluationMatches: evalMatches,
@@ -226,6 +258,9 @@ console.log(JSON.stringify(result));
 console.error(
   `${total} events (${attackCount} Stratus records), ${rules.length} rules (${bySource.cis} CIS, ${bySource.sigma} Sigma): ` +
     `${result.eventsPerSecond} events/s through the alerter (${matches} matches, ${alerts} alerts, sinks ${result.sinks}); ` +
-    `bare evaluation ${result.bareEvaluationEventsPerSecond} events/s`,
+    `bare evaluation ${result.bareEvaluationEventsPerSecond} events/s` +
+    (correlated
+      ? `; with the correlation rules of ${values.correlations}: ${correlated.eventsPerSecond} events/s (${correlated.correlationAlerts} correlation alerts)`
+      : ""),
 );
 process.exit(0);

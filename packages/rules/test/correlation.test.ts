@@ -211,6 +211,8 @@ correlation:
     assert.deepEqual(await feed(slow), []);
     const copies = Array.from({ length: 100 }, (_, i) => failed("D", i, `1:same-${i % 50}`));
     assert.deepEqual(await feed(copies), [], "50 events seen twice are 50");
+    const hostless = Array.from({ length: 120 }, (_, i) => ({ record: { EventID: 4625 }, t: i }));
+    assert.deepEqual(await feed(hostless), [], "a match without the group-by field belongs to no group");
   });
 
   test("the verdict does not depend on the order events arrive in", async () => {

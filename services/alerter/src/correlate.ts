@@ -1,6 +1,7 @@
 // The correlation step of a batch: the events whose matches feed a correlation go through the
-// engine one by one, in offset order (each may change the state the next one is judged on). The
-// alerts they raise are claimed like any other match (`alerted:<rule>:<identity>`), so an alert
+// engine all at once, so their Redis calls share round trips. That is safe because a verdict does
+// not depend on the order matches arrive in (each call is atomic on its key, and the later of two
+// calls on a group sees both matches; docs/decisions/0007-correlation-time.md). The alerts they raise are claimed like any other match (`alerted:<rule>:<identity>`), so an alert
 // made durable before a crash is not raised again when its batch comes again.
 import type { CorrelationAlert, CorrelationEngine, Rule } from "@trailstream/rules";
 import { type AlertDocument, buildAlert, type DecodedEvent, eventTimeMs } from "./alert.ts";

@@ -268,6 +268,9 @@ export class CorrelationEngine {
     const written = node.refs[occ.ref]?.written ?? "";
     const groupValues: Record<string, unknown> = {};
     for (const g of c.groupBy) groupValues[g] = occ.values(c.aliases[g]?.[written] ?? g);
+    // A match without a group-by field belongs to no group, as in a query's "by" clause (Splunk's
+    // stats, Elasticsearch's terms): otherwise every such event would pile up in one null group.
+    if (c.groupBy.some((g) => groupValues[g] === null)) return;
     const group = c.groupBy.length === 0 ? "" : JSON.stringify(c.groupBy.map((g) => groupValues[g]));
     let value = "";
     if (c.field) {

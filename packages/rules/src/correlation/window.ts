@@ -73,15 +73,53 @@ export interface MetWindow {
  * by a later event, so they are judged only on the window ending at `t`, when its last event came.
  */
 export function metWindows(shape: WindowShape, entries: readonly Entry[], t: number, first = false): MetWindow[] {
-  const ends = isMonotone(shape.condition)
-    ? [...new Set(entries.filter((e) => e.t >= t && e.t < t + shape.timespanMs).map((e) => e.t))]
-    : [t];
-  const out: MetWindow[] = [];
-  for (const end of ends.sort((a, b) => a - b)) {
-    const window = entries.filter((e) => e.t > end - shape.timespanMs && e.t <= end);
+  const span = shape.timespanMs;
+  if (!isMonotone(shape.condition)) {
+    const window = entries.filter((e) => e.t > t - span && e.t <= t);
     const count = measure(shape.type, window);
-    if (!meets(shape.condition, count)) continue;
-    out.push({ endMs: end, count });
+    return meets(shape.condition, count) ? [{ endMs: t, count }] : [];
+  }
+  if (shape.type === "temporal_ordered") {
+    const out: MetWindow[] = [];
+    const ends = [...new Set(entries.filter((e) => e.t >= t && e.t < t + span).map((e) => e.t))].sort((a, b) => a - b);
+    for (const end of ends) {
+      const count = measure(
+        shape.type,
+        entries.filter((e) => e.t > end - span && e.t <= end),
+      );
+      if (!meets(shape.condition, count)) continue;
+      out.push({ endMs: end, count });
+      if (first) break;
+    }
+    return out;
+  }
+  // The other types count distinct keys: slide the window over the sorted entries, adding and
+  // removing one entry at a time, so judging every window costs one pass.
+  const keyOf = (e: Entry): string => {
+    const p = parseMember(e.member);
+    return shape.type === "event_count" ? p.identity : shape.type === "value_count" ? p.value : String(p.ref);
+  };
+  const sorted = [...entries].sort((a, b) => a.t - b.t);
+  const counts = new Map<string, number>();
+  const out: MetWindow[] = [];
+  let lo = 0;
+  let hi = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const end = sorted[i]?.t ?? 0;
+    if (end < t || end >= t + span) continue;
+    if (i + 1 < sorted.length && sorted[i + 1]?.t === end) continue; // the last entry of this instant ends the window
+    for (; hi <= i; hi++) {
+      const k = keyOf(sorted[hi] as Entry);
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+    }
+    for (; lo < hi && (sorted[lo]?.t ?? 0) <= end - span; lo++) {
+      const k = keyOf(sorted[lo] as Entry);
+      const n = (counts.get(k) ?? 0) - 1;
+      if (n === 0) counts.delete(k);
+      else counts.set(k, n);
+    }
+    if (!meets(shape.condition, counts.size)) continue;
+    out.push({ endMs: end, count: counts.size });
     if (first) break;
   }
   return out;
