@@ -3,6 +3,7 @@ import { test } from "node:test";
 import {
   bucketExpiry,
   bucketKey,
+  CLAIM_SCRIPT,
   claimHour,
   HOUR_MS,
   identityDigest,
@@ -48,7 +49,7 @@ test("a bucket expires a window after its hour ends, or a window from now for an
   assert.equal(bucketExpiry(layout, 10, now), Math.ceil((now + 24 * HOUR_MS) / 1_000));
 });
 
-test("planClaims: HSETNX and HGET per claim in order, one EXPIREAT NX per bucket", () => {
+test("planClaims: one EVAL per hash with its expiry and field/token pairs, answers located per claim", () => {
   const now = 50 * HOUR_MS;
   const claims = [
     { identity: "a:1", owner: "0:1", eventTimeMs: 49 * HOUR_MS },
@@ -57,17 +58,18 @@ test("planClaims: HSETNX and HGET per claim in order, one EXPIREAT NX per bucket
   ];
   const plan = planClaims(layout, claims, now);
   assert.deepEqual(plan.owners, ["0:1", "1:9", "0:2"]);
-  const expected = claims.map((c) => bucketKey(layout, claimHour(c.eventTimeMs, now), identityDigest(c.identity)));
-  assert.deepEqual(
-    plan.commands.slice(0, 6).map((c) => [c[0], c[1]]),
-    expected.flatMap((k) => [
-      ["HSETNX", k],
-      ["HGET", k],
-    ]),
-  );
-  const expires = plan.commands.slice(6);
-  assert.deepEqual(expires.map((c) => c[1]).sort(), [...new Set(expected)].sort());
-  for (const c of expires) assert.deepEqual([c[0], c[3]], ["EXPIREAT", "NX"]);
+  const keys = claims.map((c) => bucketKey(layout, claimHour(c.eventTimeMs, now), identityDigest(c.identity)));
+  assert.equal(plan.commands.length, new Set(keys).size, "one command per hash");
+  for (const [i, c] of claims.entries()) {
+    const [command, field] = plan.at[i] ?? [-1, -1];
+    const args = plan.commands[command] ?? [];
+    assert.deepEqual(args.slice(0, 4), ["EVAL", CLAIM_SCRIPT, "1", keys[i]]);
+    assert.equal(args[4], String(bucketExpiry(layout, claimHour(c.eventTimeMs, now), now)));
+    assert.deepEqual(args[5 + 2 * field], identityDigest(c.identity));
+    assert.equal(args[6 + 2 * field], ownerToken(c.owner));
+  }
+  // the copy in the same batch is the second field of the first claim's hash, after it
+  assert.deepEqual(plan.at[1], [plan.at[0]?.[0], 1]);
 });
 
 test("previousOwners: taken now is null, held is its holder, errors throw, counts must match", () => {
@@ -79,11 +81,13 @@ test("previousOwners: taken now is null, held is its holder, errors throw, count
     ],
     0,
   );
-  assert.deepEqual(previousOwners(plan, [1, ownerToken("0:1"), 0, ownerToken("3:4"), 1]), [null, ownerToken("3:4")]);
-  // its own token: the claim's own owner (a replay)
-  assert.deepEqual(previousOwners(plan, [1, ownerToken("0:1"), 0, ownerToken("0:2"), 1]), [null, "0:2"]);
-  assert.throws(() => previousOwners(plan, [1, "0:1", 0, "3:4"]), /4 replies to 5 commands/);
-  assert.throws(() => previousOwners(plan, [new Error("OOM"), null, 0, "3:4", 1]), /OOM/);
+  assert.equal(plan.commands.length, 1);
+  assert.deepEqual(previousOwners(plan, [[null, ownerToken("3:4")]]), [null, ownerToken("3:4")]);
+  // its own token (here as a Buffer): the claim's own owner, a replay
+  assert.deepEqual(previousOwners(plan, [[null, Buffer.from(ownerToken("0:2"))]]), [null, "0:2"]);
+  assert.throws(() => previousOwners(plan, []), /0 replies to 1 commands/);
+  assert.throws(() => previousOwners(plan, [[null]]), /fewer than asked/);
+  assert.throws(() => previousOwners(plan, [new Error("OOM")]), /OOM/);
 });
 
 test("owner tokens are 31-bit integers, apart for nearby records of one partition or of several", () => {
