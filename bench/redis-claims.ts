@@ -66,18 +66,19 @@ const SCHEMES: Record<string, Claim> = {
     for (const x of batch) multi.addCommand(["SET", `dedup:${x.identity}`, x.owner, "NX", "PX", String(WINDOW_MS)]);
     await multi.execAsPipeline();
   },
-  [`trailstream claims: HSETNX digest16 into ${SHARDS} hashes per hour, owner as value`]: async (client, batch) => {
-    const store = new RedisDedupStore({
-      client: pipelineOf(client),
-      keyPrefix: "dedup:",
-      shardsPerHour: SHARDS,
-      windowMs: WINDOW_MS,
-      timeoutMs: 60_000,
-      now: () => NOW,
-    });
-    const owners = await store.claim(batch);
-    if (owners.some((o) => o !== null)) throw new Error("a fresh identity found a claim: the layout collides");
-  },
+  [`trailstream claims: a script per hash, HSETNX digest16 into ${SHARDS} hashes per hour, owner token as value`]:
+    async (client, batch) => {
+      const store = new RedisDedupStore({
+        client: pipelineOf(client),
+        keyPrefix: "dedup:",
+        shardsPerHour: SHARDS,
+        windowMs: WINDOW_MS,
+        timeoutMs: 60_000,
+        now: () => NOW,
+      });
+      const owners = await store.claim(batch);
+      if (owners.some((o) => o !== null)) throw new Error("a fresh identity found a claim: the layout collides");
+    },
 };
 
 const usedMemory = (info: string) => Number(/used_memory:(\d+)/.exec(info)?.[1]);
