@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { cpSync, existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
+import { loadConfig as loadAlerterConfig } from "@trailstream/alerter";
 import {
   byKind,
   CHART,
@@ -267,6 +268,22 @@ describe("chart: switches", () => {
     assert.equal(env(alr, "RULES_BUILTIN")?.value, "true");
     assert.equal(env(alr, "RULE_FILES")?.value, "/etc/trailstream/rules/org.yaml");
     assert.equal(env(alr, "SINK_RETRIES")?.value, "5");
+    assert.equal(env(alr, "RULES_DISABLED")?.value, "cis-cloudwatch-8");
+    assert.equal(
+      env(alr, "RULE_OVERRIDES")?.value,
+      "905d389b-b853-46d0-9d3d-dea0d3a3cd49:enabled=true,principal=true,suppress=1h;cis-cloudwatch-1:severity=critical",
+    );
+    assert.equal(env(alr, "ALERT_SUPPRESS_DEFAULT")?.value, "30m");
+    assert.equal(env(alr, "ALERT_FLOOD_PER_MINUTE")?.value, "120");
+    // What the chart renders, the alerter reads.
+    const config = loadAlerterConfig({
+      KAFKA_BROKERS: "127.0.0.1:9092",
+      REDIS_URL: "redis://127.0.0.1:6379",
+      RULES_DISABLED: env(alr, "RULES_DISABLED")?.value,
+      RULE_OVERRIDES: env(alr, "RULE_OVERRIDES")?.value,
+      ALERT_SUPPRESS_DEFAULT: env(alr, "ALERT_SUPPRESS_DEFAULT")?.value,
+    });
+    assert.equal(config.ruleOverrides["905d389b-b853-46d0-9d3d-dea0d3a3cd49"]?.suppressMs, 3_600_000);
     const dep = one(m, "Deployment", name("alerter"));
     assert.equal(dep.spec.template.spec.terminationGracePeriodSeconds, 50, "grace + 10 s");
   });

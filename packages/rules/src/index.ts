@@ -11,6 +11,18 @@ export {
   parseFilterPattern,
   patternIndexKeys,
 } from "./filter-pattern/index.ts";
+export {
+  ACCOUNT_FIELD,
+  applyPolicy,
+  DEFAULT_POLICY,
+  OFF_BY_DEFAULT,
+  PRINCIPAL_FIELD,
+  parseOverrides,
+  type RuleOverride,
+  type RulePolicy,
+  RulePolicyError,
+  type RuleStatus,
+} from "./policy.ts";
 export { backtrackingRisk } from "./regex-safety.ts";
 export { compileRuleFile, isSigmaText, loadRuleFile } from "./rule-file.ts";
 export { INDEX_FIELDS, RuleSet, RuleTooSlowError } from "./ruleset.ts";

@@ -54,6 +54,8 @@ export interface Rule {
    * sees it) but raises no alert of its own, unless the correlation says `generate: true`.
    */
   silent?: true;
+  /** Alerts carry the principal (userIdentity.arn) as a label and group by it; else by account only. */
+  principalLabel?: boolean;
   /** Static index keys; RuleSet falls back to evaluating the rule on every record without them. */
   indexKeys?: IndexKeys;
   matches(record: unknown): boolean;

@@ -114,6 +114,13 @@ export interface AlertDocument {
   event: CloudTrailRecord;
   /** Set when requestParameters, responseElements and the like were left out to bound the size. */
   eventTruncated?: true;
+  /** The rule labels its alerts by principal (summary.principal) as well as by account. */
+  principalLabel?: true;
+  /**
+   * "summary": the rule raised more than its per-minute limit; this one alert stands for `count`
+   * alerts in the minute (the event is the latest of them) instead of one alert each.
+   */
+  kind?: "summary";
 }
 
 /** An alert carries at most this much of its event (JSON bytes); larger records lose their payloads. */
@@ -196,6 +203,24 @@ export function buildAlert(
     doc.threshold = { ...rule.threshold, groupBy: [...rule.threshold.groupBy] };
     doc.count = decision.count;
   }
+  if (rule.principalLabel) doc.principalLabel = true;
+  return doc;
+}
+
+/** Alerts of one rule are counted per minute of event time for the flood limit. */
+export const FLOOD_WINDOW_MS = 60_000;
+
+/**
+ * The one alert a flooding rule raises per batch: `count` alerts in the last minute, the latest
+ * event as the example. Its id is per rule and minute, so a re-sent summary replaces the last one.
+ */
+export function buildFloodSummary(rule: Rule, event: DecodedEvent, count: number, nowMs: number): AlertDocument {
+  const doc = buildAlert(rule, event, { group: "", count }, nowMs);
+  const at = eventTimeMs(event.record) ?? nowMs;
+  doc.alertId = `${rule.id}:flood:${Math.floor(at / FLOOD_WINDOW_MS)}`;
+  doc.kind = "summary";
+  doc.count = count;
+  delete doc.principalLabel;
   return doc;
 }
 
@@ -206,6 +231,8 @@ export function summaryLine(doc: AlertDocument): string {
   if (s.sourceIPAddress) parts.push(`from ${s.sourceIPAddress}`);
   parts.push(`in ${s.recipientAccountId ?? "?"}/${s.awsRegion ?? "?"}`);
   if (s.errorCode) parts.push(`failed: ${s.errorCode}`);
+  if (doc.kind === "summary")
+    return `${doc.count ?? "many"} alerts in the last minute, more than the rule may raise one by one; the latest: ${parts.join(" ")}`;
   if (doc.count !== undefined && doc.threshold) parts.push(`${doc.count} times in ${doc.threshold.windowMs / 1_000}s`);
   if (doc.count !== undefined && doc.correlation)
     parts.push(`${doc.correlation.type} ${doc.count} in ${doc.correlation.timespanMs / 1_000}s`);

@@ -38,18 +38,30 @@ export async function start(config: AlerterConfig, deps: AlerterDeps): Promise<A
   const { log } = deps;
   const metrics = createMetrics(deps.registry);
   const { fatal, fail } = fatalSignal();
+  const ruleErrorLogged = new Map<string, number>();
   const loaded = await loadRules({
     builtin: config.rulesBuiltin,
     files: config.ruleFiles,
     ...(config.sigmaDir ? { sigmaDir: config.sigmaDir } : {}),
+    policy: {
+      disabled: config.rulesDisabled,
+      overrides: config.ruleOverrides,
+      defaultSuppressMs: config.alertSuppressDefaultMs,
+    },
     onRuleError: (rule, error) => {
       metrics.ruleErrors.inc({ rule: rule.id });
+      // One line per rule per minute: a rule that fails on every event must not flood the log.
+      const now = Date.now();
+      if ((ruleErrorLogged.get(rule.id) ?? 0) > now - 60_000) return;
+      ruleErrorLogged.set(rule.id, now);
       log.warn(
         { rule: rule.id, error: error instanceof Error ? error.message : String(error) },
-        "a rule failed on an event; counted as no match",
+        "a rule failed on an event; counted as no match (logged once a minute per rule)",
       );
     },
   });
+  const off = loaded.status.filter((s) => !s.enabled);
+  if (off.length > 0) log.info({ rules: off.map((s) => `${s.id} (${s.why})`) }, "rules that are off");
   for (const [source, n] of Object.entries(loaded.bySource)) metrics.rulesLoaded.set({ source }, n);
   for (const f of loaded.failures) log.warn({ file: f.file, reason: f.reason }, "a Sigma rule was skipped");
   if (loaded.duplicateIds.length > 0) log.warn({ ids: loaded.duplicateIds }, "rules with a repeated id were skipped");
@@ -150,6 +162,7 @@ export async function start(config: AlerterConfig, deps: AlerterDeps): Promise<A
       const result = await processBatch(batch.partition, batch.messages, {
         rules: loaded.ruleSet,
         ...(correlations ? { correlations } : {}),
+        floodPerMinute: config.alertFloodPerMinute,
         state,
         sinks,
         policy,

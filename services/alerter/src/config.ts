@@ -1,5 +1,6 @@
 // The alerter's settings, from the environment, checked all at once (docs/alerter.md lists them).
 import { type KafkaSettings, readKafkaSettings } from "@trailstream/kafka";
+import { parseOverrides, type RuleOverride, RulePolicyError } from "@trailstream/rules";
 import { ConfigReader } from "@trailstream/runtime";
 
 export { parseDuration } from "@trailstream/runtime";
@@ -20,6 +21,14 @@ export interface AlerterConfig {
   rulesBuiltin: boolean;
   /** A directory of Sigma rules instead of the shipped ones. */
   sigmaDir?: string;
+  /** Rule ids turned off (RULES_DISABLED). */
+  rulesDisabled: string[];
+  /** Per-rule enabled, severity, suppression and principal label (RULE_OVERRIDES). */
+  ruleOverrides: Record<string, RuleOverride>;
+  /** The suppression window of built-in rules without one of their own, per (rule, account[, principal]). */
+  alertSuppressDefaultMs: number;
+  /** Alerts one rule may raise per minute before the rest fold into one summary alert with a count; 0: no limit. */
+  alertFloodPerMinute: number;
   alertmanagerUrl?: string;
   /** Plain JSON webhooks: the alert document is POSTed as is. May hold secrets in the path: never log. */
   webhookUrls: string[];
@@ -72,6 +81,13 @@ export function loadSettings(env: Readonly<Record<string, string | undefined>> =
     r.require(ok, "ALERTMANAGER_URL must be an http:// or https:// URL");
   }
   const sigmaDir = r.optionalString("SIGMA_DIR");
+  let ruleOverrides: Record<string, RuleOverride> = {};
+  try {
+    ruleOverrides = parseOverrides(r.string("RULE_OVERRIDES", ""));
+  } catch (error) {
+    if (!(error instanceof RulePolicyError)) throw error;
+    r.require(false, `RULE_OVERRIDES: ${error.message}`);
+  }
   const config: AlerterConfig = {
     kafka,
     redisUrl,
@@ -84,6 +100,10 @@ export function loadSettings(env: Readonly<Record<string, string | undefined>> =
     ruleFiles: r.list("RULE_FILES"),
     rulesBuiltin: r.boolean("RULES_BUILTIN", true),
     ...(sigmaDir ? { sigmaDir } : {}),
+    rulesDisabled: r.list("RULES_DISABLED"),
+    ruleOverrides,
+    alertSuppressDefaultMs: r.duration("ALERT_SUPPRESS_DEFAULT", "15m", 0),
+    alertFloodPerMinute: r.integer("ALERT_FLOOD_PER_MINUTE", 60, { min: 0, max: 1_000_000 }),
     ...(alertmanagerUrl ? { alertmanagerUrl } : {}),
     webhookUrls: httpUrls(r, "WEBHOOK_URLS"),
     slackWebhookUrls: httpUrls(r, "SLACK_WEBHOOK_URLS"),

@@ -11,7 +11,7 @@ export const EVALUATION_BUCKETS_SECONDS = [
   0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.005, 0.025,
 ];
 
-export const DECISIONS = ["fire", "below-threshold", "suppressed", "duplicate"] as const;
+export const DECISIONS = ["fire", "below-threshold", "suppressed", "duplicate", "flood"] as const;
 
 export interface AlerterMetrics {
   registry: Registry;

@@ -6,7 +6,15 @@
 import { alertIdentity, type DeadLetter, rejectedRecordLetter } from "@trailstream/cloudtrail";
 import type { ConsumedMessage } from "@trailstream/kafka";
 import { type AlertDecision, type CorrelationEngine, decideAlert, type Rule, type RuleSet } from "@trailstream/rules";
-import { type AlertDocument, buildAlert, type DecodedEvent, decodeEvent, eventTimeMs } from "./alert.ts";
+import {
+  type AlertDocument,
+  buildAlert,
+  buildFloodSummary,
+  type DecodedEvent,
+  decodeEvent,
+  eventTimeMs,
+  FLOOD_WINDOW_MS,
+} from "./alert.ts";
 import { correlate, correlationAlert, type Fed } from "./correlate.ts";
 import { type DeliveryHooks, deliverAll, sinkDeadLetter } from "./deliver.ts";
 import type { AlerterMetrics } from "./metrics.ts";
@@ -32,6 +40,8 @@ export interface PipelineDeps {
   metrics?: AlerterMetrics;
   now?: () => number;
   hooks?: DeliveryHooks;
+  /** ALERT_FLOOD_PER_MINUTE: alerts per rule per minute before they fold into a summary; 0 or absent: no limit. */
+  floodPerMinute?: number;
 }
 
 export interface BatchResult {
@@ -126,17 +136,43 @@ export async function processBatch(
       }),
     ),
   );
+  // The flood limit: per rule, alerts counted per minute of event time (each event once, so a
+  // re-delivery counts alike); past the limit they fold into one summary alert per rule and batch.
+  const limit = deps.floodPerMinute ?? 0;
+  const flooded = await timed(metrics, () =>
+    Promise.all(
+      decisions.map(async (decision, i): Promise<number> => {
+        const m = live[i];
+        if (!m || !decision.fire || limit <= 0) return 0;
+        const at = eventTimeMs(m.event.record) ?? now();
+        const n = await deps.state.forEvent(m.event.identity).increment(`flood:${m.rule.id}`, FLOOD_WINDOW_MS, at);
+        return n > limit ? n : 0;
+      }),
+    ),
+  );
   const alerts: AlertDocument[] = [];
   const alertOrigins = new Map<AlertDocument, DecodedEvent>();
+  const summaries = new Map<string, { match: Match; count: number }>();
   decisions.forEach((decision, i) => {
     const m = live[i];
     if (!m) return;
-    metrics?.decisions.inc({ result: decision.reason });
+    const flood = flooded[i] ?? 0;
+    metrics?.decisions.inc({ result: decision.fire && flood > 0 ? "flood" : decision.reason });
     if (!decision.fire) return;
+    if (flood > 0) {
+      const seen = summaries.get(m.rule.id);
+      if (!seen || flood >= seen.count) summaries.set(m.rule.id, { match: m, count: flood });
+      return;
+    }
     const doc = buildAlert(m.rule, m.event, decision, now());
     alerts.push(doc);
     alertOrigins.set(doc, m.event);
   });
+  for (const { match, count } of summaries.values()) {
+    const doc = buildFloodSummary(match.rule, match.event, count, now());
+    alerts.push(doc);
+    alertOrigins.set(doc, match.event);
+  }
 
   // Correlations, in Redis too, judged on eventTime; their alerts claimed like the matches above.
   const engine = deps.correlations;

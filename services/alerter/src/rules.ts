@@ -2,7 +2,17 @@
 // files. A custom file that does not load stops the start (an operator wrote it and should know);
 // a shipped Sigma rule that does not compile is reported and skipped. RULE_FILES may hold Sigma
 // files too, correlation rules included.
-import { builtinRules, type CorrelationRule, loadRuleFile, type Rule, RuleSet } from "@trailstream/rules";
+import {
+  applyPolicy,
+  builtinRules,
+  type CorrelationRule,
+  DEFAULT_POLICY,
+  loadRuleFile,
+  type Rule,
+  type RulePolicy,
+  RuleSet,
+  type RuleStatus,
+} from "@trailstream/rules";
 
 export interface LoadedRules {
   ruleSet: RuleSet;
@@ -11,12 +21,16 @@ export interface LoadedRules {
   bySource: Record<string, number>;
   failures: { file: string; reason: string }[];
   duplicateIds: string[];
+  /** Every rule loaded, on or off, and why. */
+  status: RuleStatus[];
 }
 
 export async function loadRules(options: {
   builtin: boolean;
   files: readonly string[];
   sigmaDir?: string;
+  /** RULES_DISABLED, RULE_OVERRIDES and the default suppression; the shipped defaults when absent. */
+  policy?: RulePolicy;
   onRuleError?: (rule: Rule, error: unknown) => void;
 }): Promise<LoadedRules> {
   const rules: Rule[] = [];
@@ -44,8 +58,9 @@ export async function loadRules(options: {
     seen.add(r.id);
     return true;
   });
+  const { rules: enabled, status } = applyPolicy(unique, options.policy ?? DEFAULT_POLICY);
   const bySource: Record<string, number> = { cis: 0, sigma: 0, custom: 0 };
-  for (const r of unique) bySource[r.source] = (bySource[r.source] ?? 0) + 1;
-  const ruleSet = new RuleSet(unique, options.onRuleError ? { onError: options.onRuleError } : {});
-  return { ruleSet, correlations, bySource, failures, duplicateIds };
+  for (const r of enabled) bySource[r.source] = (bySource[r.source] ?? 0) + 1;
+  const ruleSet = new RuleSet(enabled, options.onRuleError ? { onError: options.onRuleError } : {});
+  return { ruleSet, correlations, bySource, failures, duplicateIds, status };
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { SinkKind } from "@trailstream/cloudtrail";
-import { decideAlert, MemoryWindowStore, type Rule, RuleSet } from "@trailstream/rules";
+import { applyPolicy, decideAlert, MemoryWindowStore, type Rule, RuleSet } from "@trailstream/rules";
 import type { AlertDocument } from "../src/alert.ts";
 import { CriticalSinkError } from "../src/deliver.ts";
 import { createMetrics } from "../src/metrics.ts";
@@ -240,4 +240,43 @@ test("Redis down: the batch fails before any sink is called (not committed, it c
   assert.equal(sink.got.length, 0);
   const text = await d.metrics?.registry.metrics();
   assert.match(text ?? "", /trailstream_alerter_redis_errors_total\{service="alerter"\} 1/);
+});
+
+test("a built-in rule under the default policy: one alert per account per window, not one per event", async () => {
+  const builtin = applyPolicy([rule({ id: "cis-like", source: "cis" })]).rules;
+  const sink = recordingSink();
+  const { d } = deps(builtin, [sink]);
+  const t0 = Date.parse("2026-03-01T12:00:00Z");
+  const records = Array.from({ length: 500 }, (_, i) =>
+    cloudTrailRecord({
+      eventTime: new Date(t0 + i * 1_000).toISOString(),
+      recipientAccountId: i % 2 === 0 ? "111122223333" : "444455556666",
+    }),
+  );
+  await processBatch(
+    0,
+    records.map((r, i) => message(r, i)),
+    d,
+  );
+  assert.equal(sink.got.length, 2, "one per account in the 15-minute window");
+  assert.deepEqual(sink.got.map((a) => a.summary.recipientAccountId).sort(), ["111122223333", "444455556666"]);
+});
+
+test("a flood past the per-minute limit becomes one summary alert per batch with its count", async () => {
+  const sink = recordingSink();
+  const { d } = deps([rule({ id: "noisy" })], [sink]);
+  d.floodPerMinute = 10;
+  const t0 = Date.parse("2026-03-01T12:00:00Z");
+  const batch = (from: number) =>
+    Array.from({ length: 1_000 }, (_, i) =>
+      message(cloudTrailRecord({ eventTime: new Date(t0 + (from + i) * 20).toISOString() }), from + i),
+    );
+  await processBatch(0, batch(0), d);
+  await processBatch(0, batch(1_000), d);
+  const single = sink.got.filter((a) => a.kind === undefined);
+  const summaries = sink.got.filter((a) => a.kind === "summary");
+  assert.equal(single.length, 10);
+  assert.equal(summaries.length, 2, "one per batch");
+  assert.equal(summaries[1]?.count, 2_000, "events in the last minute of event time");
+  assert.equal(summaries[0]?.alertId, summaries[1]?.alertId, "the same minute: the same summary, replaced");
 });

@@ -23,11 +23,13 @@ test("Alertmanager alert: alertname, severity, rule_source and rule labels; anno
     alertname: "sigma-1",
     severity: "high",
     rule_source: "sigma",
-    event_identity: doc.identity,
+    account: "111122223333",
   });
   const grouped = toAlertmanager({ ...doc, group: '["alice"]' }, 0);
-  assert.equal(grouped.labels.group, '["alice"]', "a grouped alert is its group's");
-  assert.equal(grouped.labels.event_identity, undefined, "not one event's");
+  assert.equal(grouped.labels.group, undefined, "the group is an annotation: labels stay bounded");
+  assert.equal(grouped.annotations.group, '["alice"]');
+  const byPrincipal = toAlertmanager({ ...doc, principalLabel: true }, 0);
+  assert.equal(byPrincipal.labels.principal, "arn:aws:iam::111122223333:user/alice");
   assert.equal(am.annotations.title, "CloudTrail logging stopped");
   assert.equal(am.annotations.runbook_url, "https://runbooks.example/x");
   assert.equal(am.annotations.event_identity, doc.identity);
@@ -67,4 +69,19 @@ test("Slack message: text for notifications, header, fields and context blocks, 
   assert.ok(fields.some((f) => f.text === "*Principal*\narn:aws:iam::1:user/&lt;script&gt;&amp;"));
   assert.ok(JSON.stringify(msg.blocks[2]).includes("<https://runbooks.example/x|open>"));
   assert.equal(slackEscape("a<b>&c"), "a&lt;b&gt;&amp;c");
+});
+
+test("Alertmanager labels stay bounded: a thousand events of one rule and account are one label set", () => {
+  const r = rule({ id: "r-1" });
+  const sets = new Set<string>();
+  for (let i = 0; i < 1_000; i++) {
+    const decoded = decodeEvent(
+      JSON.stringify(envelope(cloudTrailRecord({ eventID: `e-${i}`, sourceIPAddress: `10.0.${i % 250}.1` }))),
+      `0:${i}`,
+    );
+    assert.ok(decoded.ok);
+    const am = toAlertmanager(buildAlert(r, decoded.event, { group: "", count: 1 }, Date.now()), 0);
+    sets.add(JSON.stringify(am.labels));
+  }
+  assert.equal(sets.size, 1);
 });

@@ -130,11 +130,22 @@ describe("trailstream rules", () => {
   test("list shows every built-in rule; --json too", async () => {
     const text = await cli("rules", "list");
     assert.equal(text.code, 0);
-    assert.match(text.stdout, /^cis-cloudwatch-1 +cis +low +A log metric filter/m);
-    assert.match(text.stdout, /\n72 rules\n$/);
-    const json = JSON.parse((await cli("rules", "list", "--json")).stdout) as { id: string; source: string }[];
+    assert.match(text.stdout, /^cis-cloudwatch-1 +on +cis +low +A log metric filter/m);
+    assert.match(text.stdout, /\n72 rules \(71 on\)\n$/);
+    // Which rules are off, and why.
+    assert.match(text.stdout, /^905d389b-b853-46d0-9d3d-dea0d3a3cd49 +off +sigma .*\n +off by default: /m);
+    const json = JSON.parse((await cli("rules", "list", "--json")).stdout) as {
+      id: string;
+      source: string;
+      enabled: boolean;
+      why: string;
+    }[];
     assert.equal(json.length, 72);
     assert.equal(json.filter((r) => r.source === "sigma").length, 57);
+    assert.deepEqual(
+      json.filter((r) => !r.enabled).map((r) => r.id),
+      ["905d389b-b853-46d0-9d3d-dea0d3a3cd49"],
+    );
   });
 
   test("--custom adds rule files; their errors name the file, rule and key", async () => {

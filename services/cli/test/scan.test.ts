@@ -169,7 +169,15 @@ describe("scan --selectors", () => {
 
 describe("scan evaluates the rules", () => {
   test("CIS unauthorized-calls alerts equal the unique events with such an error code, counted apart", async () => {
-    const json = await run(process.execPath, [main, "scan", "--no-progress", "--json", join(dir, "buckets")]);
+    const json = await run(process.execPath, [
+      main,
+      "scan",
+      "--no-progress",
+      "--suppress",
+      "0",
+      "--json",
+      join(dir, "buckets"),
+    ]);
     const report = JSON.parse(json.stdout) as {
       alerts: Array<{ ruleId: string; alerts: number; matches: number; source: string; author?: string }>;
     };
@@ -189,7 +197,14 @@ describe("scan evaluates the rules", () => {
     // Security Hub CloudWatch.2: unauthorized API calls.
     const unauthorizedRule = report.alerts.find((a) => a.ruleId === "cis-cloudwatch-2");
     assert.equal(unauthorizedRule?.matches, unauthorized);
-    assert.equal(unauthorizedRule?.alerts, unauthorized, "CIS rules have no threshold: one alert per event");
+    assert.equal(unauthorizedRule?.alerts, unauthorized, "without suppression: one alert per event");
+    // With the default suppression: one per account and 15 minutes.
+    const quiet = JSON.parse(
+      (await run(process.execPath, [main, "scan", "--no-progress", "--json", join(dir, "buckets")])).stdout,
+    ) as typeof report;
+    const suppressed = quiet.alerts.find((a) => a.ruleId === "cis-cloudwatch-2");
+    assert.equal(suppressed?.matches, unauthorized);
+    assert.ok((suppressed?.alerts ?? 0) > 0 && (suppressed?.alerts ?? 0) < unauthorized, `${suppressed?.alerts}`);
     assert.ok(
       report.alerts.filter((a) => a.source === "sigma").every((a) => a.author),
       "Sigma alerts carry the rule's author",

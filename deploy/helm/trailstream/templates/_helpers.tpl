@@ -208,6 +208,14 @@ message naming the keys.
   value: {{ $v.groupId | quote }}
 - name: RULES_BUILTIN
   value: {{ $v.rules.builtin | quote }}
+- name: RULES_DISABLED
+  value: {{ join "," ($v.rules.disabled | default list) | quote }}
+- name: RULE_OVERRIDES
+  value: {{ include "trailstream.ruleOverrides" $v.rules | quote }}
+- name: ALERT_SUPPRESS_DEFAULT
+  value: {{ $v.suppressDefault | quote }}
+- name: ALERT_FLOOD_PER_MINUTE
+  value: {{ $v.floodPerMinute | quote }}
 - name: RULE_FILES
   value: {{ include "trailstream.ruleFiles" $root | quote }}
 {{- if $v.alertmanagerUrl }}
@@ -279,4 +287,18 @@ message naming the keys.
 
 {{- define "trailstream.hasCustomRules" -}}
 {{- if or .Values.alerter.rules.custom (and .Values.alerter.rules.existingConfigMap .Values.alerter.rules.existingConfigMapFiles) -}}true{{- end -}}
+{{- end -}}
+
+{{/* RULE_OVERRIDES from alerter.rules.overrides: "id:key=value,key=value;id:..." in id order. */}}
+{{- define "trailstream.ruleOverrides" -}}
+{{- $parts := list -}}
+{{- range $id := keys (.overrides | default dict) | sortAlpha -}}
+{{- $o := index $.overrides $id -}}
+{{- $kv := list -}}
+{{- range $k := keys $o | sortAlpha -}}
+{{- $kv = append $kv (printf "%s=%v" $k (index $o $k)) -}}
+{{- end -}}
+{{- $parts = append $parts (printf "%s:%s" $id (join "," $kv)) -}}
+{{- end -}}
+{{- join ";" $parts -}}
 {{- end -}}

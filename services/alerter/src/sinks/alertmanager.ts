@@ -18,9 +18,11 @@ export function labelName(name: string): string {
 }
 
 /**
- * The Alertmanager v2 alert: labels alertname (rule id), severity, rule_source, the rule's own labels,
- * and the group or the event identity (identify and group the alert); annotations describe this
- * occurrence.
+ * The Alertmanager v2 alert. Alertmanager tells alerts apart by their labels and keeps each label
+ * set live until it resolves, so labels come from bounded sets only: alertname (rule id), severity,
+ * rule_source, the rule's own labels, the account, and the principal when the rule asks for it. A
+ * flood summary carries `flood="true"` instead of the account. Which event it was (identity, group,
+ * principal, time) goes into the annotations, which the latest alert of a label set overwrites.
  */
 export function toAlertmanager(doc: AlertDocument, resolveMs: number): AlertmanagerAlert {
   const labels: Record<string, string> = {};
@@ -28,11 +30,11 @@ export function toAlertmanager(doc: AlertDocument, resolveMs: number): Alertmana
   labels.alertname = doc.ruleId;
   labels.severity = doc.severity;
   labels.rule_source = doc.ruleSource;
-  // Alertmanager tells alerts apart by their labels alone. An alert counted over a group is that
-  // group's; any other alert is about one event, and without its identity every event of a rule
-  // would fold into one alert whose annotations the last event overwrites.
-  if (doc.group) labels.group = doc.group;
-  else labels.event_identity = doc.identity;
+  if (doc.kind === "summary") labels.flood = "true";
+  else {
+    labels.account = doc.summary.recipientAccountId ?? "unknown";
+    if (doc.principalLabel) labels.principal = doc.summary.principal ?? "unknown";
+  }
   const annotations: Record<string, string> = {
     title: doc.title,
     summary: summaryLine(doc),
@@ -46,6 +48,7 @@ export function toAlertmanager(doc: AlertDocument, resolveMs: number): Alertmana
   if (doc.firstSeen) annotations.first_seen = doc.firstSeen;
   if (doc.summary.principal) annotations.principal = doc.summary.principal;
   if (doc.group) annotations.group = doc.group;
+  if (doc.kind === "summary") annotations.count = String(doc.count ?? 0);
   const alert: AlertmanagerAlert = { labels, annotations, startsAt: doc.alertedAt };
   if (resolveMs > 0) alert.endsAt = new Date(Date.parse(doc.alertedAt) + resolveMs).toISOString();
   return alert;

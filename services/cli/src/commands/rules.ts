@@ -2,6 +2,7 @@ import { readFile, stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import {
+  applyPolicy,
   builtinRules,
   type CorrelationRule,
   compileFilterPattern,
@@ -9,6 +10,7 @@ import {
   FilterPatternSyntaxError,
   loadRuleFile,
   type Rule,
+  RulePolicyError,
   RuleSet,
   RuleValidationError,
   resolveCorrelations,
@@ -16,6 +18,7 @@ import {
 } from "@trailstream/rules";
 import { EXIT, UsageError } from "../exit.ts";
 import { writeLine } from "../output.ts";
+import { policyFromEnv } from "../policy.ts";
 import { readRecords } from "../records.ts";
 import { listInputs, type ScanInput } from "../scan/inputs.ts";
 import { safe } from "../text.ts";
@@ -158,21 +161,51 @@ function summary(rule: Rule) {
 
 async function list(options: Options): Promise<number> {
   const { rules, correlations } = await loadCatalog(options);
+  // On or off, and why: the shipped defaults with RULES_DISABLED and RULE_OVERRIDES, as the alerter applies them.
+  let applied: ReturnType<typeof applyPolicy>;
+  try {
+    applied = applyPolicy(rules, policyFromEnv(process.env));
+  } catch (error) {
+    if (error instanceof RulePolicyError) throw new UsageError(`RULES_DISABLED or RULE_OVERRIDES: ${error.message}`);
+    throw error;
+  }
+  const statusOf = new Map(applied.status.map((s) => [s.id, s]));
+  const effective = new Map(applied.rules.map((r) => [r.id, r]));
   if (options.json) {
     await writeLine(
       process.stdout,
-      JSON.stringify([...rules.map(summary), ...correlations.map(correlationSummary)], null, 2),
+      JSON.stringify(
+        [
+          ...rules.map((r) => ({
+            ...summary(effective.get(r.id) ?? r),
+            enabled: statusOf.get(r.id)?.enabled ?? true,
+            why: statusOf.get(r.id)?.why ?? "",
+            ...(effective.get(r.id)?.suppress ? { suppress: effective.get(r.id)?.suppress } : {}),
+          })),
+          ...correlations.map(correlationSummary),
+        ],
+        null,
+        2,
+      ),
     );
     return EXIT.ok;
   }
   const idWidth = Math.max(...rules.map((r) => r.id.length), ...correlations.map((c) => c.id.length), 2);
-  await writeLine(process.stdout, `${"ID".padEnd(idWidth)}  SOURCE  SEVERITY  TITLE`);
+  await writeLine(process.stdout, `${"ID".padEnd(idWidth)}  ON   SOURCE  SEVERITY  TITLE`);
   for (const r of rules) {
     const by = r.source === "sigma" && r.author ? ` (by ${r.author})` : "";
     const quiet = r.silent ? " [feeds a correlation, no alert of its own]" : "";
+    const state = statusOf.get(r.id);
+    const on = state?.enabled === false ? "off" : "on ";
+    const why =
+      state?.enabled === false || state?.why.includes("RULE_OVERRIDES")
+        ? `\n${" ".repeat(idWidth + 2)}${state.why}`
+        : "";
+    const severity = effective.get(r.id)?.severity ?? r.severity;
     await writeLine(
       process.stdout,
-      `${r.id.padEnd(idWidth)}  ${r.source.padEnd(6)}  ${r.severity.padEnd(8)}  ${r.title}${by}${quiet}`,
+      safe(`${r.id.padEnd(idWidth)}  ${on}  ${r.source.padEnd(6)}  ${severity.padEnd(8)}  ${r.title}${by}${quiet}`) +
+        why,
     );
   }
   if (correlations.length > 0) {
@@ -182,13 +215,13 @@ async function list(options: Options): Promise<number> {
       const quiet = c.silent ? " [feeds a correlation, no alert of its own]" : "";
       await writeLine(
         process.stdout,
-        `${c.id.padEnd(idWidth)}  ${"sigma".padEnd(6)}  ${c.severity.padEnd(8)}  ${c.title}${by}${quiet}\n${" ".repeat(idWidth + 20)}${describeCorrelation(c)}`,
+        `${c.id.padEnd(idWidth)}  on   ${"sigma".padEnd(6)}  ${c.severity.padEnd(8)}  ${c.title}${by}${quiet}\n${" ".repeat(idWidth + 25)}${describeCorrelation(c)}`,
       );
     }
   }
   await writeLine(
     process.stdout,
-    `${rules.length} rules${correlations.length > 0 ? `, ${correlations.length} correlation rules` : ""}`,
+    `${rules.length} rules (${applied.rules.length} on)${correlations.length > 0 ? `, ${correlations.length} correlation rules` : ""}`,
   );
   return EXIT.ok;
 }

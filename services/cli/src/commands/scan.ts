@@ -10,15 +10,19 @@ import {
   parsePublicKeyList,
 } from "@trailstream/cloudtrail";
 import {
+  applyPolicy,
   builtinRules,
   type CorrelationRule,
   loadRuleFile,
+  parseDuration,
   type Rule,
+  RulePolicyError,
   RuleSet,
   resolveCorrelations,
 } from "@trailstream/rules";
 import { EXIT, UsageError } from "../exit.ts";
 import { writeLine } from "../output.ts";
+import { policyFromEnv } from "../policy.ts";
 import { RuleErrorTally } from "../scan/alerts.ts";
 import { listInputs } from "../scan/inputs.ts";
 import { ScanIntegrity } from "../scan/integrity.ts";
@@ -49,6 +53,11 @@ Options:
                                each digest's signature beside it as DIGEST.metadata; see the README)
   --public-keys FILE           what aws cloudtrail list-public-keys printed (default: public-keys.json
                                at the root of the first folder)
+  --suppress DURATION          the built-in rules' default suppression per rule and account, as the
+                               alerter's ALERT_SUPPRESS_DEFAULT (default 15m; 0 for one alert per match)
+
+RULES_DISABLED and RULE_OVERRIDES in the environment turn rules off or change them, as for the
+alerter (docs/rules.md); "trailstream rules list" shows which rules are on and why.
   --no-progress                no progress line on standard error
   -h, --help
 
@@ -70,6 +79,7 @@ export async function scanCommand(argv: string[]): Promise<number> {
       rules: { type: "string", multiple: true, default: [] },
       selectors: { type: "string" },
       "no-rules": { type: "boolean", default: false },
+      suppress: { type: "string", default: "15m" },
       "no-progress": { type: "boolean", default: false },
       validate: { type: "boolean", default: false },
       "public-keys": { type: "string" },
@@ -92,7 +102,10 @@ export async function scanCommand(argv: string[]): Promise<number> {
   const selectors = values.selectors === undefined ? undefined : readSelectors(values.selectors);
   preferSmallHeap();
   const ruleErrors = new RuleErrorTally();
-  const rules = await loadRules(values["no-rules"] ? [] : ["builtin"], values.rules, ruleErrors);
+  const suppressMs = parseDuration(values.suppress);
+  if (suppressMs === undefined && values.suppress !== "0")
+    throw new UsageError(`--suppress must be a duration such as 15m, or 0, not "${values.suppress}"`);
+  const rules = await loadRules(values["no-rules"] ? [] : ["builtin"], values.rules, ruleErrors, suppressMs ?? 0);
   if (values["public-keys"] !== undefined && !values.validate)
     throw new UsageError("--public-keys goes with --validate");
   const integrity = values.validate ? new ScanIntegrity(await loadKeys(values["public-keys"], positionals)) : undefined;
@@ -148,6 +161,7 @@ async function loadRules(
   builtin: string[],
   files: readonly string[],
   errors: RuleErrorTally,
+  suppressMs: number,
 ): Promise<{ ruleSet: RuleSet; correlations: CorrelationRule[] } | undefined> {
   if (builtin.length === 0 && files.length === 0) return undefined;
   const rules: Rule[] = [];
@@ -174,7 +188,15 @@ async function loadRules(
       throw new UsageError(`--rules ${f.file}: correlation ${f.id} ${f.reason}`);
     process.stderr.write(`scan: correlation ${f.id} not loaded: ${f.reason}\n`);
   }
-  return { ruleSet: new RuleSet(rules, { onError: errors.add }), correlations };
+  const policy = policyFromEnv(process.env, suppressMs);
+  let enabled: Rule[];
+  try {
+    enabled = applyPolicy(rules, policy).rules;
+  } catch (error) {
+    if (error instanceof RulePolicyError) throw new UsageError(`RULES_DISABLED or RULE_OVERRIDES: ${error.message}`);
+    throw error;
+  }
+  return { ruleSet: new RuleSet(enabled, { onError: errors.add }), correlations };
 }
 
 function positiveNumber(flag: string, value: string | undefined): number {
