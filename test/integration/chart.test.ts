@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { cpSync, existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
-import { loadConfig as loadAlerterConfig } from "@trailstream/alerter";
+import { loadSettings as loadAlerterConfig } from "@trailstream/alerter";
 import {
   byKind,
   CHART,
