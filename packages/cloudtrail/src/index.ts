@@ -115,6 +115,22 @@ export {
   LogFileHasher,
   type LogFileLimits,
 } from "./log-file.ts";
+export {
+  isInsight,
+  LOOKUP_ATTRIBUTE_KEYS,
+  type LookupAttributeKey,
+  LookupError,
+  type LookupErrorName,
+  type LookupEvent,
+  LookupPage,
+  type LookupRequest,
+  type LookupRequestInput,
+  type LookupResponse,
+  lookupEvent,
+  lookupMatches,
+  lookupRequest,
+  lookupValues,
+} from "./lookup/index.ts";
 export { decodeNotification, type Notification, type NotificationKind, type S3ObjectRef } from "./notification.ts";
 export {
   type Addendum,
