@@ -5,6 +5,10 @@
 // private redis-server.
 //   eval "$(deploy/local/stack env)"
 //   node bench/enricher.ts [--records 200000] [--partitions 4] [--runs 3] [--concurrency N] [--max-bytes-per-partition B] [--no-streams]
+//   node bench/enricher.ts --selectors [...]   also the enricher with 20 advanced EVENT_SELECTORS in each round,
+//                                              beside it without (the last selector keeps every management
+//                                              event: each record is tested against up to 20 and the output
+//                                              is the same as without selectors)
 // Results: docs/benchmarks.md.
 import { execFile } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
@@ -34,6 +38,7 @@ const { values } = parseArgs({
     "no-streams": { type: "boolean", default: false },
     "max-bytes-per-partition": { type: "string", default: "1048576" },
     concurrency: { type: "string", default: "" },
+    selectors: { type: "boolean", default: false },
   },
 });
 const total = Number(values.records);
@@ -95,19 +100,56 @@ interface EnricherRun {
   keys: number;
 }
 
-async function enricherRun(i: number): Promise<EnricherRun> {
+/** 20 advanced selectors of the kinds teams write; the data ones turn every record away, the last keeps every management event. */
+const mgmt = { Field: "eventCategory", Equals: ["Management"] };
+const TWENTY_SELECTORS = JSON.stringify({
+  AdvancedEventSelectors: [
+    ...Array.from({ length: 8 }, (_, i) => ({
+      Name: `s3 writes ${i}`,
+      FieldSelectors: [
+        { Field: "eventCategory", Equals: ["Data"] },
+        { Field: "resources.type", Equals: ["AWS::S3::Object"] },
+        { Field: "eventName", Equals: ["PutObject", "DeleteObject", "CopyObject"] },
+        { Field: "resources.ARN", StartsWith: [`arn:aws:s3:::bucket-${i}/`, `arn:aws:s3:::logs-${i}/`] },
+      ],
+    })),
+    ...Array.from({ length: 5 }, (_, i) => ({
+      Name: `lambda ${i}`,
+      FieldSelectors: [
+        { Field: "eventCategory", Equals: ["Data"] },
+        { Field: "resources.type", Equals: ["AWS::Lambda::Function"] },
+        { Field: "resources.ARN", NotStartsWith: [`arn:aws:lambda:eu-west-1:111122223333:function:test-${i}`] },
+      ],
+    })),
+    ...Array.from({ length: 6 }, (_, i) => ({
+      Name: `management ${i}`,
+      FieldSelectors: [
+        mgmt,
+        { Field: "readOnly", Equals: [i < 3 ? "true" : "false"] },
+        {
+          Field: "eventSource",
+          NotEquals: i % 2 ? ["kms.amazonaws.com"] : ["kms.amazonaws.com", "rdsdata.amazonaws.com"],
+        },
+      ],
+    })),
+    { Name: "every management event", FieldSelectors: [mgmt] },
+  ],
+});
+
+async function enricherRun(i: number, selectors = false): Promise<EnricherRun> {
   const redis = new PrivateRedis(await freePort());
   await redis.start();
   const client = createClient({ url: redis.url });
   await client.connect();
   try {
     const usedBefore = usedMemory(await client.info("memory"));
-    const topics = { events: `${name}.events.${i}`, dlq: `${name}.dlq.${i}` };
+    const tag = `${i}${selectors ? "s" : ""}`;
+    const topics = { events: `${name}.events.${tag}`, dlq: `${name}.dlq.${tag}` };
     await ensureTopics(kafka, [
       { topic: topics.events, partitions },
       { topic: topics.dlq, partitions: 1 },
     ]);
-    const groupId = `${name}-group-${i}`;
+    const groupId = `${name}-group-${tag}`;
     const config = loadSettings({
       KAFKA_BROKERS: brokers.join(","),
       REDIS_URL: redis.url,
@@ -118,6 +160,7 @@ async function enricherRun(i: number): Promise<EnricherRun> {
       DEDUP_TTL: "24h",
       KAFKA_MAX_BYTES_PER_PARTITION: values["max-bytes-per-partition"],
       ...(values.concurrency ? { ENRICHER_PARTITIONS_CONCURRENTLY: values.concurrency } : {}),
+      ...(selectors ? { EVENT_SELECTORS: TWENTY_SELECTORS } : {}),
     });
     // The enricher logs to stdout, where the result goes: only fatal lines.
     const enricher = await startEnricher(config, { log: createLogger("enricher", "fatal") });
@@ -219,9 +262,13 @@ if (withStreams) await buildStreamsApp();
 const perf: Awaited<ReturnType<typeof consumerPerformance>>[] = [];
 const enr: EnricherRun[] = [];
 const streams: StreamsRun[] = [];
+const withSelectors: EnricherRun[] = [];
 const steps: [string, (i: number) => Promise<{ recordsPerSecond: number }>, { recordsPerSecond: number }[]][] = [
   ["ConsumerPerformance", consumerPerformance, perf],
   ["enricher", enricherRun, enr],
+  ...(values.selectors
+    ? [["enricher, 20 selectors", (i: number) => enricherRun(i, true), withSelectors] as (typeof steps)[number]]
+    : []),
   ...(withStreams ? [["Kafka Streams", streamsRun, streams] as (typeof steps)[number]] : []),
 ];
 for (let i = 0; i < runs; i++) {
@@ -266,6 +313,13 @@ console.log(
         enricherOverKafkaStreams: enricherMedian / streamsMedian,
         kafkaStreamsOverConsumerPerformance: streamsMedian / ceiling,
       },
+      ...(values.selectors
+        ? {
+            enricherWith20Selectors: withSelectors,
+            selectorsMedian: median(withSelectors, (e) => e.recordsPerSecond),
+            selectorsRatio: median(withSelectors, (e) => e.recordsPerSecond) / enricherMedian,
+          }
+        : {}),
       redisBytesPerIdentity: last
         ? { usedMemoryDelta: last.usedMemoryPerKey, memoryUsage: last.memoryUsagePerKey }
         : null,
