@@ -306,11 +306,10 @@ describe("rules test: files and failures", () => {
   test("a regular expression that could backtrack for seconds is refused at once", async () => {
     const file = join(dir, "agent.json");
     await writeFile(file, JSON.stringify({ Records: [rec("ua-1", { userAgent: `${"a".repeat(30)}c` })] }));
-    const started = Date.now();
+    // Refused by looking at the expression, before any record is matched: no timing to assert.
     const r = await cli(["rules", "test", "--pattern", "{ $.userAgent = %^a*a*a*a*a*a*a*a*a*a*b$% }", file]);
     assert.equal(r.code, 2, r.stdout);
     assert.match(r.stderr, /backtrack/);
-    assert.ok(Date.now() - started < 5_000);
     const yaml = join(dir, "slow.yaml");
     await writeFile(
       yaml,
