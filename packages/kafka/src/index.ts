@@ -5,7 +5,13 @@ export { createKafka, type KafkaClient, type KafkaLog } from "./client.ts";
 export { type BatchConsumer, type BatchConsumerOptions, startBatchConsumer } from "./consumer.ts";
 export { type ConsumedBatch, type ConsumedMessage, nextOffset, type OutgoingMessage } from "./message.ts";
 export { openProducer, type Producer } from "./producer.ts";
-export { type KafkaSasl, type KafkaSettings, readKafkaSettings, SASL_MECHANISMS } from "./settings.ts";
+export {
+  type KafkaSasl,
+  type KafkaSettings,
+  kafkaSetting,
+  readKafkaSettings,
+  SASL_MECHANISMS,
+} from "./settings.ts";
 export {
   type OutgoingRecord,
   type PipeBatchContext,

@@ -1,7 +1,7 @@
 // What a service needs to reach Kafka, read the same way for every service and for `replay`, so
 // the chart sets it once. Secrets (SASL passwords) travel here and nowhere else: never log a
 // KafkaSettings value.
-import type { ConfigReader } from "@trailstream/runtime";
+import { type ConfigReader, type Setting, setting } from "@trailstream/runtime";
 
 export const SASL_MECHANISMS = ["plain", "scram-sha-256", "scram-sha-512"] as const;
 
@@ -44,4 +44,26 @@ function splitList(value: string): string[] {
     .split(",")
     .map((b) => b.trim())
     .filter((b) => b !== "");
+}
+
+/** The Kafka settings as one entry of a service's settings spec, documented variable by variable. */
+export function kafkaSetting(clientId: string): Setting<KafkaSettings> {
+  const entry = (name: string, type: string, doc: string, fallback = "", range = "") => ({
+    name,
+    type,
+    default: fallback,
+    range,
+    doc,
+  });
+  return setting.group(
+    [
+      entry("KAFKA_BROKERS", "list", "Bootstrap brokers", "", "required, host:port"),
+      entry("KAFKA_CLIENT_ID", "string", "Client id the brokers see", clientId),
+      entry("KAFKA_SSL", "boolean", "TLS to the brokers (NODE_EXTRA_CA_CERTS adds a CA)", "false"),
+      entry("KAFKA_SASL_MECHANISM", "choice", "SASL mechanism; unset: no SASL", "", SASL_MECHANISMS.join(", ")),
+      entry("KAFKA_SASL_USERNAME", "string", "SASL user", "", "required with a mechanism"),
+      entry("KAFKA_SASL_PASSWORD", "secret", "SASL password (from a Secret)", "", "required with a mechanism"),
+    ],
+    (r) => readKafkaSettings(r, clientId),
+  );
 }

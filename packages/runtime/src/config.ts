@@ -10,12 +10,16 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
+export type Env = Readonly<Record<string, string | undefined>>;
 
 const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** `24h`, `90m`, `3600s`, `1d`, `500ms` (or several: `1h30m`) as milliseconds; null when not a duration. */
+/**
+ * The one duration grammar of every setting: `500ms`, `30s`, `5m`, `2h`, `1d`, or several
+ * (`1h30m`), or `0`; milliseconds, null when the text is not a duration.
+ */
 export function parseDuration(text: string): number | null {
+  if (text.trim() === "0") return 0;
   const parts = [...text.trim().matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
   if (parts.length === 0 || parts.map((p) => p[0]).join("") !== text.trim()) return null;
   let total = 0;
@@ -27,9 +31,12 @@ export function parseDuration(text: string): number | null {
 export class ConfigReader {
   readonly #env: Env;
   readonly #problems: string[] = [];
+  readonly #warn: (message: string) => void;
 
-  constructor(env: Env = process.env) {
+  /** `warn` hears about settings that still work but should be written otherwise. */
+  constructor(env: Env = process.env, warn: (message: string) => void = () => {}) {
     this.#env = env;
+    this.#warn = warn;
   }
 
   string(name: string, fallback?: string): string {
@@ -107,13 +114,23 @@ export class ConfigReader {
     }
   }
 
-  /** A duration setting (`24h`, `90m`, `1h30m`, `500ms`) in milliseconds, at least `minMs`. */
-  duration(name: string, fallback: string, minMs: number): number {
+  /**
+   * A duration setting (`30s`, `5m`, `1h30m`, `500ms`) in milliseconds, at least `min`. Where a bare
+   * number meant something before (`bareUnit`), it still does, with a deprecation warning.
+   */
+  duration(name: string, fallback: string, options: { min?: string; bareUnit?: "ms" | "s" } = {}): number {
     const text = this.string(name, fallback);
-    const ms = parseDuration(text);
+    let ms = parseDuration(text);
+    if (ms === null && options.bareUnit && /^\d+$/.test(text)) {
+      ms = Number(text) * (options.bareUnit === "s" ? 1_000 : 1);
+      this.#warn(
+        `${name}=${text}: a bare number is read as ${options.bareUnit === "s" ? "seconds" : "milliseconds"}, as before, but is deprecated: write ${text}${options.bareUnit}`,
+      );
+    }
+    const minMs = parseDuration(options.min ?? "0") ?? 0;
     this.require(
       ms !== null && ms >= minMs,
-      `${name} must be a duration like 24h, 90m or 3600s (at least ${minMs} ms), not "${text}"`,
+      `${name} must be a duration like 30s, 5m or 1h30m${options.min ? ` (at least ${options.min})` : ""}, not "${text}"`,
     );
     return ms ?? parseDuration(fallback) ?? minMs;
   }

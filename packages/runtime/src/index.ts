@@ -1,10 +1,9 @@
-export { ConfigError, ConfigReader, parseDuration } from "./config.ts";
+export { ConfigError, ConfigReader, type Env, parseDuration } from "./config.ts";
 export { type HealthServer, type Readiness, startHealthServer } from "./health.ts";
 export { createLogger, type Logger, safeUrl } from "./logger.ts";
 export { createRegistry, LAG_BUCKETS_SECONDS, LATENCY_BUCKETS_SECONDS, METRIC_PREFIX } from "./metrics.ts";
 export {
   drainMsOf,
-  type Env,
   EXIT_CODE,
   fatalSignal,
   type RunningService,
@@ -13,3 +12,15 @@ export {
   type ServiceDeps,
   type ShellSettings,
 } from "./service.ts";
+export {
+  entriesOf,
+  loadSpec,
+  readSpec,
+  redisUrlSetting,
+  type Setting,
+  type SettingDoc,
+  type SettingsOf,
+  type SettingsSpec,
+  setting,
+  shellSpec,
+} from "./settings.ts";

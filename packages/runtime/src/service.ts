@@ -3,12 +3,10 @@
 // /readyz, SIGTERM/SIGINT with a bounded drain, and a component that stopped for good exits 1 so
 // the orchestrator restarts the process.
 import type { Registry } from "prom-client";
-import { ConfigError } from "./config.ts";
+import { ConfigError, type Env } from "./config.ts";
 import { startHealthServer } from "./health.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createRegistry } from "./metrics.ts";
-
-export type Env = Readonly<Record<string, string | undefined>>;
 
 /** The settings the shell itself reads from every service's settings. */
 export interface ShellSettings {
@@ -34,8 +32,8 @@ export interface RunningService {
 
 export interface ServiceDefinition<S extends ShellSettings> {
   name: string;
-  /** Throws a ConfigError listing every problem at once. */
-  loadSettings(env: Env): S;
+  /** Throws a ConfigError listing every problem at once; `warn` hears of deprecated spellings. */
+  loadSettings(env: Env, warn?: (message: string) => void): S;
   start(settings: S, deps: ServiceDeps): Promise<RunningService>;
 }
 
@@ -65,8 +63,9 @@ export async function runService<S extends ShellSettings>(
   env: Env = process.env,
 ): Promise<number> {
   let settings: S;
+  const warnings: string[] = [];
   try {
-    settings = service.loadSettings(env);
+    settings = service.loadSettings(env, (message) => warnings.push(message));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${service.name}: ${error.message}\n`);
@@ -74,6 +73,7 @@ export async function runService<S extends ShellSettings>(
   }
   const log = createLogger(service.name, settings.logLevel);
   const registry = createRegistry(service.name);
+  for (const warning of warnings) log.warn(warning);
   let phase: "starting" | "running" | "stopping" = "starting";
   let running: RunningService | undefined;
   let failed: string | undefined;

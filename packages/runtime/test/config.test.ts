@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { ConfigError, ConfigReader } from "../src/config.ts";
+import { ConfigError, ConfigReader, parseDuration } from "../src/config.ts";
 
 describe("ConfigReader", () => {
   test("reads typed values with fallbacks", () => {
@@ -55,5 +55,31 @@ test("REDIS_PASSWORD and REDIS_USERNAME go into REDIS_URL; the URL alone is left
   assert.throws(
     () => read({ REDIS_URL: "not a url", REDIS_PASSWORD: "x" }),
     /REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/,
+  );
+});
+
+test("one duration grammar: units, several parts, 0; bare numbers only where they meant something", () => {
+  assert.equal(parseDuration("500ms"), 500);
+  assert.equal(parseDuration("30s"), 30_000);
+  assert.equal(parseDuration("5m"), 300_000);
+  assert.equal(parseDuration("1h30m"), 5_400_000);
+  assert.equal(parseDuration("1d"), 86_400_000);
+  assert.equal(parseDuration("0"), 0);
+  assert.equal(parseDuration("24"), null);
+  assert.equal(parseDuration("1x"), null);
+  const warnings: string[] = [];
+  const r = new ConfigReader({ A: "90", B: "90", C: "2m", D: "5s" }, (w) => warnings.push(w));
+  assert.equal(r.duration("A", "1m", { bareUnit: "s" }), 90_000);
+  assert.equal(r.duration("C", "1m", { bareUnit: "s" }), 120_000);
+  r.duration("B", "1m");
+  r.duration("D", "1m", { min: "10s" });
+  assert.deepEqual(warnings, ["A=90: a bare number is read as seconds, as before, but is deprecated: write 90s"]);
+  assert.throws(
+    () => r.done(),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.problems.length === 2 &&
+      e.problems[0] === 'B must be a duration like 30s, 5m or 1h30m, not "90"' &&
+      e.problems[1] === 'D must be a duration like 30s, 5m or 1h30m (at least 10s), not "5s"',
   );
 });

@@ -4,11 +4,11 @@ import { type ConsumedBatch, createKafka, ensureTopics, openProducer, startBatch
 import { CorrelationEngine } from "@trailstream/rules";
 import { fatalSignal, type Logger, type RunningService, safeUrl } from "@trailstream/runtime";
 import type { Registry } from "prom-client";
-import type { AlerterConfig } from "./config.ts";
 import { RedisCorrelationStore } from "./correlation-redis.ts";
 import { type AlerterMetrics, createMetrics } from "./metrics.ts";
 import { type BatchResult, processBatch } from "./pipeline.ts";
 import { loadRules } from "./rules.ts";
+import type { AlerterConfig } from "./settings.ts";
 import { alertmanagerSink } from "./sinks/alertmanager.ts";
 import { kafkaSink } from "./sinks/kafka.ts";
 import type { Sink } from "./sinks/sink.ts";

@@ -1,6 +1,6 @@
 import type { ServiceDefinition } from "@trailstream/runtime";
 import { start } from "./alerter.ts";
-import { type AlerterConfig, loadSettings } from "./config.ts";
+import { type AlerterConfig, loadSettings } from "./settings.ts";
 
 export {
   type AlertDocument,
@@ -11,12 +11,12 @@ export {
   summarize,
 } from "./alert.ts";
 export { type Alerter, type AlerterDeps, start } from "./alerter.ts";
-export { type AlerterConfig, loadSettings } from "./config.ts";
 export { CriticalSinkError, type DeliveryFailure, deliverAll } from "./deliver.ts";
 export { type AlerterMetrics, createMetrics } from "./metrics.ts";
 export { type BatchResult, processBatch } from "./pipeline.ts";
 export { backoffMs, backoffSchedule, PermanentError, type RetryPolicy, withRetry } from "./retry.ts";
 export { loadRules } from "./rules.ts";
+export { type AlerterConfig, loadSettings, SETTINGS } from "./settings.ts";
 export { type AlertmanagerAlert, toAlertmanager } from "./sinks/alertmanager.ts";
 export { alertKey } from "./sinks/kafka.ts";
 export { type SlackMessage, slackMessage } from "./sinks/slack.ts";

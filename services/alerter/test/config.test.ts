@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ConfigError } from "@trailstream/runtime";
-import { loadSettings } from "../src/config.ts";
+import { loadSettings } from "../src/settings.ts";
 
 const base = { KAFKA_BROKERS: "127.0.0.1:9092", REDIS_URL: "redis://127.0.0.1:6379" };
 

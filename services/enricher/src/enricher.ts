@@ -13,10 +13,10 @@ import {
 } from "@trailstream/kafka";
 import { fatalSignal, type Logger, type RunningService, safeUrl } from "@trailstream/runtime";
 import type { Registry } from "prom-client";
-import type { EnricherConfig } from "./config.ts";
 import { createRedisClient, pipelineOf, RedisDedupStore } from "./dedup-redis.ts";
 import { createMetrics, type EnricherMetrics } from "./metrics.ts";
 import { applySelectors, claimsOf, type DecodedBatch, decodeBatch, localVerdicts, planBatch } from "./pipeline.ts";
+import type { EnricherConfig } from "./settings.ts";
 
 export interface Enricher extends RunningService {
   metrics: EnricherMetrics;

@@ -1,9 +1,8 @@
 import type { ServiceDefinition } from "@trailstream/runtime";
-import { type EnricherConfig, loadSettings } from "./config.ts";
 import { start } from "./enricher.ts";
+import { type EnricherConfig, loadSettings } from "./settings.ts";
 
 export * from "./claims.ts";
-export { type EnricherConfig, loadSettings, parseDuration, type RedisDownMode } from "./config.ts";
 export {
   createRedisClient,
   pipelineOf,
@@ -14,6 +13,7 @@ export {
 export { type Enricher, type EnricherDeps, start } from "./enricher.ts";
 export { createMetrics, type EnricherMetrics } from "./metrics.ts";
 export * from "./pipeline.ts";
+export { type EnricherConfig, loadSettings, type RedisDownMode, SETTINGS } from "./settings.ts";
 
 /** The enricher as the service shell runs it (`trailstream enricher`). */
 export const enricher: ServiceDefinition<EnricherConfig> = { name: "enricher", loadSettings, start };

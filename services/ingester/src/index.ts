@@ -1,10 +1,10 @@
 import type { ServiceDefinition } from "@trailstream/runtime";
-import { type IngesterConfig, loadSettings } from "./config.ts";
 import { start } from "./ingester.ts";
+import { type IngesterConfig, loadSettings } from "./settings.ts";
 
-export { type IngesterConfig, loadSettings, parseDuration, type StartPosition } from "./config.ts";
 export { type Ingester, type IngesterDeps, start } from "./ingester.ts";
 export { replayCommand, replayHelp } from "./replay-command.ts";
+export { type IngesterConfig, loadSettings, SETTINGS, type StartPosition } from "./settings.ts";
 export { type DeadLetterInput, type RawRecord, Sink } from "./sink.ts";
 export { listLogFiles, type ReplayedFile, type ReplaySummary, replay } from "./sources/files.ts";
 

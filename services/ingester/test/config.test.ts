@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ConfigError } from "@trailstream/runtime";
-import { loadSettings, parseDuration } from "../src/config.ts";
+import { loadSettings } from "../src/settings.ts";
 
 const base = { KAFKA_BROKERS: "127.0.0.1:9092", REDIS_URL: "redis://127.0.0.1:6379", SQS_QUEUE_URLS: "http://q/1" };
 
@@ -69,12 +69,17 @@ test("KINESIS_START_TIMESTAMP takes ISO times and epoch seconds", () => {
   assert.equal(epoch.kinesisStartTimestamp?.getTime(), 1_795_593_600_000);
 });
 
-test("durations", () => {
-  assert.equal(parseDuration("250ms"), 250);
-  assert.equal(parseDuration("30s"), 30_000);
-  assert.equal(parseDuration("15m"), 900_000);
-  assert.equal(parseDuration("2h"), 7_200_000);
-  assert.equal(parseDuration("1d"), 86_400_000);
-  assert.equal(parseDuration("45"), 45_000);
-  assert.equal(parseDuration("soon"), undefined);
+test("durations: one grammar; a bare number still means seconds here, with a deprecation warning", () => {
+  const warnings: string[] = [];
+  const c = loadSettings(
+    { ...base, LEASE_DURATION: "45", KINESIS_SHARD_SYNC_INTERVAL: "1m30s", FILE_SKIP_WINDOW: "0" },
+    (w) => warnings.push(w),
+  );
+  assert.equal(c.leaseDurationMs, 45_000);
+  assert.equal(c.leaseRenewMs, 15_000);
+  assert.equal(c.shardSyncMs, 90_000);
+  assert.equal(c.fileSkipWindowMs, 0);
+  assert.deepEqual(warnings, [
+    "LEASE_DURATION=45: a bare number is read as seconds, as before, but is deprecated: write 45s",
+  ]);
 });

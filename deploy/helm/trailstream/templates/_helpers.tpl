@@ -163,16 +163,20 @@ message naming the keys.
       name: {{ $V.redis.existingSecret }}
       key: {{ $V.redis.passwordKey }}
 {{- end }}
+{{- if ne .service "alerter" }}
 - name: TOPIC_RAW
   value: {{ $V.kafka.topics.raw | quote }}
+{{- end }}
+{{- if ne .service "ingester" }}
 - name: TOPIC_EVENTS
   value: {{ $V.kafka.topics.events | quote }}
+{{- end }}
+{{- if eq .service "alerter" }}
 - name: TOPIC_ALERTS
   value: {{ $V.kafka.topics.alerts | quote }}
+{{- end }}
 - name: TOPIC_DLQ
   value: {{ $V.kafka.topics.dlq | quote }}
-- name: AWS_REGION
-  value: {{ $V.aws.region | quote }}
 - name: LOG_LEVEL
   value: {{ $V.logLevel | quote }}
 - name: METRICS_PORT
@@ -180,6 +184,8 @@ message naming the keys.
 - name: SHUTDOWN_GRACE_MS
   value: {{ $V.shutdownGraceMs | quote }}
 {{- if eq .service "ingester" }}
+- name: AWS_REGION
+  value: {{ $V.aws.region | quote }}
 - name: SQS_QUEUE_URLS
   value: {{ join "," $v.sqsQueueUrls | quote }}
 - name: KINESIS_STREAMS

@@ -1,0 +1,124 @@
+// The enricher's settings spec: every environment variable it reads, with type, default, range and
+// doc. loadSettings() validates from it (every problem at once); scripts/settings-docs.ts writes
+// the table in docs/enricher.md from it.
+import { readFileSync } from "node:fs";
+import { type EventSelectors, EventSelectorsError, eventSelectorsFromSetting } from "@trailstream/cloudtrail";
+import { kafkaSetting } from "@trailstream/kafka";
+import { type Env, loadSpec, redisUrlSetting, type SettingsOf, setting, shellSpec } from "@trailstream/runtime";
+
+export type RedisDownMode = "block" | "pass";
+
+export const SETTINGS = {
+  kafka: kafkaSetting("trailstream-enricher"),
+  redisUrl: redisUrlSetting,
+  topicRaw: setting.string("TOPIC_RAW", "cloudtrail.raw", "Topic read (created when missing)"),
+  topicEvents: setting.string("TOPIC_EVENTS", "cloudtrail.events", "Topic the unique, enriched events go to"),
+  topicDlq: setting.string("TOPIC_DLQ", "cloudtrail.dlq", "Dead-letter topic"),
+  topicPartitions: setting.integer(
+    "TOPIC_PARTITIONS",
+    6,
+    { min: 1, max: 10_000 },
+    "Partitions of a topic the enricher creates because it is missing",
+  ),
+  groupId: setting.string("ENRICHER_GROUP_ID", "trailstream-enricher", "Kafka consumer group"),
+  transactionalIdPrefix: setting.group(
+    [
+      {
+        name: "ENRICHER_TRANSACTIONAL_ID_PREFIX",
+        type: "string",
+        default: "ENRICHER_GROUP_ID",
+        range: "",
+        doc: "Transactional ids are `<prefix>.<raw topic>.<partition>`",
+      },
+    ],
+    (r) => r.string("ENRICHER_TRANSACTIONAL_ID_PREFIX", r.string("ENRICHER_GROUP_ID", "trailstream-enricher")),
+  ),
+  dedupTtlMs: setting.duration("DEDUP_TTL", "24h", { min: "1s" }, "How long an event identity is remembered"),
+  dedupKeyPrefix: setting.string("DEDUP_KEY_PREFIX", "dedup:", "Start of every dedup key in Redis"),
+  dedupShardsPerHour: setting.integer(
+    "DEDUP_SHARDS_PER_HOUR",
+    1_024,
+    { min: 1, max: 1_048_576 },
+    "Claim hashes per event hour: an hour's unique events / this should stay under ~100",
+  ),
+  eventSelectors: setting.group(
+    [
+      {
+        name: "EVENT_SELECTORS",
+        type: "json",
+        default: "",
+        range: "inline JSON or a file path",
+        doc: "put-event-selectors JSON: events it drops are not written",
+      },
+    ],
+    (r): EventSelectors | undefined => {
+      const value = r.optionalString("EVENT_SELECTORS");
+      if (value === undefined) return undefined;
+      try {
+        return eventSelectorsFromSetting(value, (path) => readFileSync(path, "utf8"));
+      } catch (error) {
+        if (!(error instanceof EventSelectorsError)) throw error;
+        r.require(false, `EVENT_SELECTORS: ${error.message}`);
+        return undefined;
+      }
+    },
+  ),
+  onRedisDown: setting.oneOf<RedisDownMode>(
+    "DEDUP_ON_REDIS_DOWN",
+    ["block", "pass"],
+    "block",
+    "Redis unreachable: stop consuming (block) or pass records through unchecked (pass)",
+  ),
+  redisTimeoutMs: setting.integer(
+    "REDIS_TIMEOUT_MS",
+    2_000,
+    { min: 10, max: 60_000 },
+    "One Redis round trip may take this long before it counts as failed, ms",
+  ),
+  redisRetryMaxMs: setting.integer(
+    "REDIS_RETRY_MAX_MS",
+    5_000,
+    { min: 100, max: 300_000 },
+    "Backoff between Redis attempts while it is down doubles from 100 ms up to this, ms",
+  ),
+  sessionTimeoutMs: setting.integer(
+    "KAFKA_SESSION_TIMEOUT_MS",
+    30_000,
+    { min: 6_000, max: 300_000 },
+    "Consumer group session timeout, ms",
+  ),
+  transactionTimeoutMs: setting.integer(
+    "KAFKA_TRANSACTION_TIMEOUT_MS",
+    60_000,
+    { min: 1_000, max: 900_000 },
+    "A transaction open longer than this is aborted by the broker, ms",
+  ),
+  partitionsConcurrently: setting.integer(
+    "ENRICHER_PARTITIONS_CONCURRENTLY",
+    4,
+    { min: 1, max: 64 },
+    "Raw partitions handled at once, each with its own transactional producer",
+  ),
+  maxBytesPerPartition: setting.integer(
+    "KAFKA_MAX_BYTES_PER_PARTITION",
+    1_048_576,
+    { min: 1_024, max: 104_857_600 },
+    "Bytes fetched per partition and request",
+  ),
+  ...shellSpec({ metricsPort: 9402, shutdownGraceMs: 25_000 }),
+};
+
+export type EnricherConfig = SettingsOf<typeof SETTINGS>;
+
+export function loadSettings(env: Env = process.env, warn?: (message: string) => void): EnricherConfig {
+  return loadSpec(
+    SETTINGS,
+    env,
+    (v, r) =>
+      r.require(
+        new Set([v.topicRaw, v.topicEvents, v.topicDlq]).size === 3,
+        "TOPIC_RAW, TOPIC_EVENTS and TOPIC_DLQ must be three different topics",
+      ),
+    warn,
+  );
+}

@@ -1,0 +1,268 @@
+// The ingester's settings spec: every environment variable it reads, with type, default, range and
+// doc. loadSettings() validates from it (every problem at once); scripts/settings-docs.ts writes
+// the table in docs/ingester.md from it.
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { kafkaSetting } from "@trailstream/kafka";
+import { type Env, loadSpec, redisUrlSetting, type SettingsOf, setting, shellSpec } from "@trailstream/runtime";
+
+export type StartPosition = "trim_horizon" | "latest" | "at_timestamp";
+
+const httpEndpoint = (name: string, doc: string) =>
+  setting.group([{ name, type: "url", default: "", range: "", doc }], (r) => {
+    const value = r.optionalString(name) ?? r.optionalString("AWS_ENDPOINT_URL");
+    return value;
+  });
+
+export const SETTINGS = {
+  kafka: kafkaSetting("trailstream-ingester"),
+  redisUrl: redisUrlSetting,
+  redisPrefix: setting.string(
+    "REDIS_KEY_PREFIX",
+    "trailstream:ingester:",
+    "Start of every Redis key the ingester writes (leases, checkpoints, seen files)",
+  ),
+  topicRaw: setting.string("TOPIC_RAW", "cloudtrail.raw", "Topic the records are written to (created when missing)"),
+  topicDlq: setting.string("TOPIC_DLQ", "cloudtrail.dlq", "Dead-letter topic (created when missing)"),
+  topicPartitions: setting.integer(
+    "TOPIC_PARTITIONS",
+    6,
+    { min: 1, max: 10_000 },
+    "Partitions of a topic the ingester creates",
+  ),
+  sqsQueueUrls: setting.group(
+    [
+      {
+        name: "SQS_QUEUE_URLS",
+        type: "list",
+        default: "",
+        range: "http(s) URLs",
+        doc: "Queues of S3 notifications to read; at least one of this and KINESIS_STREAMS",
+      },
+    ],
+    (r) => {
+      const urls = r.list("SQS_QUEUE_URLS");
+      for (const u of urls) r.require(/^https?:\/\//.test(u), `SQS_QUEUE_URLS: "${u}" is not an http(s) URL`);
+      return urls;
+    },
+  ),
+  kinesisStreams: setting.list("KINESIS_STREAMS", "Kinesis stream names to read"),
+  kinesisStartPosition: setting.oneOf<StartPosition>(
+    "KINESIS_START_POSITION",
+    ["trim_horizon", "latest", "at_timestamp"],
+    "trim_horizon",
+    "Where a shard with no checkpoint starts",
+  ),
+  kinesisStartTimestamp: setting.group(
+    [
+      {
+        name: "KINESIS_START_TIMESTAMP",
+        type: "time",
+        default: "",
+        range: "ISO time or epoch seconds",
+        doc: "Start time for `at_timestamp` (required then)",
+      },
+    ],
+    (r): Date | undefined => {
+      const raw = r.optionalString("KINESIS_START_TIMESTAMP");
+      if (raw === undefined) return undefined;
+      const t = /^\d+(\.\d+)?$/.test(raw) ? new Date(Number(raw) * 1000) : new Date(raw);
+      r.require(
+        !Number.isNaN(t.getTime()),
+        `KINESIS_START_TIMESTAMP must be an ISO time or epoch seconds, not "${raw}"`,
+      );
+      return Number.isNaN(t.getTime()) ? undefined : t;
+    },
+  ),
+  fileSkipWindowMs: setting.duration(
+    "FILE_SKIP_WINDOW",
+    "24h",
+    { bareUnit: "s" },
+    "How long a file's ETag and size are remembered so an identical file is skipped; 0 turns it off",
+  ),
+  maxFilesInFlight: setting.integer(
+    "MAX_FILES_IN_FLIGHT",
+    8,
+    { min: 1, max: 1_000 },
+    "Bound on SQS messages (files) in progress at once",
+  ),
+  ...shellSpec({ metricsPort: 9401, shutdownGraceMs: 30_000 }),
+  region: setting.group(
+    [
+      {
+        name: "AWS_REGION",
+        type: "string",
+        default: "us-east-1",
+        range: "",
+        doc: "AWS region (else AWS_DEFAULT_REGION)",
+      },
+    ],
+    (r) => r.string("AWS_REGION", r.optionalString("AWS_DEFAULT_REGION") ?? "us-east-1"),
+  ),
+  awsEndpoint: setting.optional("AWS_ENDPOINT_URL", "Endpoint of every AWS service (emulators); per service below"),
+  s3Endpoint: httpEndpoint("AWS_ENDPOINT_URL_S3", "Endpoint of S3 (else AWS_ENDPOINT_URL)"),
+  sqsEndpoint: httpEndpoint("AWS_ENDPOINT_URL_SQS", "Endpoint of SQS (else AWS_ENDPOINT_URL)"),
+  kinesisEndpoint: httpEndpoint("AWS_ENDPOINT_URL_KINESIS", "Endpoint of Kinesis (else AWS_ENDPOINT_URL)"),
+  kinesisHttpVersion: setting.group(
+    [
+      {
+        name: "KINESIS_HTTP_VERSION",
+        type: "choice",
+        default: "",
+        range: "1.1, 2",
+        doc: "HTTP version of the Kinesis client: 2 on AWS, 1.1 by default for an http:// endpoint",
+      },
+    ],
+    (r) => {
+      const endpoint = r.optionalString("AWS_ENDPOINT_URL_KINESIS") ?? r.optionalString("AWS_ENDPOINT_URL");
+      return r.oneOf<"1.1" | "2">(
+        "KINESIS_HTTP_VERSION",
+        ["1.1", "2"],
+        (endpoint ?? "https:").startsWith("http:") ? "1.1" : "2",
+      );
+    },
+  ),
+  s3ForcePathStyle: setting.group(
+    [
+      {
+        name: "S3_FORCE_PATH_STYLE",
+        type: "boolean",
+        default: "",
+        range: "",
+        doc: "Path-style S3 URLs; true by default when AWS_ENDPOINT_URL is set",
+      },
+    ],
+    (r) => r.boolean("S3_FORCE_PATH_STYLE", r.optionalString("AWS_ENDPOINT_URL") !== undefined),
+  ),
+  sqsWaitSeconds: setting.integer("SQS_WAIT_SECONDS", 20, { min: 0, max: 20 }, "SQS long-poll wait, seconds"),
+  sqsVisibilitySeconds: setting.integer(
+    "SQS_VISIBILITY_TIMEOUT_SECONDS",
+    120,
+    { min: 5, max: 43_200 },
+    "Visibility given to a received message, renewed while its files are in progress, seconds",
+  ),
+  s3MaxAttempts: setting.integer(
+    "S3_MAX_ATTEMPTS",
+    5,
+    { min: 1, max: 100 },
+    "Attempts at a missing or forbidden object before it is dead-lettered",
+  ),
+  s3RetryBaseSeconds: setting.integer(
+    "S3_RETRY_BASE_SECONDS",
+    10,
+    { min: 0, max: 3_600 },
+    "First retry delay for a missing or forbidden object, seconds (doubles per attempt)",
+  ),
+  maxDecompressedBytes: setting.integer(
+    "MAX_DECOMPRESSED_BYTES",
+    1024 ** 3,
+    { min: 1024 },
+    "A log file is cut (and dead-lettered) past this many bytes unzipped",
+  ),
+  maxRecordBytes: setting.integer(
+    "MAX_RECORD_BYTES",
+    1024 ** 2,
+    { min: 1024 },
+    "A record larger than this is dead-lettered",
+  ),
+  kafkaBatchRecords: setting.integer(
+    "KAFKA_BATCH_RECORDS",
+    500,
+    { min: 1, max: 100_000 },
+    "Records per produce request",
+  ),
+  kafkaLingerMs: setting.integer(
+    "KAFKA_LINGER_MS",
+    5,
+    { min: 0, max: 10_000 },
+    "How long the raw writer waits to fill a batch, ms",
+  ),
+  kafkaBatchBytes: setting.integer(
+    "KAFKA_BATCH_BYTES",
+    512 * 1024,
+    { min: 1024 },
+    "A raw batch is cut past this many bytes",
+  ),
+  kafkaMaxMessageBytes: setting.integer(
+    "KAFKA_MAX_MESSAGE_BYTES",
+    1_000_000,
+    { min: 1024 },
+    "Records larger than this go to the DLQ as too-large (keep it under the broker's message.max.bytes)",
+  ),
+  workerId: setting.group(
+    [
+      {
+        name: "INGESTER_ID",
+        type: "string",
+        default: "host-pid-random",
+        range: "",
+        doc: "This replica's name in leases",
+      },
+    ],
+    (r) => r.string("INGESTER_ID", `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`),
+  ),
+  leaseDurationMs: setting.duration(
+    "LEASE_DURATION",
+    "30s",
+    { min: "1s", bareUnit: "s" },
+    "A Kinesis shard lease not renewed for this long may be taken",
+  ),
+  leaseRenewMs: setting.group(
+    [
+      {
+        name: "LEASE_RENEW_INTERVAL",
+        type: "duration",
+        default: "a third of LEASE_DURATION",
+        range: "< LEASE_DURATION",
+        doc: "How often leases are renewed and rebalanced",
+      },
+    ],
+    (r): number | undefined =>
+      r.optionalString("LEASE_RENEW_INTERVAL") === undefined
+        ? undefined
+        : r.duration("LEASE_RENEW_INTERVAL", "10s", { min: "100ms", bareUnit: "s" }),
+  ),
+  kinesisIdleMs: setting.integer(
+    "KINESIS_IDLE_MS",
+    1_000,
+    { min: 0, max: 60_000 },
+    "Sleep after a GetRecords call that returned nothing, ms",
+  ),
+  kinesisMaxRecords: setting.integer(
+    "KINESIS_MAX_RECORDS",
+    10_000,
+    { min: 1, max: 10_000 },
+    "Records per GetRecords call",
+  ),
+  shardSyncMs: setting.duration(
+    "KINESIS_SHARD_SYNC_INTERVAL",
+    "30s",
+    { min: "100ms", bareUnit: "s" },
+    "How often ListShards runs to find new shards",
+  ),
+};
+
+export function loadSettings(env: Env = process.env, warn?: (message: string) => void) {
+  const values = loadSpec(
+    SETTINGS,
+    env,
+    (v, r) => {
+      r.require(
+        v.kinesisStartPosition !== "at_timestamp" || v.kinesisStartTimestamp !== undefined,
+        "KINESIS_START_TIMESTAMP is required when KINESIS_START_POSITION is at_timestamp",
+      );
+      r.require(
+        v.leaseRenewMs === undefined || v.leaseRenewMs < v.leaseDurationMs,
+        "LEASE_RENEW_INTERVAL must be shorter than LEASE_DURATION",
+      );
+      r.require(
+        v.sqsQueueUrls.length + v.kinesisStreams.length > 0,
+        "nothing to read: set SQS_QUEUE_URLS and/or KINESIS_STREAMS",
+      );
+    },
+    warn,
+  );
+  return { ...values, leaseRenewMs: values.leaseRenewMs ?? Math.max(100, Math.floor(values.leaseDurationMs / 3)) };
+}
+
+export type IngesterConfig = SettingsOf<typeof SETTINGS> & { leaseRenewMs: number };
