@@ -6,7 +6,9 @@
 //                 pre-loaded in a 4-shard kinesis-local stream                  -> raw topic
 // Throughput is read from the ingester's own /metrics (records acknowledged by Kafka), from the
 // first notification sent / the process start to the last record acknowledged.
-//   node bench/ingester.ts [--files 100] [--per-file 1000] [--kinesis-records 20000] [--only s3|files|kinesis|kinesis-core]
+// --only kinesis-modes reads one pre-loaded stream in polling and in fan-out mode side by side
+// (records/s), then puts one record every 250 ms and measures put -> ingester receipt (latency).
+//   node bench/ingester.ts [--files 100] [--per-file 1000] [--kinesis-records 20000] [--only s3|files|kinesis|kinesis-core|kinesis-modes]
 //                            [--files-in-flight 8] [--kinesis-page 1000]
 import { execFile } from "node:child_process";
 import { mkdir, rm, writeFile } from "node:fs/promises";
@@ -31,6 +33,7 @@ import { KinesisSource } from "../services/ingester/src/sources/kinesis.ts";
 import { awsClients } from "../test/support/aws.ts";
 import {
   deleteStream,
+  type Envelope,
   freshRecords,
   type IngesterProcess,
   ingesterEnv,
@@ -41,6 +44,7 @@ import {
   ROOT,
   spawnIngester,
   stratusRecords,
+  TopicReader,
   trailKey,
 } from "../test/support/ingester.ts";
 import { endpoints, uniqueName } from "../test/support/servers.ts";
@@ -282,6 +286,90 @@ if (only === undefined || only === "kinesis") {
     logsPayloads(logs, 50),
   );
 }
+
+/** The same stream read by a fresh ingester in each consumer mode: throughput, then latency. */
+async function kinesisModes(): Promise<void> {
+  const stream = uniqueName("bench-modes");
+  await aws.kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 4 }));
+  for (;;) {
+    const s = await aws.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stream }));
+    if (s.StreamDescriptionSummary?.StreamStatus === "ACTIVE") break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const put = async (payloads: Buffer[]) => {
+    for (let i = 0; i < payloads.length; i += 250) {
+      let entries = payloads
+        .slice(i, i + 250)
+        .map((Data) => ({ Data, PartitionKey: Math.random().toString(36).slice(2) }));
+      while (entries.length > 0) {
+        const out = await aws.kinesis.send(new PutRecordsCommand({ StreamName: stream, Records: entries }));
+        entries = entries.filter((_, k) => out.Records?.[k]?.ErrorCode);
+      }
+    }
+  };
+  const backlog = freshRecords(templates, kinesisRecords * 2, uniqueName("m"));
+  const payloads = logsPayloads(backlog, 50);
+  await put(payloads);
+  let ingested = backlog.length;
+  const plain = new URL(e.kinesisEndpoint);
+  for (const mode of ["polling", "fan-out"] as const) {
+    const topics = await rawTopic();
+    const raw = await TopicReader.open(kafka, topics.raw);
+    const start = performance.now();
+    const p = spawnIngester(
+      `bench-${mode}`,
+      ingesterEnv(e, {
+        TOPIC_RAW: topics.raw,
+        TOPIC_DLQ: topics.dlq,
+        KINESIS_STREAMS: stream,
+        AWS_ENDPOINT_URL_KINESIS: e.kinesisEndpoint,
+        LOG_LEVEL: "info",
+        LEASE_DURATION: "30s",
+        LEASE_RENEW_INTERVAL: "10s",
+        KINESIS_MAX_RECORDS: values["kinesis-page"],
+        KINESIS_CONSUMER_MODE: mode,
+        KINESIS_CONSUMER_NAME: uniqueName("bench"),
+        KINESIS_FANOUT_ENDPOINT:
+          process.env.KINESIS_FANOUT_ENDPOINT ?? `https://${plain.hostname}:${Number(plain.port) - 1}`,
+        KINESIS_FANOUT_TLS_VERIFY: "false",
+      }),
+    );
+    try {
+      await started(p);
+      const seconds = await waitFor(p, ingested, start, `kinesis ${mode}`);
+      // Latency: one record every 250 ms, from PutRecords returning to the ingester's receipt.
+      const probes = freshRecords(templates, 40, uniqueName(`lat-${mode}`));
+      const putAt = new Map<string, number>();
+      for (const r of probes) {
+        await put([Buffer.from(JSON.stringify(r))]);
+        putAt.set(`${r.recipientAccountId}:${r.eventID}`, Date.now());
+        await new Promise((res) => setTimeout(res, 250));
+      }
+      ingested += probes.length;
+      const deadline = Date.now() + 60_000;
+      while ([...putAt.keys()].some((k) => raw.envelopes(k).length === 0) && Date.now() < deadline)
+        await new Promise((res) => setTimeout(res, 100));
+      const lags = [...putAt]
+        .map(([k, at]) => {
+          const env = raw.envelopes(k)[0] as Envelope | undefined;
+          return env ? Date.parse(String(env.origin.receivedAt)) - at : Number.NaN;
+        })
+        .filter(Number.isFinite)
+        .sort((a, b) => a - b);
+      const q = (f: number) => lags[Math.min(lags.length - 1, Math.floor(f * lags.length))] ?? Number.NaN;
+      lines.push(
+        `| kinesis ${mode}, CloudWatch Logs payloads of 50 (kinesis-local, 4 shards, incl. start) | ${fmt(backlog.length)} records in ${fmt(payloads.length)} Kinesis records | ${fmt(backlog.length / seconds)} | latency p50 ${fmt(q(0.5))} ms, p95 ${fmt(q(0.95))} ms (${lags.length} of 40) | ${seconds.toFixed(1)} |`,
+      );
+      console.error(lines.at(-1));
+    } finally {
+      await stop(p);
+      await raw.close();
+    }
+  }
+  await deleteStream(aws.kinesis, stream);
+}
+
+if (only === "kinesis-modes") await kinesisModes();
 
 if (only === undefined || only === "kinesis-core") {
   // The ingester's own Kinesis path, without the emulator: the same KinesisSource (leases and

@@ -2,7 +2,9 @@
 // shards; one killed with SIGKILL has its shards taken over once its leases expire; a replica that
 // joins gets its share; a reshard (SplitShard, MergeShards) mid-stream finishes parents before
 // children; SIGTERM hands the leases back at once. In every case every identity put into the
-// stream reaches the raw topic (copies allowed, losses never).
+// stream reaches the raw topic (copies allowed, losses never). Every test runs twice: polling
+// (GetRecords) and enhanced fan-out (a registered consumer, SubscribeToShard over HTTP/2 on
+// kinesis-local's TLS port).
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import {
@@ -132,241 +134,287 @@ function assertAllArrived(raw: TopicReader, sent: readonly Json[]): void {
   for (const r of sent.slice(0, 50)) assert.deepEqual(raw.envelopes(identityOf(r))[0]?.event, r);
 }
 
+type Mode = "polling" | "fan-out";
+const MODES: Mode[] = ["polling", "fan-out"];
+
+/** The settings of a consumer mode: fan-out goes to kinesis-local's HTTP/2 TLS port (the plain one, -1). */
+function modeEnv(mode: Mode): Record<string, string> {
+  if (mode === "polling") return { KINESIS_CONSUMER_MODE: "polling" };
+  const plain = new URL(e.kinesisEndpoint);
+  const tls = process.env.KINESIS_FANOUT_ENDPOINT ?? `https://${plain.hostname}:${Number(plain.port) - 1}`;
+  return {
+    KINESIS_CONSUMER_MODE: "fan-out",
+    KINESIS_CONSUMER_NAME: uniqueName("consumer"),
+    KINESIS_FANOUT_ENDPOINT: tls,
+    // kinesis-local's certificate is self-signed (CN "Unknown").
+    KINESIS_FANOUT_TLS_VERIFY: "false",
+    // Shorter subscriptions than the five minutes of AWS, so the tests cross renewals.
+    KINESIS_SUBSCRIPTION_RENEW: "20s",
+  };
+}
+
+/** Every record in raw is one that was put, and every copy of an identity holds the same event. */
+function assertOnlyCopies(raw: TopicReader, sent: readonly Json[]): void {
+  const wanted = new Set(sent.map(identityOf));
+  for (const [key, list] of raw.byKey) {
+    assert.ok(wanted.has(key), `raw holds ${key}, which was never put`);
+    const first = JSON.stringify((list[0] as Envelope).event);
+    for (const env of list.slice(1) as Envelope[]) assert.equal(JSON.stringify(env.event), first);
+  }
+}
+
 function tail(p: IngesterProcess): string {
   return `${p.name}:\n${p.output.slice(-15).join("\n")}`;
 }
 
-test("two replicas split 4 shards; SIGKILL one and the other takes its shards; nothing is lost", async () => {
-  const stream = uniqueName("leases");
-  await kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 4 }));
-  await activeStream(stream);
-  const shardIds = (await shards(stream)).map((s) => s.ShardId ?? "");
-  const topics = await testTopics(kafka);
-  const raw = await TopicReader.open(kafka, topics.raw);
-  const env = ingesterEnv(e, {
-    TOPIC_RAW: topics.raw,
-    TOPIC_DLQ: topics.dlq,
-    KINESIS_STREAMS: stream,
-    AWS_ENDPOINT_URL_KINESIS: e.kinesisEndpoint,
-    LOG_LEVEL: "info",
-  });
-  const prefix = env.REDIS_KEY_PREFIX ?? "";
-  const feeder = new Feeder(stream);
-  try {
-    await feeder.put(200);
-    const a = spawnIngester("replica-a", env);
-    const b = spawnIngester("replica-b", env);
-    processes.push(a, b);
-    feeder.start(300, 30);
-
-    const split = await eventually(
-      async () => {
-        const owners = await leaseOwners(prefix, stream, shardIds);
-        assert.equal(count(owners, "replica-a"), 2, `a holds 2: ${JSON.stringify([...owners])}`);
-        assert.equal(count(owners, "replica-b"), 2, `b holds 2: ${JSON.stringify([...owners])}`);
-        return owners;
-      },
-      30_000,
-      250,
-    ).catch((error: unknown) => {
-      throw new Error(`${String(error)}\n${tail(a)}\n${tail(b)}`);
-    });
-    // Both read: records from each replica's shards reach raw.
-    await eventually(async () => assertAllArrived(raw, feeder.sent.slice(0, 200)), 30_000, 250);
-
-    // Health endpoints of a replica: alive, ready, and its leases in /metrics.
-    const port = metricsPortOf(a);
-    assert.ok(port, "replica a logged its metrics port");
-    assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
-    assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
-    await eventually(
-      async () => {
-        const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-        assert.match(metrics, new RegExp(`trailstream_ingester_leases_held\\{stream="${stream}"[^}]*\\} 2`));
-        assert.match(metrics, /trailstream_ingester_event_lag_seconds_bucket\{[^}]*source="kinesis-/);
-      },
-      15_000,
-      250,
-    );
-
-    // Kill -9 in the middle of the stream: its leases expire (3 s) and b takes all four.
-    a.child.kill("SIGKILL");
-    await a.exited;
-    await eventually(
-      async () => {
-        const owners = await leaseOwners(prefix, stream, shardIds);
-        assert.equal(count(owners, "replica-b"), 4, `b holds all: ${JSON.stringify([...owners])}`);
-      },
-      20_000,
-      250,
-    );
-    assert.ok(split.size === 4);
-    await new Promise((r) => setTimeout(r, 1_000));
-    await feeder.stop();
-    await eventually(async () => assertAllArrived(raw, feeder.sent), 30_000, 500).catch((error: unknown) => {
-      throw new Error(`${String(error)}\n${tail(b)}`);
-    });
-
-    // SIGTERM: b stops taking work, checkpoints, hands its leases back and exits 0.
-    b.child.kill("SIGTERM");
-    assert.equal(await b.exited, 0, tail(b));
-    const owners = await leaseOwners(prefix, stream, shardIds);
-    assert.equal(count(owners, "replica-b"), 0, "leases released on SIGTERM");
-    const checkpoints = await redis.hGetAll(`${prefix}{${stream}}:checkpoints`);
-    assert.equal(Object.keys(checkpoints).length, 4, "every shard has a checkpoint");
-  } finally {
-    await feeder.stop();
-    await raw.close();
-    for (const p of processes) if (p.child.exitCode === null) p.child.kill("SIGKILL");
-    await deleteStream(kinesis, stream);
-  }
-});
-
-test("a replica that joins gets its share; a reshard mid-stream reads parents before children; nothing is lost", async () => {
-  const stream = uniqueName("reshard");
-  await kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 4 }));
-  await activeStream(stream);
-  const topics = await testTopics(kafka);
-  const raw = await TopicReader.open(kafka, topics.raw);
-  const env = ingesterEnv(e, {
-    TOPIC_RAW: topics.raw,
-    TOPIC_DLQ: topics.dlq,
-    KINESIS_STREAMS: stream,
-    AWS_ENDPOINT_URL_KINESIS: e.kinesisEndpoint,
-    LOG_LEVEL: "info",
-  });
-  const prefix = env.REDIS_KEY_PREFIX ?? "";
-  const feeder = new Feeder(stream);
-  try {
-    const c = spawnIngester("replica-c", env);
-    processes.push(c);
-    feeder.start(250, 30);
-    const initial = (await shards(stream)).map((s) => s.ShardId ?? "");
-    await eventually(
-      async () => assert.equal(count(await leaseOwners(prefix, stream, initial), "replica-c"), 4),
-      20_000,
-      250,
-    );
-    const d = spawnIngester("replica-d", env);
-    processes.push(d);
-    await eventually(
-      async () => {
-        const owners = await leaseOwners(prefix, stream, initial);
-        assert.equal(count(owners, "replica-c"), 2, JSON.stringify([...owners]));
-        assert.equal(count(owners, "replica-d"), 2, JSON.stringify([...owners]));
-      },
-      30_000,
-      250,
-    ).catch((error: unknown) => {
-      throw new Error(`${String(error)}\n${tail(c)}\n${tail(d)}`);
-    });
-
-    // Split shard 0, then merge shards 2 and 3, while records keep coming.
-    const [s0, , s2, s3] = await shards(stream);
-    assert.ok(s0?.ShardId && s2?.ShardId && s3?.ShardId);
-    const start = BigInt(s0.HashKeyRange?.StartingHashKey ?? "0");
-    const end = BigInt(s0.HashKeyRange?.EndingHashKey ?? "0");
-    await kinesis.send(
-      new SplitShardCommand({
-        StreamName: stream,
-        ShardToSplit: s0.ShardId,
-        NewStartingHashKey: ((start + end) / 2n).toString(),
-      }),
-    );
+for (const mode of MODES) {
+  test(`${mode}: two replicas split 4 shards; SIGKILL one and the other takes its shards; nothing is lost`, async () => {
+    const stream = uniqueName("leases");
+    await kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 4 }));
     await activeStream(stream);
-    await new Promise((r) => setTimeout(r, 1_500));
-    await kinesis.send(
-      new MergeShardsCommand({ StreamName: stream, ShardToMerge: s2.ShardId, AdjacentShardToMerge: s3.ShardId }),
-    );
-    await activeStream(stream);
-    await new Promise((r) => setTimeout(r, 3_000));
-    await feeder.stop();
-
-    await eventually(async () => assertAllArrived(raw, feeder.sent), 45_000, 500).catch((error: unknown) => {
-      throw new Error(`${String(error)}\n${tail(c)}\n${tail(d)}`);
+    const shardIds = (await shards(stream)).map((s) => s.ShardId ?? "");
+    const topics = await testTopics(kafka);
+    const raw = await TopicReader.open(kafka, topics.raw);
+    const env = ingesterEnv(e, {
+      TOPIC_RAW: topics.raw,
+      TOPIC_DLQ: topics.dlq,
+      KINESIS_STREAMS: stream,
+      AWS_ENDPOINT_URL_KINESIS: e.kinesisEndpoint,
+      LOG_LEVEL: "info",
+      ...modeEnv(mode),
     });
-    const after = await shards(stream);
-    const checkpoints = await redis.hGetAll(`${prefix}{${stream}}:checkpoints`);
-    for (const parent of [s0.ShardId, s2.ShardId, s3.ShardId]) {
-      assert.equal(checkpoints[parent], "SHARD_END", `${parent} read to its end`);
+    const prefix = env.REDIS_KEY_PREFIX ?? "";
+    const feeder = new Feeder(stream);
+    try {
+      await feeder.put(200);
+      const a = spawnIngester("replica-a", env);
+      const b = spawnIngester("replica-b", env);
+      processes.push(a, b);
+      feeder.start(300, 30);
+
+      const split = await eventually(
+        async () => {
+          const owners = await leaseOwners(prefix, stream, shardIds);
+          assert.equal(count(owners, "replica-a"), 2, `a holds 2: ${JSON.stringify([...owners])}`);
+          assert.equal(count(owners, "replica-b"), 2, `b holds 2: ${JSON.stringify([...owners])}`);
+          return owners;
+        },
+        30_000,
+        250,
+      ).catch((error: unknown) => {
+        throw new Error(`${String(error)}\n${tail(a)}\n${tail(b)}`);
+      });
+      // Both read: records from each replica's shards reach raw.
+      await eventually(async () => assertAllArrived(raw, feeder.sent.slice(0, 200)), 30_000, 250).catch(
+        (error: unknown) => {
+          throw new Error(`${String(error)}\n${tail(a)}\n${tail(b)}`);
+        },
+      );
+
+      // Health endpoints of a replica: alive, ready, and its leases in /metrics.
+      const port = metricsPortOf(a);
+      assert.ok(port, "replica a logged its metrics port");
+      assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
+      await eventually(
+        async () => {
+          const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+          assert.match(metrics, new RegExp(`trailstream_ingester_leases_held\\{stream="${stream}"[^}]*\\} 2`));
+          assert.match(metrics, /trailstream_ingester_event_lag_seconds_bucket\{[^}]*source="kinesis-/);
+        },
+        15_000,
+        250,
+      );
+
+      // Kill -9 in the middle of the stream: its leases expire (3 s) and b takes all four.
+      a.child.kill("SIGKILL");
+      await a.exited;
+      await eventually(
+        async () => {
+          const owners = await leaseOwners(prefix, stream, shardIds);
+          assert.equal(count(owners, "replica-b"), 4, `b holds all: ${JSON.stringify([...owners])}`);
+        },
+        20_000,
+        250,
+      );
+      assert.ok(split.size === 4);
+      await new Promise((r) => setTimeout(r, 1_000));
+      await feeder.stop();
+      await eventually(async () => assertAllArrived(raw, feeder.sent), 30_000, 500).catch((error: unknown) => {
+        throw new Error(`${String(error)}\n${tail(b)}`);
+      });
+      // Repeats are whole copies of records put, which the enricher's dedup absorbs (records after
+      // the killed replica's last checkpoints, read again by the other): nothing else, nothing foreign.
+      assertOnlyCopies(raw, feeder.sent);
+      if (mode === "fan-out")
+        assert.ok(
+          a.output.some((l) => l.includes("reading the stream with enhanced fan-out")),
+          tail(a),
+        );
+
+      // SIGTERM: b stops taking work, checkpoints, hands its leases back and exits 0.
+      b.child.kill("SIGTERM");
+      assert.equal(await b.exited, 0, tail(b));
+      const owners = await leaseOwners(prefix, stream, shardIds);
+      assert.equal(count(owners, "replica-b"), 0, "leases released on SIGTERM");
+      const checkpoints = await redis.hGetAll(`${prefix}{${stream}}:checkpoints`);
+      assert.equal(Object.keys(checkpoints).length, 4, "every shard has a checkpoint");
+    } finally {
+      await feeder.stop();
+      await raw.close();
+      for (const p of processes) if (p.child.exitCode === null) p.child.kill("SIGKILL");
+      await deleteStream(kinesis, stream);
     }
-    // Parents before children: every record read from a child was received after the last record
-    // read from its parent(s).
-    const received = new Map<string, { first: string; last: string }>();
-    for (const list of raw.byKey.values()) {
-      for (const env of list as Envelope[]) {
-        const shard = String(env.origin.shardId);
-        const at = String(env.origin.receivedAt);
-        const r = received.get(shard);
-        if (!r) received.set(shard, { first: at, last: at });
-        else {
-          if (at < r.first) r.first = at;
-          if (at > r.last) r.last = at;
+  });
+
+  test(`${mode}: a replica that joins gets its share; a reshard mid-stream reads parents before children; nothing is lost`, async () => {
+    const stream = uniqueName("reshard");
+    await kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 4 }));
+    await activeStream(stream);
+    const topics = await testTopics(kafka);
+    const raw = await TopicReader.open(kafka, topics.raw);
+    const env = ingesterEnv(e, {
+      TOPIC_RAW: topics.raw,
+      TOPIC_DLQ: topics.dlq,
+      KINESIS_STREAMS: stream,
+      AWS_ENDPOINT_URL_KINESIS: e.kinesisEndpoint,
+      LOG_LEVEL: "info",
+      ...modeEnv(mode),
+    });
+    const prefix = env.REDIS_KEY_PREFIX ?? "";
+    const feeder = new Feeder(stream);
+    try {
+      const c = spawnIngester("replica-c", env);
+      processes.push(c);
+      feeder.start(250, 30);
+      const initial = (await shards(stream)).map((s) => s.ShardId ?? "");
+      await eventually(
+        async () => assert.equal(count(await leaseOwners(prefix, stream, initial), "replica-c"), 4),
+        20_000,
+        250,
+      );
+      const d = spawnIngester("replica-d", env);
+      processes.push(d);
+      await eventually(
+        async () => {
+          const owners = await leaseOwners(prefix, stream, initial);
+          assert.equal(count(owners, "replica-c"), 2, JSON.stringify([...owners]));
+          assert.equal(count(owners, "replica-d"), 2, JSON.stringify([...owners]));
+        },
+        30_000,
+        250,
+      ).catch((error: unknown) => {
+        throw new Error(`${String(error)}\n${tail(c)}\n${tail(d)}`);
+      });
+
+      // Split shard 0, then merge shards 2 and 3, while records keep coming.
+      const [s0, , s2, s3] = await shards(stream);
+      assert.ok(s0?.ShardId && s2?.ShardId && s3?.ShardId);
+      const start = BigInt(s0.HashKeyRange?.StartingHashKey ?? "0");
+      const end = BigInt(s0.HashKeyRange?.EndingHashKey ?? "0");
+      await kinesis.send(
+        new SplitShardCommand({
+          StreamName: stream,
+          ShardToSplit: s0.ShardId,
+          NewStartingHashKey: ((start + end) / 2n).toString(),
+        }),
+      );
+      await activeStream(stream);
+      await new Promise((r) => setTimeout(r, 1_500));
+      await kinesis.send(
+        new MergeShardsCommand({ StreamName: stream, ShardToMerge: s2.ShardId, AdjacentShardToMerge: s3.ShardId }),
+      );
+      await activeStream(stream);
+      await new Promise((r) => setTimeout(r, 3_000));
+      await feeder.stop();
+
+      await eventually(async () => assertAllArrived(raw, feeder.sent), 45_000, 500).catch((error: unknown) => {
+        throw new Error(`${String(error)}\n${tail(c)}\n${tail(d)}`);
+      });
+      const after = await shards(stream);
+      const checkpoints = await redis.hGetAll(`${prefix}{${stream}}:checkpoints`);
+      for (const parent of [s0.ShardId, s2.ShardId, s3.ShardId]) {
+        assert.equal(checkpoints[parent], "SHARD_END", `${parent} read to its end`);
+      }
+      // Parents before children: every record read from a child was received after the last record
+      // read from its parent(s).
+      const received = new Map<string, { first: string; last: string }>();
+      for (const list of raw.byKey.values()) {
+        for (const env of list as Envelope[]) {
+          const shard = String(env.origin.shardId);
+          const at = String(env.origin.receivedAt);
+          const r = received.get(shard);
+          if (!r) received.set(shard, { first: at, last: at });
+          else {
+            if (at < r.first) r.first = at;
+            if (at > r.last) r.last = at;
+          }
         }
       }
-    }
-    const children = after.filter((s) => s.ParentShardId);
-    assert.ok(children.length >= 3, "the split made two children and the merge one");
-    let compared = 0;
-    for (const child of children) {
-      const got = received.get(child.ShardId ?? "");
-      if (!got) continue; // a child that received no record
-      for (const parent of [child.ParentShardId, child.AdjacentParentShardId]) {
-        const p = parent ? received.get(parent) : undefined;
-        if (!p) continue;
-        assert.ok(
-          p.last <= got.first,
-          `${parent} (last ${p.last}) finished before ${child.ShardId} (first ${got.first})`,
-        );
-        compared++;
+      const children = after.filter((s) => s.ParentShardId);
+      assert.ok(children.length >= 3, "the split made two children and the merge one");
+      let compared = 0;
+      for (const child of children) {
+        const got = received.get(child.ShardId ?? "");
+        if (!got) continue; // a child that received no record
+        for (const parent of [child.ParentShardId, child.AdjacentParentShardId]) {
+          const p = parent ? received.get(parent) : undefined;
+          if (!p) continue;
+          assert.ok(
+            p.last <= got.first,
+            `${parent} (last ${p.last}) finished before ${child.ShardId} (first ${got.first})`,
+          );
+          compared++;
+        }
       }
+      assert.ok(compared > 0, "records were read from parents and children alike");
+
+      for (const p of [c, d]) p.child.kill("SIGTERM");
+      assert.deepEqual(await Promise.all([c.exited, d.exited]), [0, 0]);
+    } finally {
+      await feeder.stop();
+      await raw.close();
+      for (const p of processes) if (p.child.exitCode === null) p.child.kill("SIGKILL");
+      await deleteStream(kinesis, stream);
     }
-    assert.ok(compared > 0, "records were read from parents and children alike");
-
-    for (const p of [c, d]) p.child.kill("SIGTERM");
-    assert.deepEqual(await Promise.all([c.exited, d.exited]), [0, 0]);
-  } finally {
-    await feeder.stop();
-    await raw.close();
-    for (const p of processes) if (p.child.exitCode === null) p.child.kill("SIGKILL");
-    await deleteStream(kinesis, stream);
-  }
-});
-
-test("KINESIS_START_POSITION=latest skips what was in the stream before and reads what comes after", async () => {
-  const stream = uniqueName("latest");
-  await kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 2 }));
-  await activeStream(stream);
-  const topics = await testTopics(kafka);
-  const raw = await TopicReader.open(kafka, topics.raw);
-  const feeder = new Feeder(stream);
-  await feeder.put(60);
-  const before = [...feeder.sent];
-  const env = ingesterEnv(e, {
-    TOPIC_RAW: topics.raw,
-    TOPIC_DLQ: topics.dlq,
-    KINESIS_STREAMS: stream,
-    AWS_ENDPOINT_URL_KINESIS: e.kinesisEndpoint,
-    KINESIS_START_POSITION: "latest",
-    LOG_LEVEL: "error",
   });
-  const ingester = await startIngester(loadSettings(env), { log: createLogger("ingester", "error") });
-  try {
-    const prefix = env.REDIS_KEY_PREFIX ?? "";
-    // The start point is pinned in Redis before the first read, so a takeover starts there too.
-    await eventually(async () => {
-      const checkpoints = await redis.hGetAll(`${prefix}{${stream}}:checkpoints`);
-      assert.equal(Object.keys(checkpoints).length, 2);
-    }, 15_000);
-    await new Promise((r) => setTimeout(r, 1_000));
+
+  test(`${mode}: KINESIS_START_POSITION=latest skips what was in the stream before and reads what comes after`, async () => {
+    const stream = uniqueName("latest");
+    await kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 2 }));
+    await activeStream(stream);
+    const topics = await testTopics(kafka);
+    const raw = await TopicReader.open(kafka, topics.raw);
+    const feeder = new Feeder(stream);
     await feeder.put(60);
-    const afterStart = feeder.sent.slice(before.length);
-    await eventually(async () => assertAllArrived(raw, afterStart), 30_000, 250);
-    const old = before.filter((r) => raw.envelopes(identityOf(r)).length > 0);
-    assert.equal(old.length, 0, "nothing from before the start was read");
-  } finally {
-    await ingester.stop();
-    await raw.close();
-    await deleteStream(kinesis, stream);
-  }
-});
+    const before = [...feeder.sent];
+    const env = ingesterEnv(e, {
+      TOPIC_RAW: topics.raw,
+      TOPIC_DLQ: topics.dlq,
+      KINESIS_STREAMS: stream,
+      AWS_ENDPOINT_URL_KINESIS: e.kinesisEndpoint,
+      KINESIS_START_POSITION: "latest",
+      LOG_LEVEL: "error",
+      ...modeEnv(mode),
+    });
+    const ingester = await startIngester(loadSettings(env), { log: createLogger("ingester", "error") });
+    try {
+      const prefix = env.REDIS_KEY_PREFIX ?? "";
+      // The start point is pinned in Redis before the first read, so a takeover starts there too.
+      await eventually(async () => {
+        const checkpoints = await redis.hGetAll(`${prefix}{${stream}}:checkpoints`);
+        assert.equal(Object.keys(checkpoints).length, 2);
+      }, 15_000);
+      await new Promise((r) => setTimeout(r, 1_000));
+      await feeder.put(60);
+      const afterStart = feeder.sent.slice(before.length);
+      await eventually(async () => assertAllArrived(raw, afterStart), 30_000, 250);
+      const old = before.filter((r) => raw.envelopes(identityOf(r)).length > 0);
+      assert.equal(old.length, 0, "nothing from before the start was read");
+    } finally {
+      await ingester.stop();
+      await raw.close();
+      await deleteStream(kinesis, stream);
+    }
+  });
+}

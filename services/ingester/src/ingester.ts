@@ -118,6 +118,22 @@ export async function start(config: IngesterConfig, deps: IngesterDeps): Promise
         maxRecords: config.kinesisMaxRecords,
         startPosition: config.kinesisStartPosition,
         startTimestamp: config.kinesisStartTimestamp,
+        consumerMode: config.kinesisConsumerMode,
+        consumerName: config.kinesisConsumerName,
+        subscriptionMs: config.kinesisSubscriptionMs,
+        fanOut: {
+          endpoint: config.kinesisFanOutEndpoint,
+          region: config.region,
+          credentials: async () => {
+            const c = await kinesisClient.config.credentials();
+            return {
+              accessKeyId: c.accessKeyId,
+              secretAccessKey: c.secretAccessKey,
+              ...(c.sessionToken ? { sessionToken: c.sessionToken } : {}),
+            };
+          },
+          verifyTls: config.kinesisFanOutTlsVerify,
+        },
         sink,
         metrics,
         log: logger.child({ source: "kinesis" }),

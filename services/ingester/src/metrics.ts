@@ -29,7 +29,7 @@ export interface IngesterMetrics {
 export function createMetrics(registry: Registry): IngesterMetrics {
   const metrics = defineMetrics(registry);
   // Zero series for the known labels, so dashboards and alerts see 0 rather than nothing.
-  for (const kind of ["throttled", "expired-iterator", "get-records", "iterator"])
+  for (const kind of ["throttled", "expired-iterator", "get-records", "iterator", "subscribe", "fan-out-unavailable"])
     metrics.kinesisErrors.inc({ kind }, 0);
   for (const reason of DLQ_REASONS.ingester) metrics.dlq.inc({ reason }, 0);
   return metrics;

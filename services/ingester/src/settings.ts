@@ -240,6 +240,40 @@ export const SETTINGS = {
     { min: "100ms", bareUnit: "s" },
     "How often ListShards runs to find new shards",
   ),
+  kinesisConsumerMode: setting.oneOf<"polling" | "fan-out">(
+    "KINESIS_CONSUMER_MODE",
+    ["polling", "fan-out"],
+    "polling",
+    "polling (GetRecords) or fan-out (enhanced fan-out: a registered consumer and SubscribeToShard over HTTP/2)",
+  ),
+  kinesisConsumerName: setting.string(
+    "KINESIS_CONSUMER_NAME",
+    "trailstream-ingester",
+    "The stream consumer for fan-out, registered when missing and shared by the replicas",
+  ),
+  kinesisFanOutEndpoint: setting.group(
+    [
+      {
+        name: "KINESIS_FANOUT_ENDPOINT",
+        type: "url",
+        default: "",
+        range: "https://",
+        doc: "Where SubscribeToShard goes: the Kinesis endpoint when it is https, else kinesis.<region>.amazonaws.com (kinesis-local: its TLS port)",
+      },
+    ],
+    (r): string | undefined => r.optionalString("KINESIS_FANOUT_ENDPOINT"),
+  ),
+  kinesisFanOutTlsVerify: setting.boolean(
+    "KINESIS_FANOUT_TLS_VERIFY",
+    true,
+    "Verify the fan-out endpoint's certificate; false only for an emulator's self-signed one",
+  ),
+  kinesisSubscriptionMs: setting.duration(
+    "KINESIS_SUBSCRIPTION_RENEW",
+    "5m",
+    { min: "1s" },
+    "A fan-out subscription is renewed after this long (Kinesis ends them after five minutes)",
+  ),
 };
 
 export function loadSettings(env: Env = process.env, warn?: (message: string) => void) {
@@ -259,10 +293,30 @@ export function loadSettings(env: Env = process.env, warn?: (message: string) =>
         v.sqsQueueUrls.length + v.kinesisStreams.length > 0,
         "nothing to read: set SQS_QUEUE_URLS and/or KINESIS_STREAMS",
       );
+      r.require(
+        v.kinesisConsumerMode !== "fan-out" || (v.kinesisFanOutEndpoint ?? "https:").startsWith("https:"),
+        "KINESIS_FANOUT_ENDPOINT must be an https:// URL (SubscribeToShard needs HTTP/2)",
+      );
+      r.require(
+        v.kinesisConsumerMode !== "fan-out" ||
+          v.kinesisFanOutEndpoint !== undefined ||
+          !(v.kinesisEndpoint ?? "https:").startsWith("http:"),
+        "KINESIS_CONSUMER_MODE=fan-out with a plain-http Kinesis endpoint needs KINESIS_FANOUT_ENDPOINT (the emulator's HTTP/2 TLS port)",
+      );
     },
     warn,
   );
-  return { ...values, leaseRenewMs: values.leaseRenewMs ?? Math.max(100, Math.floor(values.leaseDurationMs / 3)) };
+  const kinesisUrl = values.kinesisEndpoint;
+  return {
+    ...values,
+    leaseRenewMs: values.leaseRenewMs ?? Math.max(100, Math.floor(values.leaseDurationMs / 3)),
+    kinesisFanOutEndpoint:
+      values.kinesisFanOutEndpoint ??
+      (kinesisUrl?.startsWith("https:") ? kinesisUrl : `https://kinesis.${values.region}.amazonaws.com`),
+  };
 }
 
-export type IngesterConfig = SettingsOf<typeof SETTINGS> & { leaseRenewMs: number };
+export type IngesterConfig = Omit<SettingsOf<typeof SETTINGS>, "kinesisFanOutEndpoint"> & {
+  leaseRenewMs: number;
+  kinesisFanOutEndpoint: string;
+};

@@ -192,6 +192,10 @@ message naming the keys.
   value: {{ join "," $v.kinesisStreams | quote }}
 - name: KINESIS_START_POSITION
   value: {{ $v.kinesisStartPosition | quote }}
+- name: KINESIS_CONSUMER_MODE
+  value: {{ $v.kinesisConsumerMode | quote }}
+- name: KINESIS_CONSUMER_NAME
+  value: {{ $v.kinesisConsumerName | quote }}
 {{- if $v.fileSkipWindow }}
 - name: FILE_SKIP_WINDOW
   value: {{ $v.fileSkipWindow | quote }}

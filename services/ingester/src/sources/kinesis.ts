@@ -21,6 +21,14 @@ import type { RedisCommand } from "../redis.ts";
 import type { StartPosition } from "../settings.ts";
 import type { DeadLetterInput, RawRecord, Sink } from "../sink.ts";
 import { backoffMs, errorName, sleep } from "../util.ts";
+import {
+  ensureConsumer,
+  type FanOutRecord,
+  type ShardEvent,
+  type StartingPosition,
+  type SubscribeTarget,
+  subscribeToShard,
+} from "./kinesis-fanout.ts";
 
 export interface KinesisSourceOptions {
   client: KinesisClient;
@@ -38,7 +46,18 @@ export interface KinesisSourceOptions {
   sink: Sink;
   metrics?: IngesterMetrics;
   log: Logger;
+  /** polling (GetRecords) or fan-out (a registered stream consumer and SubscribeToShard). */
+  consumerMode?: "polling" | "fan-out";
+  /** The stream consumer's name for fan-out; replicas share it. */
+  consumerName?: string;
+  /** Where SubscribeToShard goes (an HTTP/2 endpoint); required for fan-out. */
+  fanOut?: SubscribeTarget;
+  /** How long one subscription lasts before it is renewed (Kinesis ends it after five minutes). */
+  subscriptionMs?: number;
 }
+
+/** Registering a consumer was refused: not allowed, or the stream has its 20 consumers. */
+const FAN_OUT_REFUSED = new Set(["AccessDeniedException", "LimitExceededException", "UnknownOperationException"]);
 
 const THROTTLED = new Set([
   "ProvisionedThroughputExceededException",
@@ -70,6 +89,8 @@ export class KinesisSource {
   #loop: Promise<void> | undefined;
   #healthy = false;
   #lastTickOk = 0;
+  /** The registered consumer's ARN once fan-out is set up; undefined while polling. */
+  #consumerArn: string | undefined;
 
   constructor(options: KinesisSourceOptions) {
     this.#o = options;
@@ -119,7 +140,41 @@ export class KinesisSource {
     }
   }
 
+  /** The mode the shards are read in now (fan-out falls back to polling when refused). */
+  get mode(): "polling" | "fan-out" {
+    return this.#consumerArn ? "fan-out" : "polling";
+  }
+
+  /** Registers (or finds) the stream consumer; falls back to polling when fan-out is refused. */
+  async #setUpFanOut(): Promise<void> {
+    const o = this.#o;
+    if (o.consumerMode !== "fan-out") return;
+    const name = o.consumerName ?? "trailstream-ingester";
+    if (!o.fanOut) throw new Error("KINESIS_CONSUMER_MODE=fan-out needs an HTTP/2 endpoint for SubscribeToShard");
+    for (let attempt = 0; !this.#stop.signal.aborted; attempt++) {
+      try {
+        const { consumerArn } = await ensureConsumer(o.client, o.stream, name, this.#stop.signal);
+        this.#consumerArn = consumerArn;
+        o.log.info({ stream: o.stream, consumer: name, consumerArn }, "reading the stream with enhanced fan-out");
+        return;
+      } catch (error) {
+        if (this.#stop.signal.aborted) return;
+        if (FAN_OUT_REFUSED.has(errorName(error))) {
+          o.metrics?.kinesisErrors.inc({ kind: "fan-out-unavailable" });
+          o.log.warn(
+            { err: error, stream: o.stream, consumer: name },
+            "enhanced fan-out is not allowed for this stream; polling it instead",
+          );
+          return;
+        }
+        o.log.warn({ err: error, stream: o.stream }, "could not register the stream consumer; retrying");
+        await sleep(backoffMs(attempt, 500, 10_000), this.#stop.signal);
+      }
+    }
+  }
+
   async #run(): Promise<void> {
+    await this.#setUpFanOut();
     let failures = 0;
     while (!this.#stop.signal.aborted) {
       try {
@@ -316,6 +371,7 @@ export class KinesisSource {
       }
       checkpoint = mark;
     }
+    if (this.#consumerArn && o.fanOut) return this.#subscribeShard(worker, checkpoint, this.#consumerArn, o.fanOut);
     let last: string | null = checkpoint;
     let failures = 0;
     let lastCall = 0;
@@ -390,8 +446,108 @@ export class KinesisSource {
     await next;
   }
 
+  /**
+   * Fan-out: one subscription after another, each starting after the last sequence number Kafka
+   * acknowledged (so a dropped subscription repeats nothing that was checkpointed), renewed every
+   * subscriptionMs and after errors. Records are delivered and checkpointed per event, in order,
+   * exactly as polled pages are.
+   */
+  async #subscribeShard(
+    worker: ShardWorker,
+    checkpoint: string | null,
+    consumerArn: string,
+    target: SubscribeTarget,
+  ): Promise<void> {
+    const o = this.#o;
+    const { shardId } = worker;
+    const signal = worker.abort.signal;
+    let last = checkpoint;
+    let failures = 0;
+    let ended = false;
+    const position = (): StartingPosition => {
+      if (last === null) return { Type: "TRIM_HORIZON" };
+      if (last.startsWith(AT_TIMESTAMP))
+        return { Type: "AT_TIMESTAMP", Timestamp: Number(last.slice(AT_TIMESTAMP.length)) / 1_000 };
+      return { Type: "AFTER_SEQUENCE_NUMBER", SequenceNumber: last };
+    };
+    const onEvent = async (event: ShardEvent): Promise<void> => {
+      if (event.records.length > 0) {
+        const lastSeq = await this.#deliver(shardId, event.records);
+        if (!(await this.#checkpoints.set(shardId, lastSeq, o.workerId))) {
+          o.log.warn({ shardId }, "lease lost before the checkpoint; stopping the shard");
+          worker.reason = "lost";
+          worker.abort.abort();
+          return;
+        }
+        last = lastSeq;
+      }
+      failures = 0;
+      const closedAndDone =
+        (event.continuationSequenceNumber === null && event.childShards.length > 0) ||
+        (event.records.length === 0 && this.#closed(shardId) && (await this.#nothingAfter(shardId, last, signal)));
+      if (closedAndDone) {
+        ended = true;
+        worker.abort.abort();
+      }
+    };
+    while (!signal.aborted) {
+      // Each subscription lasts at most subscriptionMs; then a new one starts from the checkpoint.
+      const round = new AbortController();
+      const timer = setTimeout(() => round.abort(), o.subscriptionMs ?? 300_000);
+      const stopRound = () => round.abort();
+      signal.addEventListener("abort", stopRound, { once: true });
+      try {
+        await subscribeToShard(target, { consumerArn, shardId, start: position() }, onEvent, round.signal);
+      } catch (error) {
+        if (signal.aborted) break;
+        failures++;
+        const name = errorName(error);
+        o.metrics?.kinesisErrors.inc({ kind: THROTTLED.has(name) ? "throttled" : "subscribe" });
+        if (name === "ResourceNotFoundException") throw error;
+        // ResourceInUseException: the previous subscription to this shard (another replica's, or
+        // ours before a crash) is still open for a few seconds.
+        o.log.warn({ err: error, shardId, after: last }, "SubscribeToShard failed; subscribing again");
+        await sleep(backoffMs(failures, 500, 10_000), signal);
+      } finally {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", stopRound);
+      }
+    }
+    if (ended && worker.reason !== "lost") {
+      if (await this.#checkpoints.set(shardId, SHARD_END, o.workerId)) {
+        o.log.info({ stream: o.stream, shardId }, "shard read to its end");
+      }
+      this.#needSync = true;
+    }
+  }
+
+  /** Whether the last ListShards showed the shard closed by a reshard (it has an ending sequence number). */
+  #closed(shardId: string): boolean {
+    return this.#shards.some((s) => s.ShardId === shardId && s.SequenceNumberRange?.EndingSequenceNumber !== undefined);
+  }
+
+  /**
+   * A closed shard read to its end has nothing after `last` and no next iterator. AWS says so in the
+   * subscription (ChildShards, no continuation); emulators may not, so one GetRecords makes sure.
+   */
+  async #nothingAfter(shardId: string, last: string | null, signal: AbortSignal): Promise<boolean> {
+    try {
+      const iterator = await this.#iterator(shardId, last, signal);
+      if (!iterator) return true;
+      const page = await this.#o.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1 }), {
+        abortSignal: signal,
+      });
+      return (page.Records ?? []).length === 0 && !page.NextShardIterator;
+    } catch {
+      return false; // asked again on the next empty event
+    }
+  }
+
   /** Decodes a page of Kinesis records, writes them, and resolves once Kafka acknowledged all. */
-  async #deliver(shardId: string, records: NonNullable<GetRecordsCommandOutput["Records"]>): Promise<string> {
+  async #deliver(
+    shardId: string,
+    records: NonNullable<GetRecordsCommandOutput["Records"]> | FanOutRecord[],
+  ): Promise<string> {
     const o = this.#o;
     const raw: RawRecord[] = [];
     const dead: { letter: DeadLetterInput; key: string | null }[] = [];
