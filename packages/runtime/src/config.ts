@@ -1,5 +1,8 @@
 // Configuration comes from environment variables, read once at start and checked all at once, so
 // an operator sees every problem in one go: one line per problem, then the service exits.
+import { parseDuration } from "./duration.ts";
+
+export { parseDuration };
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -11,21 +14,6 @@ export class ConfigError extends Error {
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
-
-const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/**
- * The one duration grammar of every setting: `500ms`, `30s`, `5m`, `2h`, `1d`, or several
- * (`1h30m`), or `0`; milliseconds, null when the text is not a duration.
- */
-export function parseDuration(text: string): number | null {
-  if (text.trim() === "0") return 0;
-  const parts = [...text.trim().matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== text.trim()) return null;
-  let total = 0;
-  for (const [, amount, unit] of parts) total += Number(amount) * (UNITS[unit ?? ""] ?? Number.NaN);
-  return Number.isFinite(total) ? Math.round(total) : null;
-}
 
 /** Reads typed settings, collecting problems instead of throwing at the first. */
 export class ConfigReader {
