@@ -65,6 +65,7 @@ export const ENVELOPE_REJECT_REASONS = [
   "version", // an envelope version this reader does not know
   "field", // a CloudTrail field of the wrong type
   "missing-event-id", // no eventID or recipientAccountId: no identity
+  "too-deep", // nested deeper than MAX_RECORD_DEPTH: it would fail every JSON.stringify after
 ] as const;
 export type EnvelopeRejectReason = (typeof ENVELOPE_REJECT_REASONS)[number];
 
@@ -93,7 +94,9 @@ export const DLQ_REASONS = {
     "missing-object", // still not there after the retries
     "access-denied", // still refused after the retries
   ],
-  enricher: [...ENVELOPE_REJECT_REASONS, "enrich"], // enrich: the enrichment threw
+  // enrich: the enrichment threw; too-large: the enriched record is over the events topic's
+  // max.message.bytes, measured before the transaction so the partition moves on.
+  enricher: [...ENVELOPE_REJECT_REASONS, "enrich", "too-large"],
   alerter: [...ENVELOPE_REJECT_REASONS, ...prefixed("sink-", SINK_KINDS)],
 } as const;
 export type DlqReason<S extends Stage = Stage> = (typeof DLQ_REASONS)[S][number];

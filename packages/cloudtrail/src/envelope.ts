@@ -90,7 +90,7 @@ export function decodeEnvelope(value: Uint8Array | string | null): EnvelopeOutco
   const checked = validateRecord(parsed.event, "$.event");
   if (!checked.ok) {
     const code = checked.error.code;
-    const reason = code === "missing-event-id" || code === "field" ? code : "shape";
+    const reason = code === "missing-event-id" || code === "field" || code === "too-deep" ? code : "shape";
     return reject(reason, checked.error.message, maybeIdentity, shown);
   }
   const identity = eventIdentity(checked.value);

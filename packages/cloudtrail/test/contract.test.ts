@@ -38,6 +38,10 @@ test("every way a value can be wrong has its reason, and each reason is in both 
     [JSON.stringify({ v: 1, event: "a string", origin: { kind: "s3" } }), "shape"],
     [JSON.stringify({ v: 1, event: { ...record, readOnly: "yes" }, origin: { kind: "s3" } }), "field"],
     [JSON.stringify({ v: 1, event: { eventName: "X" }, origin: { kind: "s3" } }), "missing-event-id"],
+    [
+      `{"v":1,"event":{"eventID":"e","recipientAccountId":"1","x":${"[".repeat(300)}${"]".repeat(300)}},"origin":{"kind":"s3"}}`,
+      "too-deep",
+    ],
   ];
   const seen = new Set<string>();
   for (const [value, reason] of cases) {

@@ -62,3 +62,25 @@ export async function deleteTopics(kafka: KafkaClient, topics: readonly string[]
     await admin.disconnect();
   }
 }
+
+/**
+ * The topic's `max.message.bytes` (what the broker accepts in one record batch), or undefined when
+ * it cannot be read (no DescribeConfigs ACL): callers then keep their configured bound.
+ */
+export async function topicMaxMessageBytes(kafka: KafkaClient, topic: string): Promise<number | undefined> {
+  const admin = kafkajsOf(kafka).admin();
+  await admin.connect();
+  try {
+    const described = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: 2, name: topic, configNames: ["max.message.bytes"] }],
+    });
+    const value = described.resources[0]?.configEntries.find((e) => e.configName === "max.message.bytes")?.configValue;
+    const n = Number(value);
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    await admin.disconnect();
+  }
+}

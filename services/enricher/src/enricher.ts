@@ -10,12 +10,21 @@ import {
   type PipeResult,
   startTransactionalPipe,
   type TransactionalPipe,
+  topicMaxMessageBytes,
 } from "@trailstream/kafka";
 import { fatalSignal, type Logger, type RunningService, safeUrl } from "@trailstream/runtime";
 import type { Registry } from "prom-client";
 import { createRedisClient, pipelineOf, RedisDedupStore } from "./dedup-redis.ts";
 import { createMetrics, type EnricherMetrics } from "./metrics.ts";
-import { applySelectors, claimsOf, type DecodedBatch, decodeBatch, localVerdicts, planBatch } from "./pipeline.ts";
+import {
+  applySelectors,
+  claimsOf,
+  type DecodedBatch,
+  decodeBatch,
+  localVerdicts,
+  planBatch,
+  RECORD_OVERHEAD_BYTES,
+} from "./pipeline.ts";
 import type { EnricherConfig } from "./settings.ts";
 
 export interface Enricher extends RunningService {
@@ -136,6 +145,7 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
       enrich,
       nowMs: now(),
       unchecked,
+      maxRecordBytes,
     });
     return {
       records: plan.records,
@@ -162,6 +172,13 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
     { topic: config.topicDlq, partitions: Math.min(3, config.topicPartitions) },
   ]).catch((error: unknown) =>
     log.warn({ err: error }, "could not check or create the raw, events and DLQ topics; using them as they are"),
+  );
+  // Enriched records are larger than raw ones; the events topic's own bound decides what fits.
+  const topicMax = await topicMaxMessageBytes(kafka, config.topicEvents);
+  const maxRecordBytes = (topicMax ?? 1_048_588) - RECORD_OVERHEAD_BYTES;
+  log.info(
+    { topic: config.topicEvents, maxMessageBytes: topicMax ?? "unknown (default 1048588)" },
+    "events topic size bound",
   );
   let pipe: TransactionalPipe;
   try {

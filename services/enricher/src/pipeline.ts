@@ -118,7 +118,16 @@ export interface PlanOptions<E> {
   nowMs: number;
   /** The verdicts come from the batch alone (Redis was down and DEDUP_ON_REDIS_DOWN=pass). */
   unchecked: boolean;
+  /**
+   * The largest record (key + value bytes) the events topic takes: its max.message.bytes less the
+   * batch framing. A larger enriched record is dead-lettered as `too-large` here, before the
+   * transaction, because the broker would refuse the whole batch again and again.
+   */
+  maxRecordBytes?: number;
 }
+
+/** What one record batch adds around a record (batch header, record header, headers): kept free. */
+export const RECORD_OVERHEAD_BYTES = 512;
 
 export interface BatchStats {
   in: number;
@@ -204,7 +213,31 @@ export function planBatch<E>(batch: DecodedBatch, verdicts: readonly DedupVerdic
       enrichment,
       ...(o.unchecked ? { dedup: "unchecked" as const } : {}),
     };
-    records.push({ topic: o.topicEvents, key: d.identity, value: JSON.stringify(value) });
+    let json: string;
+    try {
+      json = JSON.stringify(value);
+    } catch (error) {
+      rejected.push({
+        message: d.message,
+        reason: "too-deep",
+        text: `the enriched record cannot be written as JSON: ${(error as Error).message}`,
+        identity: d.identity,
+        origin: d.envelope.origin,
+      });
+      return;
+    }
+    const bytes = Buffer.byteLength(json) + Buffer.byteLength(d.identity);
+    if (o.maxRecordBytes !== undefined && bytes > o.maxRecordBytes) {
+      rejected.push({
+        message: d.message,
+        reason: "too-large",
+        text: `the enriched record is ${bytes} bytes, over the ${o.maxRecordBytes} the events topic accepts (max.message.bytes)`,
+        identity: d.identity,
+        origin: d.envelope.origin,
+      });
+      return;
+    }
+    records.push({ topic: o.topicEvents, key: d.identity, value: json });
     stats.unique++;
     if (verdict === "replay") stats.replays++;
     if (o.unchecked) stats.unchecked++;

@@ -344,3 +344,36 @@ test("EVENT_SELECTORS: inline JSON or a file; invalid selectors are a configurat
     /EVENT_SELECTORS: InvalidEventSelectorsException: cannot read the selectors file \/nonexistent\/selectors.json/,
   );
 });
+
+test("an enriched record over the events topic's bound goes to the DLQ as too-large; its batch goes on", () => {
+  // Under the raw bound, over the events bound once enrichment copies the principal and error text.
+  const big = "x".repeat(300_000);
+  const batch = decodeBatch([
+    message(envelope("small")),
+    message(envelope("big", "s3", { errorCode: "AccessDenied", errorMessage: big, userAgent: big })),
+    message(envelope("after")),
+  ]);
+  assert.equal(batch.rejected.length, 0, "the raw records decode");
+  const plan = planBatch(batch, ["first", "first", "first"], { ...OPTIONS, maxRecordBytes: 700_000 });
+  assert.deepEqual(
+    values(plan, "events").map((v) => (v.event as { eventID: string }).eventID),
+    ["small", "after"],
+  );
+  const letters = values(plan, "dlq");
+  assert.equal(letters.length, 1);
+  assert.equal(letters[0]?.reason, "too-large");
+  assert.match(String(letters[0]?.message), /over the 700000 the events topic accepts/);
+  assert.ok(plan.records.every((r) => Buffer.byteLength(String(r.value)) <= 700_000 + 1024));
+});
+
+test("a raw record nested past the depth bound is dead-lettered as too-deep, not retried", () => {
+  const deep = `{"v":1,"event":{"eventID":"deep","recipientAccountId":"1","requestParameters":${"[".repeat(6000)}${"]".repeat(6000)}},"origin":{"kind":"s3","receivedAt":"2026-11-25T09:59:00Z"}}`;
+  const batch = decodeBatch([message(deep), message(envelope("ok"))]);
+  assert.deepEqual(
+    batch.rejected.map((r) => r.reason),
+    ["too-deep"],
+  );
+  const plan = planBatch(batch, ["first"], OPTIONS);
+  assert.equal(values(plan, "dlq")[0]?.reason, "too-deep");
+  assert.equal(values(plan, "events").length, 1);
+});
