@@ -93,6 +93,7 @@ export const DLQ_REASONS = {
     ...prefixed("notification-", DECODE_ERROR_CODES),
     "missing-object", // still not there after the retries
     "access-denied", // still refused after the retries
+    "processing-failed", // an SQS message that failed SQS_MAX_RECEIVES receives for another reason
   ],
   // enrich: the enrichment threw; too-large: the enriched record is over the events topic's
   // max.message.bytes, measured before the transaction so the partition moves on.

@@ -42,6 +42,8 @@ export interface PipelineDeps {
   hooks?: DeliveryHooks;
   /** ALERT_FLOOD_PER_MINUTE: alerts per rule per minute before they fold into a summary; 0 or absent: no limit. */
   floodPerMinute?: number;
+  /** Each Redis step's bound (REDIS_STEP_TIMEOUT_MS when absent). */
+  redisTimeoutMs?: number;
 }
 
 export interface BatchResult {
@@ -58,17 +60,37 @@ interface Match {
   claim: MatchClaim;
 }
 
-const timed = async <T>(metrics: AlerterMetrics | undefined, step: () => Promise<T>): Promise<T> => {
+/**
+ * One Redis step, timed and bounded: a stalled but connected Redis must not hold the batch past the
+ * consumer's session timeout (30 s), or the group rebalances and the next replica stalls the same way.
+ * A step that times out fails the batch, which is not committed and comes again.
+ */
+const timed = async <T>(
+  metrics: AlerterMetrics | undefined,
+  step: () => Promise<T>,
+  timeoutMs = REDIS_STEP_TIMEOUT_MS,
+): Promise<T> => {
   const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
   try {
-    const value = await step();
+    const value = await Promise.race([
+      step(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`a Redis step took more than ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
     metrics?.redisSeconds.observe((performance.now() - started) / 1_000);
     return value;
   } catch (error) {
     metrics?.redisErrors.inc();
     throw error;
+  } finally {
+    clearTimeout(timer);
   }
 };
+
+/** Each Redis step of a batch (claims, decisions, marks) may take this long. */
+export const REDIS_STEP_TIMEOUT_MS = 5_000;
 
 export async function processBatch(
   partition: number,
@@ -76,6 +98,7 @@ export async function processBatch(
   deps: PipelineDeps,
 ): Promise<BatchResult> {
   const { metrics } = deps;
+  const step = <T>(work: () => Promise<T>): Promise<T> => timed(metrics, work, deps.redisTimeoutMs);
   const now = deps.now ?? Date.now;
   const deadLetters: DeadLetterOut[] = [];
   const matches: Match[] = [];
@@ -120,14 +143,13 @@ export async function processBatch(
   metrics?.eventsIn.inc(messages.length);
 
   // One round trip claims every match; only new ones and this same record again go on.
-  const verdicts =
-    matches.length === 0 ? [] : await timed(metrics, () => deps.state.claimMatches(matches.map((m) => m.claim)));
+  const verdicts = matches.length === 0 ? [] : await step(() => deps.state.claimMatches(matches.map((m) => m.claim)));
   const live = matches.filter((_, i) => verdicts[i] === "new" || verdicts[i] === "again");
   const duplicates = matches.length - live.length;
   if (duplicates > 0) metrics?.decisions.inc({ result: "duplicate" }, duplicates);
 
   // Thresholds and suppression, in Redis; windows follow eventTime so a re-delivery counts alike.
-  const decisions = await timed(metrics, () =>
+  const decisions = await step(() =>
     Promise.all(
       live.map(async ({ rule, event }): Promise<AlertDecision> => {
         if (!rule.threshold && !rule.suppress) return { fire: true, reason: "fire", count: 1, group: "" };
@@ -139,7 +161,7 @@ export async function processBatch(
   // The flood limit: per rule, alerts counted per minute of event time (each event once, so a
   // re-delivery counts alike); past the limit they fold into one summary alert per rule and batch.
   const limit = deps.floodPerMinute ?? 0;
-  const flooded = await timed(metrics, () =>
+  const flooded = await step(() =>
     Promise.all(
       decisions.map(async (decision, i): Promise<number> => {
         const m = live[i];
@@ -176,7 +198,7 @@ export async function processBatch(
 
   // Correlations, in Redis too, judged on eventTime; their alerts claimed like the matches above.
   const engine = deps.correlations;
-  const correlated = engine && fed.length > 0 ? await timed(metrics, () => correlate(engine, fed, deps.state)) : [];
+  const correlated = engine && fed.length > 0 ? await step(() => correlate(engine, fed, deps.state)) : [];
   for (const c of correlated) {
     const doc = correlationAlert(c, now());
     alerts.push(doc);
@@ -206,7 +228,7 @@ export async function processBatch(
     for (const d of deadLetters) metrics?.dlq.inc({ reason: d.letter.reason });
   }
   const done = [...live.map((m) => m.claim), ...correlated.map((c) => c.claim)];
-  if (done.length > 0) await timed(metrics, () => deps.state.markDone(done));
+  if (done.length > 0) await step(() => deps.state.markDone(done));
 
   const doneAt = now();
   for (const a of alerts) {

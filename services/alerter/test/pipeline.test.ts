@@ -280,3 +280,15 @@ test("a flood past the per-minute limit becomes one summary alert per batch with
   assert.equal(summaries[1]?.count, 2_000, "events in the last minute of event time");
   assert.equal(summaries[0]?.alertId, summaries[1]?.alertId, "the same minute: the same summary, replaced");
 });
+
+test("a Redis that stalls (connected, no answer) fails the batch within the step bound instead of holding it", async () => {
+  const sink = recordingSink();
+  const stalled = new MemoryAlertState();
+  stalled.claimMatches = () => new Promise(() => {});
+  const { d } = deps([rule()], [sink], stalled);
+  d.redisTimeoutMs = 100;
+  const started = Date.now();
+  await assert.rejects(processBatch(0, [message(cloudTrailRecord(), 1)], d), /Redis step took more than 100 ms/);
+  assert.ok(Date.now() - started < 2_000);
+  assert.equal(sink.got.length, 0, "nothing delivered: the batch comes again");
+});

@@ -90,6 +90,7 @@ export async function start(config: IngesterConfig, deps: IngesterDeps): Promise
         visibilitySeconds: config.sqsVisibilitySeconds,
         slots,
         s3MaxAttempts: config.s3MaxAttempts,
+        maxReceives: config.sqsMaxReceives,
         s3RetryBaseSeconds: config.s3RetryBaseSeconds,
         fileSkipWindowMs: config.fileSkipWindowMs,
         redis: redis.command,

@@ -13,7 +13,13 @@ export interface RedisConnection {
 export async function connectRedis(url: string, onError: (error: unknown) => void): Promise<RedisConnection> {
   const client = createClient({
     url,
-    socket: { reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 5_000) },
+    // Fail at once while the connection is down rather than queue: the callers (the identical-file
+    // check, leases, checkpoints) each have their own retry or fallback, and must not wait on Redis.
+    disableOfflineQueue: true,
+    socket: {
+      connectTimeout: 5_000,
+      reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 5_000),
+    },
   });
   client.on("error", onError);
   await client.connect();

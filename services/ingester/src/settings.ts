@@ -147,6 +147,12 @@ export const SETTINGS = {
     { min: 1, max: 100 },
     "Attempts at a missing or forbidden object before it is dead-lettered",
   ),
+  sqsMaxReceives: setting.integer(
+    "SQS_MAX_RECEIVES",
+    20,
+    { min: 0, max: 1_000 },
+    "Receives of an SQS message that keeps failing for another reason before it is dead-lettered (processing-failed) and deleted; 0: never",
+  ),
   s3RetryBaseSeconds: setting.integer(
     "S3_RETRY_BASE_SECONDS",
     10,

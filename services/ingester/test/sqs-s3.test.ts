@@ -19,6 +19,9 @@ function setup(options: {
   s3: Record<string, (input: Record<string, unknown>) => unknown>;
   deliveries: number;
   visibilitySeconds?: number;
+  maxReceives?: number;
+  redis?: (args: readonly string[]) => Promise<unknown>;
+  fileSkipWindowMs?: number;
 }) {
   let delivered = 0;
   const sqs = fakeClient({
@@ -54,8 +57,9 @@ function setup(options: {
     slots: new Semaphore(2),
     s3MaxAttempts: 2,
     s3RetryBaseSeconds: 7,
-    fileSkipWindowMs: 0,
-    redis: async () => null,
+    ...(options.maxReceives === undefined ? {} : { maxReceives: options.maxReceives }),
+    fileSkipWindowMs: options.fileSkipWindowMs ?? 0,
+    redis: options.redis ?? (async () => null),
     redisPrefix: "t:",
     maxDecompressedBytes: 1 << 20,
     maxRecordBytes: 1 << 20,
@@ -190,4 +194,54 @@ test("while a file is still being read, the message's visibility is extended", a
   );
   assert.ok(renewals.length >= 2, `renewed ${renewals.length} times`);
   assert.equal(producer.values("raw").length, 40);
+});
+
+test("a message that keeps failing is dead-lettered as processing-failed after SQS_MAX_RECEIVES and deleted", async () => {
+  const broken = Object.assign(new Error("We encountered an internal error"), {
+    name: "InternalError",
+    $metadata: { httpStatusCode: 500 },
+  });
+  const { sqs, producer, source } = setup({
+    deliveries: 3,
+    maxReceives: 3,
+    s3: {
+      GetObjectCommand: () => {
+        throw broken;
+      },
+    },
+  });
+  source.start();
+  await until(() => sqs.calls.some((c) => c.name === "DeleteMessageCommand"));
+  await source.stop(100);
+  const backoffs = sqs.calls
+    .filter((c) => c.name === "ChangeMessageVisibilityCommand")
+    .map((c) => c.input.ReceiptHandle);
+  assert.deepEqual(backoffs, ["r1", "r2"], "retried twice with backoff");
+  assert.deepEqual(
+    sqs.calls.filter((c) => c.name === "DeleteMessageCommand").map((c) => c.input.ReceiptHandle),
+    ["r3"],
+  );
+  const [letter] = producer.values("dlq") as Record<string, unknown>[];
+  assert.equal(letter?.reason, "processing-failed");
+  assert.equal(letter?.attempts, 3);
+  assert.equal(letter?.key, KEY);
+  assert.match(String(letter?.message), /failed 3 receives: We encountered an internal error/);
+});
+
+test("a Redis that does not answer cannot hold the S3 path: the identical-file check gives up and the file is read", async () => {
+  const body = gzipSync(
+    JSON.stringify({ Records: [{ eventID: "e1", recipientAccountId: "111122223333", eventVersion: "1.08" }] }),
+  );
+  const { sqs, producer, source } = setup({
+    deliveries: 1,
+    fileSkipWindowMs: 3_600_000,
+    redis: () => new Promise(() => {}),
+    s3: { GetObjectCommand: () => ({ Body: Readable.from([body]), ETag: '"abc"', ContentLength: body.length }) },
+  });
+  const started = Date.now();
+  source.start();
+  await until(() => sqs.calls.some((c) => c.name === "DeleteMessageCommand"), 8_000);
+  await source.stop(100);
+  assert.ok(Date.now() - started < 5_000, `${Date.now() - started} ms`);
+  assert.equal(producer.values("raw").length, 1);
 });

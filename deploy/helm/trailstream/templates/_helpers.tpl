@@ -200,6 +200,8 @@ message naming the keys.
 - name: FILE_SKIP_WINDOW
   value: {{ $v.fileSkipWindow | quote }}
 {{- end }}
+- name: SQS_MAX_RECEIVES
+  value: {{ $v.sqsMaxReceives | quote }}
 {{- if not (kindIs "invalid" $v.maxFilesInFlight) }}
 - name: MAX_FILES_IN_FLIGHT
   value: {{ $v.maxFilesInFlight | quote }}

@@ -29,6 +29,12 @@ export interface SqsS3Options {
   slots: Semaphore;
   s3MaxAttempts: number;
   s3RetryBaseSeconds: number;
+  /**
+   * A message that failed this many receives for another reason than a missing or forbidden object
+   * (a file that cannot be processed) is dead-lettered as `processing-failed` and deleted; 0: never.
+   * Set the queue's redrive maxReceiveCount above it, as a backstop for when even that fails.
+   */
+  maxReceives?: number;
   /** 0 turns the identical-file skip off. */
   fileSkipWindowMs: number;
   redis: RedisCommand;
@@ -50,6 +56,17 @@ const MISSING = new Set(["NoSuchKey", "NotFound", "NoSuchBucket"]);
 const DENIED = new Set(["AccessDenied", "Forbidden", "AllAccessDisabled", "InvalidObjectState"]);
 /** ReceiveMessage errors no retry mends: the queue was deleted (or never existed). */
 const QUEUE_GONE = new Set(["QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue"]);
+/** The identical-file check is an optimization: past this it gives up and the file is read. */
+const SKIP_CHECK_TIMEOUT_MS = 1_000;
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** How many write batches of one file may await Kafka while the file is still being read. */
 const MAX_PENDING_WRITES = 8;
 
@@ -201,11 +218,45 @@ export class SqsS3Source {
         await this.#visibility(receipt, 0);
         return;
       }
-      // Kafka, S3 or Redis failing: the message comes back after a short backoff and is read again.
-      o.log.warn({ err: error, messageId: message.MessageId }, "message not finished; it will be retried");
+      // Kafka, S3 or Redis failing: the message comes back after a short backoff and is read again,
+      // up to maxReceives; then it is a dead letter with its reason, not a retry without end.
+      const max = o.maxReceives ?? 0;
+      if (max > 0 && attempt >= max && (await this.#giveUp(message, objects, attempt, error))) return;
+      o.log.warn({ err: error, messageId: message.MessageId, attempt }, "message not finished; it will be retried");
       await this.#visibility(receipt, Math.min(300, 2 ** Math.min(attempt, 8)));
     } finally {
       clearInterval(keeper);
+    }
+  }
+
+  /** Dead-letters a message that failed too often and deletes it; false when even that failed (Kafka down). */
+  async #giveUp(message: Message, objects: readonly S3ObjectRef[], attempt: number, error: unknown): Promise<boolean> {
+    const o = this.#o;
+    const first = objects[0];
+    try {
+      await o.sink.deadLetter(
+        {
+          reason: "processing-failed",
+          message: `SQS message ${message.MessageId ?? "?"} on ${o.queueUrl} failed ${attempt} receives: ${errorMessage(error)}`,
+          payload: message.Body ?? "",
+          payloadEncoding: "utf8",
+          attempts: attempt,
+          ...(first ? { bucket: first.bucket, key: first.key } : {}),
+        },
+        `sqs:${message.MessageId ?? ""}`,
+      );
+      await this.#delete(message.ReceiptHandle ?? "");
+      o.log.error(
+        { messageId: message.MessageId, attempt, err: error },
+        "message dead-lettered after too many receives",
+      );
+      return true;
+    } catch (deadLetterError) {
+      o.log.warn(
+        { err: deadLetterError, messageId: message.MessageId },
+        "could not dead-letter the message; it will be retried",
+      );
+      return false;
     }
   }
 
@@ -327,7 +378,9 @@ export class SqsS3Source {
   async #seen(eTag: string, size: number): Promise<boolean> {
     if (this.#o.fileSkipWindowMs <= 0) return false;
     try {
-      return Number(await this.#o.redis(["EXISTS", this.#seenKey(eTag, size)])) === 1;
+      // Bounded: a stalled Redis must not hold a file slot (and so the whole S3 path).
+      const reply = await withTimeout(this.#o.redis(["EXISTS", this.#seenKey(eTag, size)]), SKIP_CHECK_TIMEOUT_MS);
+      return Number(reply) === 1;
     } catch (error) {
       // Only an optimization: without Redis, read the file.
       this.#o.log.warn({ err: error }, "could not check for an identical file; reading it");
@@ -338,7 +391,10 @@ export class SqsS3Source {
   async #markSeen(eTag: string, size: number): Promise<void> {
     if (this.#o.fileSkipWindowMs <= 0) return;
     try {
-      await this.#o.redis(["SET", this.#seenKey(eTag, size), "1", "PX", String(this.#o.fileSkipWindowMs)]);
+      await withTimeout(
+        this.#o.redis(["SET", this.#seenKey(eTag, size), "1", "PX", String(this.#o.fileSkipWindowMs)]),
+        SKIP_CHECK_TIMEOUT_MS,
+      );
     } catch (error) {
       this.#o.log.warn({ err: error }, "could not remember an ingested file");
     }
