@@ -12,6 +12,12 @@ export {
   patternIndexKeys,
 } from "./filter-pattern/index.ts";
 export {
+  loadRuleCatalog,
+  type RuleCatalog,
+  type RuleCatalogInputs,
+  RuleFileError,
+} from "./load-rules.ts";
+export {
   ACCOUNT_FIELD,
   applyPolicy,
   DEFAULT_POLICY,

@@ -7,7 +7,7 @@ import type { Registry } from "prom-client";
 import { RedisCorrelationStore } from "./correlation-redis.ts";
 import { type AlerterMetrics, createMetrics } from "./metrics.ts";
 import { type BatchResult, processBatch } from "./pipeline.ts";
-import { loadRules } from "./rules.ts";
+import { loadRules, ruleInputs } from "./rules.ts";
 import type { AlerterConfig } from "./settings.ts";
 import { alertmanagerSink } from "./sinks/alertmanager.ts";
 import { kafkaSink } from "./sinks/kafka.ts";
@@ -39,26 +39,16 @@ export async function start(config: AlerterConfig, deps: AlerterDeps): Promise<A
   const metrics = createMetrics(deps.registry);
   const { fatal, fail } = fatalSignal();
   const ruleErrorLogged = new Map<string, number>();
-  const loaded = await loadRules({
-    builtin: config.rulesBuiltin,
-    files: config.ruleFiles,
-    ...(config.sigmaDir ? { sigmaDir: config.sigmaDir } : {}),
-    policy: {
-      disabled: config.rulesDisabled,
-      overrides: config.ruleOverrides,
-      defaultSuppressMs: config.alertSuppressDefaultMs,
-    },
-    onRuleError: (rule, error) => {
-      metrics.ruleErrors.inc({ rule: rule.id });
-      // One line per rule per minute: a rule that fails on every event must not flood the log.
-      const now = Date.now();
-      if ((ruleErrorLogged.get(rule.id) ?? 0) > now - 60_000) return;
-      ruleErrorLogged.set(rule.id, now);
-      log.warn(
-        { rule: rule.id, error: error instanceof Error ? error.message : String(error) },
-        "a rule failed on an event; counted as no match (logged once a minute per rule)",
-      );
-    },
+  const loaded = await loadRules(ruleInputs(config), (rule, error) => {
+    metrics.ruleErrors.inc({ rule: rule.id });
+    // One line per rule per minute: a rule that fails on every event must not flood the log.
+    const now = Date.now();
+    if ((ruleErrorLogged.get(rule.id) ?? 0) > now - 60_000) return;
+    ruleErrorLogged.set(rule.id, now);
+    log.warn(
+      { rule: rule.id, error: error instanceof Error ? error.message : String(error) },
+      "a rule failed on an event; counted as no match (logged once a minute per rule)",
+    );
   });
   const off = loaded.status.filter((s) => !s.enabled);
   if (off.length > 0) log.info({ rules: off.map((s) => `${s.id} (${s.why})`) }, "rules that are off");

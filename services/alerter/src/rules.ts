@@ -1,66 +1,36 @@
-// The rules an alerter runs: the built-in catalog (CIS and the shipped Sigma rules) and custom YAML
-// files. A custom file that does not load stops the start (an operator wrote it and should know);
-// a shipped Sigma rule that does not compile is reported and skipped. RULE_FILES may hold Sigma
-// files too, correlation rules included.
-import {
-  applyPolicy,
-  builtinRules,
-  type CorrelationRule,
-  DEFAULT_POLICY,
-  loadRuleFile,
-  type Rule,
-  type RulePolicy,
-  RuleSet,
-  type RuleStatus,
-} from "@trailstream/rules";
+// The rules an alerter runs: the catalog of @trailstream/rules (the one `scan` and `rules` load too)
+// from the alerter's settings. A rule file that does not load stops the start (an operator wrote it
+// and should know); a shipped Sigma rule that does not compile is reported and skipped.
+import { loadRuleCatalog, type Rule, type RuleCatalog, type RuleCatalogInputs, RuleSet } from "@trailstream/rules";
+import type { AlerterConfig } from "./settings.ts";
 
-export interface LoadedRules {
+export interface LoadedRules extends RuleCatalog {
   ruleSet: RuleSet;
-  /** Sigma correlation rules from the built-in set and the rule files (resolved when the engine is built). */
-  correlations: CorrelationRule[];
-  bySource: Record<string, number>;
-  failures: { file: string; reason: string }[];
-  duplicateIds: string[];
-  /** Every rule loaded, on or off, and why. */
-  status: RuleStatus[];
 }
 
-export async function loadRules(options: {
-  builtin: boolean;
-  files: readonly string[];
-  sigmaDir?: string;
-  /** RULES_DISABLED, RULE_OVERRIDES and the default suppression; the shipped defaults when absent. */
-  policy?: RulePolicy;
-  onRuleError?: (rule: Rule, error: unknown) => void;
-}): Promise<LoadedRules> {
-  const rules: Rule[] = [];
-  const correlations: CorrelationRule[] = [];
-  const failures: { file: string; reason: string }[] = [];
-  if (options.builtin) {
-    const builtin = await builtinRules(options.sigmaDir ? { sigmaDir: options.sigmaDir } : {});
-    rules.push(...builtin.rules);
-    correlations.push(...builtin.correlations);
-    failures.push(...builtin.failures);
-  }
-  for (const file of options.files) {
-    const loaded = await loadRuleFile(file);
-    rules.push(...loaded.rules);
-    correlations.push(...loaded.correlations);
-  }
-  // A later rule with an id already taken is dropped: ids name alerts and Redis keys.
-  const seen = new Set<string>();
-  const duplicateIds: string[] = [];
-  const unique = rules.filter((r) => {
-    if (seen.has(r.id)) {
-      duplicateIds.push(r.id);
-      return false;
-    }
-    seen.add(r.id);
-    return true;
-  });
-  const { rules: enabled, status } = applyPolicy(unique, options.policy ?? DEFAULT_POLICY);
-  const bySource: Record<string, number> = { cis: 0, sigma: 0, custom: 0 };
-  for (const r of enabled) bySource[r.source] = (bySource[r.source] ?? 0) + 1;
-  const ruleSet = new RuleSet(enabled, options.onRuleError ? { onError: options.onRuleError } : {});
-  return { ruleSet, correlations, bySource, failures, duplicateIds, status };
+type RuleSettings = Pick<
+  AlerterConfig,
+  "rulesBuiltin" | "ruleFiles" | "sigmaDir" | "rulesDisabled" | "ruleOverrides" | "alertSuppressDefaultMs"
+>;
+
+/** RULES_BUILTIN, SIGMA_DIR, RULE_FILES, RULES_DISABLED, RULE_OVERRIDES and ALERT_SUPPRESS_DEFAULT as the catalog's inputs. */
+export function ruleInputs(config: RuleSettings): RuleCatalogInputs {
+  return {
+    builtin: config.rulesBuiltin,
+    sigmaDir: config.sigmaDir,
+    customFiles: config.ruleFiles,
+    policy: {
+      disabled: config.rulesDisabled,
+      overrides: config.ruleOverrides,
+      defaultSuppressMs: config.alertSuppressDefaultMs,
+    },
+  };
+}
+
+export async function loadRules(
+  inputs: RuleCatalogInputs,
+  onRuleError?: (rule: Rule, error: unknown) => void,
+): Promise<LoadedRules> {
+  const catalog = await loadRuleCatalog(inputs);
+  return { ...catalog, ruleSet: new RuleSet(catalog.rules, onRuleError ? { onError: onRuleError } : {}) };
 }

@@ -2,19 +2,16 @@ import { readFile, stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import {
-  applyPolicy,
-  builtinRules,
   type CorrelationRule,
   compileFilterPattern,
   describeCorrelation,
   FilterPatternSyntaxError,
-  loadRuleFile,
+  loadRuleCatalog,
   type Rule,
+  type RuleCatalog,
+  RuleFileError,
   RulePolicyError,
   RuleSet,
-  RuleValidationError,
-  resolveCorrelations,
-  SigmaRuleError,
 } from "@trailstream/rules";
 import { EXIT, UsageError } from "../exit.ts";
 import { writeLine } from "../output.ts";
@@ -92,34 +89,32 @@ export async function rulesCommand(argv: string[]): Promise<number> {
 }
 
 async function loadRules(options: Options): Promise<Rule[]> {
-  return (await loadCatalog(options)).rules;
+  return (await loadCatalog(options)).loaded;
 }
 
-async function loadCatalog(options: Options): Promise<{ rules: Rule[]; correlations: CorrelationRule[] }> {
-  const { rules, correlations, failures } = await builtinRules(
-    options.sigmaDir === undefined ? {} : { sigmaDir: options.sigmaDir },
-  ).catch((error: NodeJS.ErrnoException) => {
-    throw new UsageError(
-      `--sigma-dir ${options.sigmaDir}: ${error.code === "ENOENT" ? "no such folder" : error.message}`,
-    );
-  });
-  for (const f of failures)
-    process.stderr.write(`trailstream: Sigma rule ${safe(f.file)} not loaded: ${safe(f.reason)}\n`);
-  for (const file of options.custom) {
-    try {
-      const loaded = await loadRuleFile(file);
-      rules.push(...loaded.rules);
-      correlations.push(...loaded.correlations);
-    } catch (error) {
-      if (error instanceof RuleValidationError || error instanceof SigmaRuleError) throw new UsageError(error.message);
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new UsageError(`--custom ${file}: ${code === "ENOENT" ? "no such file" : (error as Error).message}`);
+/** The alerter's catalog for these options, with RULES_DISABLED and RULE_OVERRIDES from the environment. */
+async function loadCatalog(options: Options): Promise<RuleCatalog> {
+  let catalog: RuleCatalog;
+  try {
+    catalog = await loadRuleCatalog({
+      builtin: true,
+      sigmaDir: options.sigmaDir,
+      customFiles: options.custom,
+      policy: policyFromEnv(process.env),
+    });
+  } catch (error) {
+    if (error instanceof RuleFileError) {
+      throw new UsageError(`${error.input === "sigmaDir" ? "--sigma-dir" : "--custom"} ${error.message}`);
     }
+    if (error instanceof RulePolicyError) throw new UsageError(`RULES_DISABLED or RULE_OVERRIDES: ${error.message}`);
+    throw error;
   }
-  const { resolved, failures: unresolved } = resolveCorrelations(correlations, rules);
-  for (const f of unresolved)
+  for (const f of catalog.failures)
+    process.stderr.write(`trailstream: Sigma rule ${safe(f.file)} not loaded: ${safe(f.reason)}\n`);
+  for (const f of catalog.correlationFailures)
     process.stderr.write(`trailstream: correlation ${f.id}${f.file ? ` (${f.file})` : ""} not loaded: ${f.reason}\n`);
-  return { rules, correlations: resolved.map((r) => r.rule) };
+  const failed = new Set(catalog.correlationFailures.map((f) => f.id));
+  return { ...catalog, correlations: catalog.correlations.filter((c) => !failed.has(c.id)) };
 }
 
 function correlationSummary(c: CorrelationRule) {
@@ -160,15 +155,10 @@ function summary(rule: Rule) {
 }
 
 async function list(options: Options): Promise<number> {
-  const { rules, correlations } = await loadCatalog(options);
   // On or off, and why: the shipped defaults with RULES_DISABLED and RULE_OVERRIDES, as the alerter applies them.
-  let applied: ReturnType<typeof applyPolicy>;
-  try {
-    applied = applyPolicy(rules, policyFromEnv(process.env));
-  } catch (error) {
-    if (error instanceof RulePolicyError) throw new UsageError(`RULES_DISABLED or RULE_OVERRIDES: ${error.message}`);
-    throw error;
-  }
+  const catalog = await loadCatalog(options);
+  const { loaded: rules, correlations } = catalog;
+  const applied = { rules: catalog.rules, status: catalog.status };
   const statusOf = new Map(applied.status.map((s) => [s.id, s]));
   const effective = new Map(applied.rules.map((r) => [r.id, r]));
   if (options.json) {

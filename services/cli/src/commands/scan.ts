@@ -10,15 +10,13 @@ import {
   parsePublicKeyList,
 } from "@trailstream/cloudtrail";
 import {
-  applyPolicy,
-  builtinRules,
   type CorrelationRule,
-  loadRuleFile,
+  loadRuleCatalog,
   parseDuration,
-  type Rule,
+  type RuleCatalogInputs,
+  RuleFileError,
   RulePolicyError,
   RuleSet,
-  resolveCorrelations,
 } from "@trailstream/rules";
 import { EXIT, UsageError } from "../exit.ts";
 import { writeLine } from "../output.ts";
@@ -46,6 +44,7 @@ Options:
                                put-event-selectors, basic or advanced, as the enricher's EVENT_SELECTORS)
   --rules FILE                 also evaluate the rules in FILE: custom rules (YAML) or a Sigma file,
                                correlation rules included (may be given again)
+  --sigma-dir DIR              read the Sigma rules from DIR instead of the shipped ones (as the alerter's SIGMA_DIR)
   --no-rules                   do not evaluate the built-in CIS and Sigma rules
   --validate                   check log file integrity as aws cloudtrail validate-logs does, and more:
                                digest signatures and chains, log file hashes, deleted, edited, withheld
@@ -66,8 +65,8 @@ on some events (the report says which); 2 a usage error (a PATH that does not ex
 or folder, a folder with no log file); 1 an unexpected failure; 4 with --validate, some file or digest is not
 valid (the report lists each with its kind).`;
 
-export async function scanCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+function parseScanArgs(argv: string[]) {
+  return parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
@@ -78,6 +77,7 @@ export async function scanCommand(argv: string[]): Promise<number> {
       "price-data": { type: "string", default: String(AWS_PRICES.dataPer100k) },
       rules: { type: "string", multiple: true, default: [] },
       selectors: { type: "string" },
+      "sigma-dir": { type: "string" },
       "no-rules": { type: "boolean", default: false },
       suppress: { type: "string", default: "15m" },
       "no-progress": { type: "boolean", default: false },
@@ -86,6 +86,32 @@ export async function scanCommand(argv: string[]): Promise<number> {
       help: { type: "boolean", short: "h", default: false },
     },
   });
+}
+
+/**
+ * The rule catalog a scan with these arguments evaluates (undefined: none): --no-rules, --sigma-dir,
+ * --rules and --suppress with RULES_DISABLED and RULE_OVERRIDES from `env`, as the alerter's
+ * settings give it.
+ */
+export function scanRuleInputs(
+  argv: string[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): RuleCatalogInputs | undefined {
+  const { values } = parseScanArgs(argv);
+  if (values["no-rules"] && values.rules.length === 0) return undefined;
+  const suppressMs = parseDuration(values.suppress);
+  if (suppressMs === undefined && values.suppress !== "0")
+    throw new UsageError(`--suppress must be a duration such as 15m, or 0, not "${values.suppress}"`);
+  return {
+    builtin: !values["no-rules"],
+    sigmaDir: values["sigma-dir"],
+    customFiles: values.rules,
+    policy: policyFromEnv(env, suppressMs ?? 0),
+  };
+}
+
+export async function scanCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseScanArgs(argv);
   if (values.help) {
     await writeLine(process.stdout, scanHelp);
     return EXIT.ok;
@@ -102,10 +128,7 @@ export async function scanCommand(argv: string[]): Promise<number> {
   const selectors = values.selectors === undefined ? undefined : readSelectors(values.selectors);
   preferSmallHeap();
   const ruleErrors = new RuleErrorTally();
-  const suppressMs = parseDuration(values.suppress);
-  if (suppressMs === undefined && values.suppress !== "0")
-    throw new UsageError(`--suppress must be a duration such as 15m, or 0, not "${values.suppress}"`);
-  const rules = await loadRules(values["no-rules"] ? [] : ["builtin"], values.rules, ruleErrors, suppressMs ?? 0);
+  const rules = await loadRules(scanRuleInputs(argv), ruleErrors);
   if (values["public-keys"] !== undefined && !values.validate)
     throw new UsageError("--public-keys goes with --validate");
   const integrity = values.validate ? new ScanIntegrity(await loadKeys(values["public-keys"], positionals)) : undefined;
@@ -158,45 +181,29 @@ async function loadKeys(file: string | undefined, paths: readonly string[]): Pro
 }
 
 async function loadRules(
-  builtin: string[],
-  files: readonly string[],
+  inputs: RuleCatalogInputs | undefined,
   errors: RuleErrorTally,
-  suppressMs: number,
 ): Promise<{ ruleSet: RuleSet; correlations: CorrelationRule[] } | undefined> {
-  if (builtin.length === 0 && files.length === 0) return undefined;
-  const rules: Rule[] = [];
-  const correlations: CorrelationRule[] = [];
-  if (builtin.length > 0) {
-    const loaded = await builtinRules();
-    for (const failure of loaded.failures)
-      process.stderr.write(`scan: a built-in rule did not load: ${failure.file}: ${failure.reason}\n`);
-    rules.push(...loaded.rules);
-    correlations.push(...loaded.correlations);
-  }
-  for (const file of files) {
-    try {
-      const loaded = await loadRuleFile(file);
-      rules.push(...loaded.rules);
-      correlations.push(...loaded.correlations);
-    } catch (error) {
-      throw new UsageError(`--rules ${file}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
-  // A correlation of a file the user named that cannot run is a mistake to show, not to skip.
-  for (const f of resolveCorrelations(correlations, rules).failures) {
-    if (f.file !== undefined && files.includes(f.file))
-      throw new UsageError(`--rules ${f.file}: correlation ${f.id} ${f.reason}`);
-    process.stderr.write(`scan: correlation ${f.id} not loaded: ${f.reason}\n`);
-  }
-  const policy = policyFromEnv(process.env, suppressMs);
-  let enabled: Rule[];
+  if (inputs === undefined) return undefined;
+  let catalog: Awaited<ReturnType<typeof loadRuleCatalog>>;
   try {
-    enabled = applyPolicy(rules, policy).rules;
+    catalog = await loadRuleCatalog(inputs);
   } catch (error) {
+    if (error instanceof RuleFileError) {
+      throw new UsageError(`${error.input === "sigmaDir" ? "--sigma-dir" : "--rules"} ${error.message}`);
+    }
     if (error instanceof RulePolicyError) throw new UsageError(`RULES_DISABLED or RULE_OVERRIDES: ${error.message}`);
     throw error;
   }
-  return { ruleSet: new RuleSet(enabled, { onError: errors.add }), correlations };
+  for (const failure of catalog.failures)
+    process.stderr.write(`scan: a Sigma rule did not load: ${failure.file}: ${failure.reason}\n`);
+  // A correlation of a file the user named that cannot run is a mistake to show, not to skip.
+  for (const f of catalog.correlationFailures) {
+    if (f.file !== undefined && inputs.customFiles.includes(f.file))
+      throw new UsageError(`--rules ${f.file}: correlation ${f.id} ${f.reason}`);
+    process.stderr.write(`scan: correlation ${f.id} not loaded: ${f.reason}\n`);
+  }
+  return { ruleSet: new RuleSet(catalog.rules, { onError: errors.add }), correlations: catalog.correlations };
 }
 
 function positiveNumber(flag: string, value: string | undefined): number {
