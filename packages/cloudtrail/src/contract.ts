@@ -94,6 +94,8 @@ export const DLQ_REASONS = {
     "missing-object", // still not there after the retries
     "access-denied", // still refused after the retries
     "processing-failed", // an SQS message that failed SQS_MAX_RECEIVES receives for another reason
+    // A digest file that would not parse (its verdict goes to the integrity topic too).
+    ...prefixed("digest-", DECODE_ERROR_CODES),
   ],
   // enrich: the enrichment threw; too-large: the enriched record is over the events topic's
   // max.message.bytes, measured before the transaction so the partition moves on.

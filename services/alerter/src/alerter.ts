@@ -4,7 +4,10 @@ import { type ConsumedBatch, createKafka, ensureTopics, openProducer, startBatch
 import { CorrelationEngine } from "@trailstream/rules";
 import { fatalSignal, type Logger, type RunningService, safeUrl } from "@trailstream/runtime";
 import type { Registry } from "prom-client";
+import type { AlertDocument } from "./alert.ts";
 import { RedisCorrelationStore } from "./correlation-redis.ts";
+import { deliverAll, sinkDeadLetter } from "./deliver.ts";
+import { decodeVerdict, verdictAlert } from "./integrity.ts";
 import { type AlerterMetrics, createMetrics } from "./metrics.ts";
 import { type BatchResult, processBatch } from "./pipeline.ts";
 import { loadRules, ruleInputs } from "./rules.ts";
@@ -129,6 +132,7 @@ export async function start(config: AlerterConfig, deps: AlerterDeps): Promise<A
       { topic: config.topicEvents, partitions: config.topicPartitions },
       { topic: config.topicAlerts, partitions: 3 },
       { topic: config.topicDlq, partitions: 3 },
+      { topic: config.topicIntegrity, partitions: 3 },
     ]).catch((error: unknown) =>
       log.warn({ err: error }, "could not check or create the events, alerts and DLQ topics; using them as they are"),
     );
@@ -146,7 +150,53 @@ export async function start(config: AlerterConfig, deps: AlerterDeps): Promise<A
     jitter: 0.2,
   };
 
+  const integrityRule = { enabled: config.integrityAlerts, offTrails: new Set(config.integrityAlertsOffTrails) };
+  async function handleIntegrity(batch: ConsumedBatch): Promise<void> {
+    const now = deps.now?.() ?? Date.now();
+    const alerts: AlertDocument[] = [];
+    const letters: { key: string; value: string; headers: Record<string, string> }[] = [];
+    for (const m of batch.messages) {
+      const position = `${batch.topic}/${batch.partition}:${m.offset}`;
+      const decoded = decodeVerdict(m.value, position);
+      if (!decoded.ok) {
+        metrics.dlq.inc({ reason: "shape" });
+        letters.push({
+          key: position,
+          value: JSON.stringify({
+            v: 1,
+            stage: "alerter",
+            reason: "shape",
+            message: decoded.message,
+            at: new Date(now).toISOString(),
+            payload: m.value?.toString("base64") ?? "",
+            payloadEncoding: "base64",
+          }),
+          headers: { reason: "shape" },
+        });
+        continue;
+      }
+      const alert = verdictAlert(decoded.verdict, integrityRule, now);
+      if (alert) alerts.push(alert);
+    }
+    const failures = await deliverAll(alerts, sinks, policy, {
+      shouldRetry: () => !stopping,
+      concurrency: config.sinkConcurrency,
+      deadlineMs: config.sinkBatchDeadlineMs,
+    });
+    for (const f of failures) {
+      metrics.dlq.inc({ reason: `sink-${f.sink.kind}` });
+      const letter = sinkDeadLetter(f.alert, f.sink.kind, f.message, f.attempts, now);
+      letters.push({ key: f.alert.alertId, value: JSON.stringify(letter), headers: { reason: letter.reason } });
+    }
+    await out.send(config.topicDlq, letters);
+    for (const a of alerts) {
+      metrics.alerts.inc({ rule: a.ruleId, severity: a.severity });
+      log.info({ rule: a.ruleId, kind: a.summary.eventName, identity: a.identity }, "integrity alert");
+    }
+  }
+
   async function handle(batch: ConsumedBatch): Promise<void> {
+    if (batch.topic === config.topicIntegrity) return handleIntegrity(batch);
     const started = performance.now();
     try {
       const result = await processBatch(batch.partition, batch.messages, {
@@ -191,7 +241,7 @@ export async function start(config: AlerterConfig, deps: AlerterDeps): Promise<A
   try {
     consumer = await startBatchConsumer(kafka, {
       groupId: config.groupId,
-      topics: [config.topicEvents],
+      topics: [config.topicEvents, config.topicIntegrity],
       handle,
       onCrash: (error, restart) => {
         if (restart) log.warn({ err: error }, "Kafka consumer failed: restarting it");

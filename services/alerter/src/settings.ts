@@ -47,6 +47,20 @@ export const SETTINGS = {
   ),
   groupId: setting.string("ALERTER_GROUP_ID", "trailstream-alerter", "Kafka consumer group"),
   ruleFiles: setting.list("RULE_FILES", "Custom YAML rule files"),
+  topicIntegrity: setting.string(
+    "TOPIC_INTEGRITY",
+    "cloudtrail.integrity",
+    "The ingester's log file integrity verdicts, read beside the events (created when missing)",
+  ),
+  integrityAlerts: setting.boolean(
+    "INTEGRITY_ALERTS",
+    true,
+    "The built-in rule trailstream-log-file-integrity: an alert for each integrity verdict that is not valid",
+  ),
+  integrityAlertsOffTrails: setting.list(
+    "INTEGRITY_ALERTS_OFF_TRAILS",
+    "Trail names whose integrity verdicts raise no alert",
+  ),
   rulesBuiltin: setting.boolean("RULES_BUILTIN", true, "Load the built-in CIS and Sigma rules"),
   sigmaDir: setting.optional("SIGMA_DIR", "A folder of Sigma rules instead of the shipped ones"),
   rulesDisabled: setting.list("RULES_DISABLED", "Rule ids turned off (docs/rules.md)"),
@@ -153,8 +167,8 @@ export function loadSettings(env: Env = process.env, warn?: (message: string) =>
     (v, r) => {
       r.require(v.rulesBuiltin || v.ruleFiles.length > 0, "no rules: set RULE_FILES or RULES_BUILTIN=true");
       r.require(
-        new Set([v.topicEvents, v.topicAlerts, v.topicDlq]).size === 3,
-        "TOPIC_EVENTS, TOPIC_ALERTS and TOPIC_DLQ must be three different topics",
+        new Set([v.topicEvents, v.topicAlerts, v.topicDlq, v.topicIntegrity]).size === 4,
+        "TOPIC_EVENTS, TOPIC_ALERTS, TOPIC_DLQ and TOPIC_INTEGRITY must be four different topics",
       );
       r.require(v.sinkRetryBaseMs <= v.sinkRetryMaxMs, "SINK_RETRY_BASE_MS must not exceed SINK_RETRY_MAX_MS");
     },

@@ -1,5 +1,8 @@
 // Wires one ingester from its configuration: AWS clients, Kafka producer, Redis, the sources.
 // The service shell (packages/runtime's runService) adds the process around it.
+
+import { readFile } from "node:fs/promises";
+import { CloudTrailClient } from "@aws-sdk/client-cloudtrail";
 import { KinesisClient } from "@aws-sdk/client-kinesis";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
@@ -7,6 +10,8 @@ import { createKafka, ensureTopics, openProducer, type Producer } from "@trailst
 import { createRegistry, fatalSignal, type Logger, type RunningService, safeUrl } from "@trailstream/runtime";
 import type { Registry } from "prom-client";
 import { http1Handler } from "./http1.ts";
+import { Integrity } from "./integrity/integrity.ts";
+import { keysFromJson, ListPublicKeysSource, type PublicKeySource } from "./integrity/public-keys.ts";
 import { createMetrics, type IngesterMetrics } from "./metrics.ts";
 import { connectRedis, type RedisConnection } from "./redis.ts";
 import { Semaphore } from "./semaphore.ts";
@@ -19,6 +24,7 @@ export interface Ingester extends RunningService {
   metrics: IngesterMetrics;
   kinesis: KinesisSource[];
   sqs: SqsS3Source[];
+  integrity: Integrity | undefined;
   ready(): string[];
   /** Stop taking work, finish or hand back what is in flight within `drainMs`, flush, close. */
   stop(drainMs?: number): Promise<void>;
@@ -51,6 +57,9 @@ export async function start(config: IngesterConfig, deps: IngesterDeps): Promise
   await ensureTopics(kafka, [
     { topic: config.topicRaw, partitions: config.topicPartitions },
     { topic: config.topicDlq, partitions: Math.min(3, config.topicPartitions) },
+    ...(config.integrityEnabled
+      ? [{ topic: config.topicIntegrity, partitions: Math.min(3, config.topicPartitions) }]
+      : []),
   ]);
   const producer: Producer = await openProducer(kafka);
   const redis: RedisConnection = await connectRedis(config.redisUrl, (error) =>
@@ -79,6 +88,36 @@ export async function start(config: IngesterConfig, deps: IngesterDeps): Promise
     ...(config.kinesisHttpVersion === "1.1" ? { requestHandler: http1Handler() } : {}),
   });
 
+  let keys: PublicKeySource | undefined;
+  let listKeys: ListPublicKeysSource | undefined;
+  if (config.integrityEnabled) {
+    const file = config.integrityPublicKeysFile;
+    if (file) keys = keysFromJson(JSON.parse(await readFile(file, "utf8")), file);
+    else {
+      const endpoint = config.cloudtrailEndpoint;
+      listKeys = new ListPublicKeysSource(
+        (region) => new CloudTrailClient({ region, ...(endpoint ? { endpoint } : {}) }),
+      );
+      keys = listKeys;
+    }
+  }
+  const integrity =
+    config.integrityEnabled && keys
+      ? new Integrity({
+          redis: redis.command,
+          redisPrefix: config.redisPrefix,
+          keys,
+          producer,
+          topic: config.topicIntegrity,
+          tickMs: config.integrityTickMs,
+          missingGraceMs: config.integrityMissingGraceMs,
+          unreferencedGraceMs: config.integrityUnreferencedGraceMs,
+          stoppedAfterMs: config.integrityStoppedAfterMs,
+          metrics,
+          log: logger.child({ part: "integrity" }),
+        })
+      : undefined;
+
   const slots = new Semaphore(config.maxFilesInFlight);
   const sqs = config.sqsQueueUrls.map(
     (queueUrl) =>
@@ -99,6 +138,7 @@ export async function start(config: IngesterConfig, deps: IngesterDeps): Promise
         maxRecordBytes: config.maxRecordBytes,
         batchRecords: config.kafkaBatchRecords,
         sink,
+        ...(integrity ? { integrity } : {}),
         metrics,
         log: logger.child({ source: "sqs-s3" }),
         onStoppedForGood: fail,
@@ -143,6 +183,7 @@ export async function start(config: IngesterConfig, deps: IngesterDeps): Promise
 
   let stopping = false;
   for (const source of [...sqs, ...kinesis]) source.start();
+  integrity?.start();
   logger.info("ingester running");
 
   let stopped: Promise<void> | undefined;
@@ -151,6 +192,8 @@ export async function start(config: IngesterConfig, deps: IngesterDeps): Promise
       stopping = true;
       await Promise.all([...sqs.map((s) => s.stop(drainMs)), ...kinesis.map((k) => k.stop())]);
       await sink.flush();
+      await integrity?.stop();
+      listKeys?.close();
       await producer.close();
       await redis.close();
       for (const c of [s3, sqsClient, kinesisClient]) c.destroy();
@@ -165,5 +208,5 @@ export async function start(config: IngesterConfig, deps: IngesterDeps): Promise
     ...sqs.flatMap((s) => s.notReady()),
     ...kinesis.flatMap((k) => k.notReady()),
   ];
-  return { metrics, kinesis, sqs, ready, stop, fatal };
+  return { metrics, kinesis, sqs, integrity, ready, stop, fatal };
 }

@@ -1,6 +1,6 @@
 // The ingester's Prometheus metrics (`trailstream_ingester_*`). Label sets are bounded: kinds,
 // outcomes and reason codes, never accounts, keys or event names.
-import { DLQ_REASONS } from "@trailstream/cloudtrail";
+import { DLQ_REASONS, VERDICT_KINDS } from "@trailstream/cloudtrail";
 import { LAG_BUCKETS_SECONDS, LATENCY_BUCKETS_SECONDS, METRIC_PREFIX } from "@trailstream/runtime";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
@@ -24,6 +24,12 @@ export interface IngesterMetrics {
   kinesisRecords: Counter<"stream" | "kind">;
   kinesisErrors: Counter<"kind">;
   eventLagSeconds: Histogram<"source">;
+  /** Integrity verdicts sent, by kind and chain (trail and delivering Region). */
+  integrityVerdicts: Counter<"kind" | "trail" | "region">;
+  /** From a log file's delivery (its name's time) to its verdict. */
+  integrityVerdictSeconds: Histogram<"kind">;
+  /** Log files read more than two hours ago that no digest has listed yet. */
+  integrityUnverifiedFiles: Gauge;
 }
 
 export function createMetrics(registry: Registry): IngesterMetrics {
@@ -32,6 +38,7 @@ export function createMetrics(registry: Registry): IngesterMetrics {
   for (const kind of ["throttled", "expired-iterator", "get-records", "iterator", "subscribe", "fan-out-unavailable"])
     metrics.kinesisErrors.inc({ kind }, 0);
   for (const reason of DLQ_REASONS.ingester) metrics.dlq.inc({ reason }, 0);
+  for (const kind of VERDICT_KINDS) metrics.integrityVerdicts.inc({ kind, trail: "", region: "" }, 0);
   return metrics;
 }
 
@@ -104,6 +111,24 @@ function defineMetrics(registry: Registry): IngesterMetrics {
       help: "now - eventTime when a record is ingested",
       labelNames: ["source"],
       buckets: LAG_BUCKETS_SECONDS,
+      registers,
+    }),
+    integrityVerdicts: new Counter({
+      name: `${P}integrity_verdicts_total`,
+      help: "Log file integrity verdicts sent to the integrity topic, by kind, trail and delivering Region",
+      labelNames: ["kind", "trail", "region"],
+      registers,
+    }),
+    integrityVerdictSeconds: new Histogram({
+      name: `${P}integrity_verdict_seconds`,
+      help: "From a log file's delivery to its integrity verdict",
+      labelNames: ["kind"],
+      buckets: [60, 120, 300, 600, 1800, 3600, 5400, 7200, 10800, 21600],
+      registers,
+    }),
+    integrityUnverifiedFiles: new Gauge({
+      name: `${P}integrity_unverified_files`,
+      help: "Log files read over two hours ago that no digest has listed yet",
       registers,
     }),
   };

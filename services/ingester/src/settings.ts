@@ -274,6 +274,48 @@ export const SETTINGS = {
     true,
     "Verify the fan-out endpoint's certificate; false only for an emulator's self-signed one",
   ),
+  integrityEnabled: setting.boolean(
+    "INTEGRITY",
+    true,
+    "Log file integrity: digests (keys under CloudTrail-Digest/) judged, log files hashed while decoded, verdicts to TOPIC_INTEGRITY",
+  ),
+  topicIntegrity: setting.string(
+    "TOPIC_INTEGRITY",
+    "cloudtrail.integrity",
+    "Topic of the integrity verdicts, keyed by chain (created when missing)",
+  ),
+  integrityPublicKeysFile: setting.optional(
+    "INTEGRITY_PUBLIC_KEYS_FILE",
+    "What aws cloudtrail list-public-keys printed; unset: ListPublicKeys in each digest's delivering Region, cached by fingerprint",
+  ),
+  cloudtrailEndpoint: httpEndpoint(
+    "AWS_ENDPOINT_URL_CLOUDTRAIL",
+    "Where ListPublicKeys is called (default AWS_ENDPOINT_URL)",
+  ),
+  integrityMissingGraceMs: setting.duration(
+    "INTEGRITY_MISSING_GRACE",
+    "2m",
+    {},
+    "How long a file a digest lists, or a digest a digest chains to, may come after it before it is reported missing",
+  ),
+  integrityUnreferencedGraceMs: setting.duration(
+    "INTEGRITY_UNREFERENCED_GRACE",
+    "1h",
+    {},
+    "After the hour a log file should have been listed in, how long to wait for a backfill digest before unreferenced-log-file",
+  ),
+  integrityStoppedAfterMs: setting.duration(
+    "INTEGRITY_STOPPED_AFTER",
+    "75m",
+    {},
+    "No digest for a chain this long after its newest (its end and when it was read): digests-stopped",
+  ),
+  integrityTickMs: setting.duration(
+    "INTEGRITY_TICK",
+    "15s",
+    { min: "100ms" },
+    "How often time-based verdicts are looked for and the verdict outbox is sent",
+  ),
   kinesisSubscriptionMs: setting.duration(
     "KINESIS_SUBSCRIPTION_RENEW",
     "5m",

@@ -353,7 +353,8 @@ export class ChainTracker {
     if (
       judgeStopped &&
       !state.backfill &&
-      nowMs > newest.endMs + this.#stoppedAfterMs &&
+      // Measured from when the newest digest was read too: a backlog being caught up is not a silence.
+      nowMs > Math.max(newest.endMs, newest.seenMs) + this.#stoppedAfterMs &&
       state.stoppedForMs !== newest.endMs
     ) {
       state.stoppedForMs = newest.endMs;

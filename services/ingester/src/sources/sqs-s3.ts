@@ -10,13 +10,21 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import { decodeLogFile, decodeNotification, type Origin, type S3ObjectRef } from "@trailstream/cloudtrail";
+import {
+  decodeLogFile,
+  decodeNotification,
+  digestMetadata,
+  LogFileHasher,
+  type Origin,
+  type S3ObjectRef,
+} from "@trailstream/cloudtrail";
 import type { Logger } from "@trailstream/runtime";
+import type { Integrity } from "../integrity/integrity.ts";
 import type { IngesterMetrics } from "../metrics.ts";
 import { toOutcome } from "../records.ts";
-import type { RedisCommand } from "../redis.ts";
+import { asString, type RedisCommand } from "../redis.ts";
 import type { Semaphore } from "../semaphore.ts";
-import type { RawRecord, Sink } from "../sink.ts";
+import type { DeadLetterInput, RawRecord, Sink } from "../sink.ts";
 import { Acks, backoffMs, errorMessage, errorName, httpStatus, sleep } from "../util.ts";
 
 export interface SqsS3Options {
@@ -43,11 +51,16 @@ export interface SqsS3Options {
   maxRecordBytes: number;
   batchRecords: number;
   sink: Sink;
+  /** Set when log file integrity is checked: digests are read, log files hashed. */
+  integrity?: Integrity;
   metrics?: IngesterMetrics;
   log: Logger;
   /** Called once when the source stopped for good (its queue is gone): the process should exit. */
   onStoppedForGood?: (error: unknown) => void;
 }
+
+/** Digests list an hour of files: a few MB at most. */
+const DIGEST_MAX_BYTES = 16 * 1024 ** 2;
 
 /** What became of one file of a message. */
 type FileResult = "done" | "retry";
@@ -269,14 +282,17 @@ export class SqsS3Source {
       o.log.info({ bucket: object.bucket, key: object.key }, "not a CloudTrail file; ignored");
       return "done";
     }
+    if (file.kind === "digest" && o.integrity) return this.#digest(object, o.integrity, signal);
     if (file.kind !== "log") {
       m?.files.inc({ kind: file.kind, outcome: "ignored" });
       return "done";
     }
-    if (object.eTag !== undefined && object.size !== undefined && (await this.#seen(object.eTag, object.size))) {
-      m?.skippedIdenticalFiles.inc();
-      m?.files.inc({ kind: "log", outcome: "skipped-identical" });
-      return "done";
+    if (object.eTag !== undefined && object.size !== undefined) {
+      const seen = await this.#seen(object.eTag, object.size);
+      if (seen !== null) {
+        await this.#identical(object, seen);
+        return "done";
+      }
     }
     const where = `s3://${object.bucket}/${object.key}`;
     let got: GetObjectCommandOutput;
@@ -312,15 +328,18 @@ export class SqsS3Source {
     const eTag = object.eTag ?? got.ETag?.replace(/"/g, "");
     const size = object.size ?? got.ContentLength;
     const body = got.Body;
-    if (object.eTag === undefined && eTag !== undefined && size !== undefined && (await this.#seen(eTag, size))) {
-      destroy(body);
-      m?.skippedIdenticalFiles.inc();
-      m?.files.inc({ kind: "log", outcome: "skipped-identical" });
-      return "done";
+    if (object.eTag === undefined && eTag !== undefined && size !== undefined) {
+      const seen = await this.#seen(eTag, size);
+      if (seen !== null) {
+        destroy(body);
+        await this.#identical(object, seen);
+        return "done";
+      }
     }
     if (!isAsyncIterable(body)) throw new Error(`${where}: the S3 response has no readable body`);
     const origin = this.#origin(object, file.accountId, file.region);
     const acks = new Acks();
+    const hasher = o.integrity ? new LogFileHasher() : undefined;
     let batch: RawRecord[] = [];
     let corrupt = false;
     // Stopping: the body is closed, which ends the read below at once.
@@ -333,6 +352,7 @@ export class SqsS3Source {
           maxDecompressedBytes: o.maxDecompressedBytes,
           maxRecordBytes: o.maxRecordBytes,
         },
+        hasher,
       )) {
         if (signal.aborted) break;
         const outcome = toOutcome(item, origin, where);
@@ -356,7 +376,76 @@ export class SqsS3Source {
     await acks.all();
     if (signal.aborted) throw new Error("stopped while reading");
     m?.files.inc({ kind: "log", outcome: corrupt ? "corrupt" : "read" });
-    if (eTag !== undefined && size !== undefined) await this.#markSeen(eTag, size);
+    // The hash is remembered with the ETag: an identical copy under another key is skipped, not unverified.
+    const hash = hasher?.result;
+    await o.integrity?.logFile(object.bucket, object.key, hash);
+    if (eTag !== undefined && size !== undefined) {
+      await this.#markSeen(eTag, size, hash ? `${hash.sha256}:${hash.trailingBytes}` : "1");
+    }
+    return "done";
+  }
+
+  /** A copy of a file read before (same ETag and size): its records are out already, its hash is known. */
+  async #identical(object: S3ObjectRef, seen: string): Promise<void> {
+    this.#o.metrics?.skippedIdenticalFiles.inc();
+    this.#o.metrics?.files.inc({ kind: "log", outcome: "skipped-identical" });
+    const [sha256, trailing] = seen.split(":");
+    if (this.#o.integrity && sha256 && sha256.length === 64) {
+      await this.#o.integrity.logFile(object.bucket, object.key, {
+        sha256,
+        trailingBytes: Number(trailing) || 0,
+        decompressedBytes: 0,
+      });
+    }
+  }
+
+  /** A digest: fetched with its metadata (the signature), judged, its verdicts to the integrity topic. */
+  async #digest(object: S3ObjectRef, integrity: Integrity, signal: AbortSignal): Promise<FileResult> {
+    const o = this.#o;
+    const where = `s3://${object.bucket}/${object.key}`;
+    let got: GetObjectCommandOutput;
+    try {
+      got = await o.s3.send(new GetObjectCommand({ Bucket: object.bucket, Key: object.key }), { abortSignal: signal });
+    } catch (error) {
+      if (signal.aborted) throw error;
+      const name = errorName(error);
+      if (!MISSING.has(name) && httpStatus(error) !== 404) throw error;
+      // S3 is read-after-write consistent: an announced digest that is not there was deleted.
+      await integrity.digestGone(object.bucket, object.key);
+      o.metrics?.files.inc({ kind: "digest", outcome: "missing-object" });
+      return "done";
+    }
+    const size = got.ContentLength ?? 0;
+    if (size > DIGEST_MAX_BYTES || got.Body === undefined) {
+      destroy(got.Body);
+      await o.sink.deadLetter(
+        {
+          reason: "digest-too-large",
+          message: `${where}: a digest of ${size} bytes (at most ${DIGEST_MAX_BYTES} are read)`,
+          bucket: object.bucket,
+          key: object.key,
+        },
+        where,
+      );
+      o.metrics?.files.inc({ kind: "digest", outcome: "corrupt" });
+      return "done";
+    }
+    const body = await got.Body.transformToByteArray();
+    const rejected = await integrity.digest(object.bucket, object.key, body, digestMetadata(got.Metadata));
+    if (rejected) {
+      await o.sink.deadLetter(
+        {
+          reason: rejected.reason as DeadLetterInput["reason"],
+          message: rejected.message,
+          bucket: object.bucket,
+          key: object.key,
+          payload: Buffer.from(body).toString("base64"),
+          payloadEncoding: "base64",
+        },
+        where,
+      );
+    }
+    o.metrics?.files.inc({ kind: "digest", outcome: rejected ? "corrupt" : "read" });
     return "done";
   }
 
@@ -375,24 +464,25 @@ export class SqsS3Source {
     return `${this.#o.redisPrefix}file:${eTag}:${size}`;
   }
 
-  async #seen(eTag: string, size: number): Promise<boolean> {
-    if (this.#o.fileSkipWindowMs <= 0) return false;
+  /** What was remembered of an identical file read before ('1', or its hash), or null. */
+  async #seen(eTag: string, size: number): Promise<string | null> {
+    if (this.#o.fileSkipWindowMs <= 0) return null;
     try {
       // Bounded: a stalled Redis must not hold a file slot (and so the whole S3 path).
-      const reply = await withTimeout(this.#o.redis(["EXISTS", this.#seenKey(eTag, size)]), SKIP_CHECK_TIMEOUT_MS);
-      return Number(reply) === 1;
+      const reply = await withTimeout(this.#o.redis(["GET", this.#seenKey(eTag, size)]), SKIP_CHECK_TIMEOUT_MS);
+      return asString(reply);
     } catch (error) {
       // Only an optimization: without Redis, read the file.
       this.#o.log.warn({ err: error }, "could not check for an identical file; reading it");
-      return false;
+      return null;
     }
   }
 
-  async #markSeen(eTag: string, size: number): Promise<void> {
+  async #markSeen(eTag: string, size: number, value: string): Promise<void> {
     if (this.#o.fileSkipWindowMs <= 0) return;
     try {
       await withTimeout(
-        this.#o.redis(["SET", this.#seenKey(eTag, size), "1", "PX", String(this.#o.fileSkipWindowMs)]),
+        this.#o.redis(["SET", this.#seenKey(eTag, size), value, "PX", String(this.#o.fileSkipWindowMs)]),
         SKIP_CHECK_TIMEOUT_MS,
       );
     } catch (error) {

@@ -1,0 +1,235 @@
+// Log file integrity on the real servers: a signed digest chain over several hours of generated
+// log files in moto's S3 (digests carry their signature as object metadata), notified on SQS,
+// judged by the ingester with its chain state in Redis, verdicts on the integrity topic and alerts
+// in Alertmanager through the alerter. A log file deleted, another edited and a digest deleted each
+// give exactly one alert of their kind, across an ingester restart in the middle.
+import assert from "node:assert/strict";
+import { createHash, generateKeyPairSync } from "node:crypto";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { gunzipSync, gzipSync } from "node:zlib";
+import { CreateBucketCommand, PutBucketNotificationConfigurationCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { CreateQueueCommand, GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
+import {
+  type DigestPlace,
+  digestKeyFor,
+  fingerprintOf,
+  publicKeyListEntry,
+  type Verdict,
+  type WrittenDigest,
+  writeDigest,
+} from "@trailstream/cloudtrail";
+import { type Ingester, loadSettings, start as startIngester } from "@trailstream/ingester";
+import { createKafka, ensureTopics } from "@trailstream/kafka";
+import { createLogger } from "@trailstream/runtime";
+import { type AlerterProcess, alertmanagerAlerts, alertmanagerUrl, startAlerterProcess } from "../support/alerter.ts";
+import { awsClients } from "../support/aws.ts";
+import { freshRecords, ingesterEnv, type Json, stratusRecords, TopicReader } from "../support/ingester.ts";
+import { type Endpoints, endpoints, requireReachable, uniqueName } from "../support/servers.ts";
+import { eventually } from "../support/wait.ts";
+
+const HOUR = 3_600_000;
+const RULE = "trailstream-log-file-integrity";
+
+let e: Endpoints;
+let aws: ReturnType<typeof awsClients>;
+let kafka: ReturnType<typeof createKafka>;
+let amUrl: string;
+let alerter: AlerterProcess | undefined;
+let ingester: Ingester | undefined;
+const readers: TopicReader[] = [];
+
+before(async () => {
+  e = await endpoints();
+  await requireReachable("Kafka", e.kafkaBrokers[0] ?? "", "KAFKA_BROKERS");
+  await requireReachable("Redis", e.redisUrl, "REDIS_URL");
+  await requireReachable("moto (AWS emulator)", e.awsEndpoint, "AWS_ENDPOINT_URL");
+  amUrl = await alertmanagerUrl();
+  aws = awsClients(e);
+  kafka = createKafka({ brokers: e.kafkaBrokers, clientId: "integrity-test" });
+});
+
+after(async () => {
+  await ingester?.stop();
+  await alerter?.stop();
+  await Promise.all(readers.map((r) => r.close()));
+});
+
+interface Hour {
+  logs: { key: string; body: Buffer }[];
+  digest: WrittenDigest;
+}
+
+test("a signed chain over hours: every file valid; a deleted and an edited log file and a deleted digest are one alert each, across a restart", async () => {
+  const bucket = uniqueName("integrity");
+  const trail = uniqueName("trail");
+  const account = "444455556666";
+  const place: DigestPlace = { prefix: "", account, region: "us-east-1", trail, homeRegion: "us-east-1" };
+  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const fingerprint = fingerprintOf(publicKey.export({ format: "der", type: "pkcs1" }));
+  const keysDir = await mkdtemp(join(tmpdir(), "integrity-keys-"));
+  const keysFile = join(keysDir, "public-keys.json");
+  const now = Date.now();
+  await writeFile(
+    keysFile,
+    JSON.stringify({
+      PublicKeyList: [publicKeyListEntry(publicKey, new Date(now - 30 * 86_400_000), new Date(now + 86_400_000))],
+    }),
+  );
+
+  // Four hourly digests ending two minutes ago, three log files each, as CloudTrail writes them.
+  const templates = await stratusRecords();
+  const hours: Hour[] = [];
+  let previous: WrittenDigest | null = null;
+  const first = now - 4 * HOUR - 2 * 60_000;
+  for (let h = 0; h < 4; h++) {
+    const start = first + h * HOUR;
+    const logs = [10, 25, 40].map((minute, i) => {
+      const at = new Date(start + minute * 60_000);
+      const stamp = at.toISOString().slice(0, 16).replace(/[-:]/g, "");
+      const day = at.toISOString().slice(0, 10).replace(/-/g, "/");
+      const records = freshRecords(templates, 5).map((r) => ({ ...r, recipientAccountId: account }));
+      return {
+        key: `AWSLogs/${account}/CloudTrail/us-east-1/${day}/${account}_CloudTrail_us-east-1_${stamp}Z_h${h}f${i}.json.gz`,
+        json: JSON.stringify({ Records: records }),
+      };
+    });
+    const digest = writeDigest({
+      bucket,
+      key: digestKeyFor(place, new Date(start + HOUR)),
+      account,
+      start: new Date(start),
+      end: new Date(start + HOUR),
+      previous: previous ? { bucket, key: previous.key, sha256: previous.sha256, signature: previous.signature } : null,
+      logFiles: logs.map((l) => ({
+        s3Bucket: bucket,
+        s3Object: l.key,
+        hashValue: createHash("sha256").update(l.json).digest("hex"),
+        hashAlgorithm: "SHA-256",
+      })),
+      fingerprint,
+      privateKey,
+    });
+    hours.push({ logs: logs.map((l) => ({ key: l.key, body: gzipSync(l.json) })), digest });
+    previous = digest;
+  }
+  // The intruder's work: one log file deleted, one edited (an event taken out), one digest deleted.
+  const deletedLog = hours[1]?.logs[0];
+  const editedLog = hours[3]?.logs[1];
+  const deletedDigest = hours[2]?.digest;
+  assert.ok(deletedLog && editedLog && deletedDigest);
+  const edited = JSON.parse(gunzipSync(editedLog.body).toString("utf8")) as { Records: Json[] };
+  editedLog.body = gzipSync(JSON.stringify({ Records: edited.Records.slice(1) }));
+
+  const queue = await aws.sqs.send(new CreateQueueCommand({ QueueName: uniqueName("integrity-notices") }));
+  const queueUrl = queue.QueueUrl ?? "";
+  const attrs = await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }));
+  await aws.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await aws.s3.send(
+    new PutBucketNotificationConfigurationCommand({
+      Bucket: bucket,
+      NotificationConfiguration: {
+        QueueConfigurations: [{ QueueArn: attrs.Attributes?.QueueArn, Events: ["s3:ObjectCreated:*"] }],
+      },
+    }),
+  );
+
+  const topics = { raw: uniqueName("raw"), dlq: uniqueName("dlq"), integrity: uniqueName("integrity") };
+  const events = uniqueName("events");
+  const alerts = uniqueName("alerts");
+  await ensureTopics(kafka, [
+    { topic: topics.raw, partitions: 3 },
+    { topic: topics.dlq, partitions: 1 },
+    { topic: topics.integrity, partitions: 3 },
+    { topic: events, partitions: 1 },
+    { topic: alerts, partitions: 1 },
+  ]);
+  const verdictReader = await TopicReader.open(kafka, topics.integrity);
+  readers.push(verdictReader);
+  const verdicts = () => verdictReader.values as Verdict[];
+
+  alerter = startAlerterProcess({
+    KAFKA_BROKERS: e.kafkaBrokers.join(","),
+    REDIS_URL: e.redisUrl,
+    TOPIC_EVENTS: events,
+    TOPIC_ALERTS: alerts,
+    TOPIC_DLQ: topics.dlq,
+    TOPIC_INTEGRITY: topics.integrity,
+    ALERTER_GROUP_ID: uniqueName("integrity-alerter"),
+    ALERTER_KEY_PREFIX: `${uniqueName("integrity-alerter")}:`,
+    ALERTMANAGER_URL: amUrl,
+  });
+  await alerter.ready;
+
+  const env = ingesterEnv(e, {
+    TOPIC_RAW: topics.raw,
+    TOPIC_DLQ: topics.dlq,
+    TOPIC_INTEGRITY: topics.integrity,
+    SQS_QUEUE_URLS: queueUrl,
+    INTEGRITY: "true",
+    INTEGRITY_PUBLIC_KEYS_FILE: keysFile,
+    INTEGRITY_MISSING_GRACE: "20s",
+    INTEGRITY_TICK: "1s",
+    LOG_LEVEL: "error",
+  });
+  const put = async (key: string, body: Buffer, metadata?: Record<string, string>) =>
+    aws.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ...(metadata ? { Metadata: metadata } : {}) }),
+    );
+  const deliver = async (hour: Hour) => {
+    for (const log of hour.logs) if (log !== deletedLog) await put(log.key, log.body);
+    if (hour.digest !== deletedDigest) {
+      await put(hour.digest.key, hour.digest.body, {
+        signature: hour.digest.signature,
+        "signature-algorithm": "SHA256withRSA",
+      });
+    }
+  };
+
+  // Hours 0 and 1, then a restart, then hours 2 and 3: the chain state is in Redis.
+  ingester = await startIngester(loadSettings(env), { log: createLogger("ingester", "error") });
+  await deliver(hours[0] as Hour);
+  await deliver(hours[1] as Hour);
+  await eventually(async () => assert.equal(verdicts().filter((v) => v.subject === "digest").length, 2), 60_000, 250);
+  await ingester?.stop();
+  ingester = await startIngester(loadSettings(env), { log: createLogger("ingester", "error") });
+  await deliver(hours[2] as Hour);
+  await deliver(hours[3] as Hour);
+
+  const problems = () => verdicts().filter((v) => v.kind !== "valid");
+  await eventually(async () => assert.equal(problems().length, 3, JSON.stringify(problems(), null, 1)), 90_000, 500);
+  const byKind = Object.fromEntries(problems().map((v) => [v.kind, v.key]));
+  assert.deepEqual(byKind, {
+    "missing-log-file": deletedLog.key,
+    "hash-mismatch": editedLog.key,
+    "digest-missing": deletedDigest.key,
+  });
+  // Every other log file and digest is valid: hours 0, 1 and 3 list nine files, one deleted, one edited.
+  const valid = verdicts().filter((v) => v.kind === "valid");
+  assert.equal(valid.filter((v) => v.subject === "log-file").length, 7);
+  assert.equal(valid.filter((v) => v.subject === "digest").length, 3);
+  assert.equal(new Set(verdicts().map((v) => v.id)).size, verdicts().length, "no verdict twice");
+
+  // One alert of each kind in Alertmanager, for this trail.
+  await eventually(
+    async () => {
+      const mine = (await alertmanagerAlerts(amUrl, RULE)).filter((a) => a.labels.trail === trail);
+      assert.deepEqual(mine.map((a) => a.labels.integrity_kind).sort(), [
+        "digest-missing",
+        "hash-mismatch",
+        "missing-log-file",
+      ]);
+    },
+    60_000,
+    500,
+  );
+  // Time passes (a few ticks): nothing more is said.
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  assert.equal(problems().length, 3);
+  const metrics = await (ingester as Ingester).metrics.registry.getSingleMetricAsString(
+    "trailstream_ingester_integrity_verdicts_total",
+  );
+  assert.match(metrics, new RegExp(`kind="hash-mismatch",trail="${trail}"`));
+});
