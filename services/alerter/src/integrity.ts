@@ -77,7 +77,7 @@ export function verdictAlert(v: Verdict, options: IntegrityRuleOptions, nowMs: n
     severity: SEVERITY[v.kind] ?? "medium",
     ruleSource: "custom",
     description: v.message,
-    runbook: "docs/deploy.md#log-file-integrity",
+    runbook: "docs/ingester.md#log-file-integrity",
     labels: { integrity_kind: v.kind, ...(v.trail ? { trail: v.trail } : {}) },
     group: "",
     identity: v.id,
