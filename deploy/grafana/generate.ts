@@ -1,9 +1,11 @@
 // trailstream's Grafana dashboards as code (@grafana/grafana-foundation-sdk). `node deploy/grafana/generate.ts`
-// writes deploy/grafana/*.json; `--check` only compares and exits 1 when a committed file differs.
+// writes the JSON into the chart (deploy/helm/trailstream/files/grafana/, its one copy, which the
+// chart ships as ConfigMaps) with deploy/grafana/*.json symlinks to it; `--check` only compares and
+// exits 1 when a committed file differs.
 // Queries use the services' own metrics (services/*/src/metrics.ts), the recording rules in
 // deploy/prometheus/trailstream.yaml, `up`, and kafka_consumergroup_lag from a kafka-exporter when
 // there is one. The data source is the `datasource` variable everywhere; uids are fixed.
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   GraphThresholdsStyleConfigBuilder,
@@ -691,12 +693,14 @@ export function render(spec: DashboardSpec): string {
 }
 
 export const HERE = import.meta.dirname;
+/** Helm reads only files inside the chart, so the JSON lives there (decision 0006, as the rules). */
+export const CHART_DASHBOARDS = join(HERE, "..", "helm", "trailstream", "files", "grafana");
 
 if (import.meta.main) {
   const check = process.argv.includes("--check");
   let stale = 0;
   for (const spec of DASHBOARDS) {
-    const path = join(HERE, spec.file);
+    const path = join(CHART_DASHBOARDS, spec.file);
     const json = render(spec);
     if (check) {
       let old = "";
@@ -706,12 +710,14 @@ if (import.meta.main) {
       if (old !== json) {
         stale++;
         console.error(
-          `deploy/grafana/${spec.file} is not what generate.ts writes: run node deploy/grafana/generate.ts`,
+          `deploy/helm/trailstream/files/grafana/${spec.file} is not what generate.ts writes: run node deploy/grafana/generate.ts`,
         );
       }
     } else {
       writeFileSync(path, json);
-      console.error(`wrote deploy/grafana/${spec.file}`);
+      const link = join(HERE, spec.file);
+      if (!existsSync(link)) symlinkSync(join("..", "helm", "trailstream", "files", "grafana", spec.file), link);
+      console.error(`wrote deploy/helm/trailstream/files/grafana/${spec.file}`);
     }
   }
   process.exitCode = stale ? 1 : 0;

@@ -6,10 +6,10 @@
 // Cold, deploy/tools/install kube builds the binaries once (~10 min, cached); warm this file runs
 // in about a minute.
 import assert from "node:assert/strict";
-import { readdirSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { CHART, KUBE_VERSION, need, ok, type Run, run, tempDir, tools } from "../support/deploy.ts";
+import { CHART, KUBE_VERSION, need, ok, ROOT, type Run, run, tempDir, tools } from "../support/deploy.ts";
 
 const CI = join(CHART, "ci");
 let helm: string;
@@ -177,6 +177,28 @@ describe("chart on a real API server (kube-apiserver v1.33 + kwok nodes)", () =>
       "plain-trailstream-ingester",
     ]);
     for (const d of deployments.items) assert.equal(d.status.readyReplicas, 2, d.metadata.name);
+    // The dashboards, as Grafana's sidecar would find them: by its label, across the namespace.
+    const dashboards = JSON.parse(
+      await k(["-n", ns, "get", "configmaps", "-l", "grafana_dashboard=1", "-o", "json"]),
+    ) as {
+      items: { metadata: { name: string; annotations?: Record<string, string> }; data: Record<string, string> }[];
+    };
+    assert.deepEqual(dashboards.items.map((d) => d.metadata.name).sort(), [
+      "plain-trailstream-grafana-alerter",
+      "plain-trailstream-grafana-enricher",
+      "plain-trailstream-grafana-ingester",
+      "plain-trailstream-grafana-overview",
+    ]);
+    for (const d of dashboards.items) {
+      const [file, json] = Object.entries(d.data)[0] ?? [];
+      assert.ok(file && json);
+      assert.equal(
+        json,
+        readFileSync(join(ROOT, "deploy", "grafana", file), "utf8"),
+        `${d.metadata.name} holds ${file}`,
+      );
+      assert.equal(d.metadata.annotations?.grafana_folder, "trailstream");
+    }
     const r = await h(["uninstall", "plain", "--namespace", ns, "--wait"]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(await releaseObjects(ns, "plain"), []);
@@ -197,6 +219,7 @@ describe("chart on a real API server (kube-apiserver v1.33 + kwok nodes)", () =>
       "networkpolicy.networking.k8s.io/full-trailstream-alerter",
       "poddisruptionbudget.policy/full-trailstream-enricher",
       "configmap/full-trailstream-rules",
+      "configmap/full-trailstream-grafana-overview",
       "serviceaccount/full-trailstream",
     ]) {
       assert.ok(objects.includes(expected), `${expected} in ${objects.join(" ")}`);

@@ -3,7 +3,7 @@
 // rendered objects, and prove the values schema rejects typos and wrong types naming the key.
 // Tools come from deploy/tools/install (cached in ~/.cache/trailstream/deploy-tools).
 import assert from "node:assert/strict";
-import { cpSync, existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, lstatSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { loadSettings as loadAlerterConfig } from "@trailstream/alerter";
@@ -44,6 +44,13 @@ before(async () => {
   for (const file of ciFiles) renders.set(file, await c.render([file]));
 });
 
+/** The dashboards' JSON as deploy/grafana has it (symlinks to the chart's files/grafana). */
+const GRAFANA = join(ROOT, "deploy", "grafana");
+const DASHBOARD_FILES = readdirSync(GRAFANA)
+  .filter((f) => f.endsWith(".json") && f !== "tsconfig.json")
+  .sort();
+const dashboardMaps = (m: Manifest[]) => byKind(m, "ConfigMap").filter((x) => x.metadata.name.includes("-grafana-"));
+
 function env(container: Manifest, key: string): Manifest | undefined {
   return (container.env as Manifest[]).find((e) => e.name === key);
 }
@@ -67,10 +74,11 @@ describe("chart: lint and render", () => {
     }
   });
 
-  test("the defaults render: three Deployments, metrics Services, PDBs, a ServiceAccount, nothing optional", async () => {
+  test("the defaults render: three Deployments, metrics Services, PDBs, a ServiceAccount, the dashboards, nothing optional", async () => {
     const m = await c.render();
     const kinds = m.map((x) => x.kind).sort();
     assert.deepEqual(kinds, [
+      ...DASHBOARD_FILES.map(() => "ConfigMap"),
       "Deployment",
       "Deployment",
       "Deployment",
@@ -308,7 +316,11 @@ describe("chart: switches", () => {
       assert.ok(!spec.volumes.some((v: Manifest) => v.name === "rules"), `${other} has no rules`);
     }
     const hpa = rendered(join(CI, "all-hpa-values.yaml"));
-    assert.equal(byKind(hpa, "ConfigMap").length, 0, "an existing ConfigMap is used, not created");
+    assert.equal(
+      byKind(hpa, "ConfigMap").filter((x) => !dashboardMaps(hpa).includes(x)).length,
+      0,
+      "an existing ConfigMap is used, not created",
+    );
     const alr = containerOf(hpa, "alerter");
     assert.equal(
       env(alr, "RULE_FILES")?.value,
@@ -584,6 +596,51 @@ describe("chart: switches", () => {
       }
     }
     assert.deepEqual(rule.spec.groups, expected);
+  });
+
+  test("Grafana dashboards: one ConfigMap per deploy/grafana/*.json holding it exactly, labelled for the sidecar", async () => {
+    assert.ok(DASHBOARD_FILES.length >= 4, DASHBOARD_FILES.join(", "));
+    const check = (m: Manifest[], label: string, value: string, annotations: Record<string, string> | undefined) => {
+      const maps = dashboardMaps(m);
+      assert.deepEqual(maps.flatMap((x) => Object.keys(x.data)).sort(), DASHBOARD_FILES);
+      for (const cm of maps) {
+        const [file, json] = Object.entries(cm.data as Record<string, string>)[0] ?? [];
+        assert.ok(file && json !== undefined);
+        assert.equal(json, readFileSync(join(GRAFANA, file), "utf8"), `${cm.metadata.name} holds ${file} exactly`);
+        assert.equal(JSON.parse(json).uid, file.replace(/\.json$/, ""));
+        assert.equal(cm.metadata.labels[label], value, `${cm.metadata.name} has the sidecar's label`);
+        assert.equal(cm.metadata.labels["app.kubernetes.io/instance"], "ts");
+        assert.deepEqual(cm.metadata.annotations, annotations);
+      }
+      return maps;
+    };
+    const plain = await c.render([], endpoints);
+    const names = check(plain, "grafana_dashboard", "1", { grafana_folder: "trailstream" }).map((x) => x.metadata.name);
+    assert.deepEqual(
+      names.sort(),
+      ["alerter", "enricher", "ingester", "overview"].map((d) => `ts-trailstream-grafana-${d}`),
+    );
+    const full = check(rendered(join(CI, "all-keda-values.yaml")), "dashboards.example.com/load", "yes", {
+      "k8s-sidecar-target-directory": "/tmp/dashboards/Security",
+    });
+    for (const cm of full) assert.equal(cm.metadata.labels.release, "kube-prometheus-stack");
+    check(rendered(join(CI, "all-hpa-values.yaml")), "grafana_dashboard", "1", undefined);
+    assert.equal(dashboardMaps(rendered(join(CI, "only-enricher-values.yaml"))).length, 0);
+    assert.equal(dashboardMaps(await c.render([], [...endpoints, "grafanaDashboards.enabled=false"])).length, 0);
+    const elsewhere = await c.render([], [...endpoints, "grafanaDashboards.namespace=monitoring"]);
+    for (const cm of dashboardMaps(elsewhere)) assert.equal(cm.metadata.namespace, "monitoring");
+  });
+
+  test("deploy/grafana's dashboards are symlinks to the chart's files (one copy of the JSON)", () => {
+    for (const file of DASHBOARD_FILES) {
+      const path = join(GRAFANA, file);
+      assert.ok(
+        lstatSync(path).isSymbolicLink() && realpathSync(path) === realpathSync(join(CHART, "files", "grafana", file)),
+        `deploy/grafana/${file} must be a symlink to deploy/helm/trailstream/files/grafana/${file}`,
+      );
+    }
+    const inChart = readdirSync(join(CHART, "files", "grafana")).sort();
+    assert.deepEqual(inChart, DASHBOARD_FILES, "no dashboard in the chart that deploy/grafana lacks");
   });
 
   test("the values files in docs/deploy.md render and validate", async () => {
