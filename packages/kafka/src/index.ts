@@ -6,6 +6,14 @@ export { type BatchConsumer, type BatchConsumerOptions, startBatchConsumer } fro
 export { type ConsumedBatch, type ConsumedMessage, nextOffset, type OutgoingMessage } from "./message.ts";
 export { openProducer, type Producer } from "./producer.ts";
 export {
+  endOffsets,
+  offsetsAt,
+  type PartitionOffset,
+  type PartitionRange,
+  type ReadRangesOptions,
+  readRanges,
+} from "./range.ts";
+export {
   type KafkaSasl,
   type KafkaSettings,
   kafkaSetting,

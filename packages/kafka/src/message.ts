@@ -4,6 +4,8 @@ export interface OutgoingMessage {
   key: string | null;
   value: string | Buffer;
   headers?: Record<string, string>;
+  /** The record's timestamp (CreateTime), ms since the epoch; default the time of sending. */
+  timestampMs?: number;
 }
 
 export interface ConsumedMessage {

@@ -13,7 +13,12 @@ export interface Producer {
 }
 
 function toKafkaMessages(messages: readonly OutgoingMessage[]): kafkajs.Message[] {
-  return messages.map((m) => ({ key: m.key, value: m.value, ...(m.headers ? { headers: m.headers } : {}) }));
+  return messages.map((m) => ({
+    key: m.key,
+    value: m.value,
+    ...(m.headers ? { headers: m.headers } : {}),
+    ...(m.timestampMs === undefined ? {} : { timestamp: String(m.timestampMs) }),
+  }));
 }
 
 /**

@@ -28,6 +28,7 @@ const commands: Record<string, () => Promise<Run>> = {
   scan: async () => (await import("./commands/scan.ts")).scanCommand,
   sample: async () => (await import("./commands/sample.ts")).sampleCommand,
   rules: async () => (await import("./commands/rules.ts")).rulesCommand,
+  lookup: async () => (await import("./commands/lookup.ts")).lookupCommand,
   replay: async () => (await import("@trailstream/ingester")).replayCommand,
   ingester: service(async () => (await import("@trailstream/ingester")).ingester),
   enricher: service(async () => (await import("@trailstream/enricher")).enricher),
@@ -42,6 +43,7 @@ Commands:
   scan PATH...     read local log files, collapse copies, enrich, evaluate the rules, report (no server needed)
   sample OUT       write a bucket tree of three overlapping trails, and its truth
   rules            list the detection rules, or test a filter pattern or rule on log files
+  lookup           CloudTrail's lookup-events over the events topic (or local log files)
   replay PATH...   send local log files to the raw Kafka topic (backfills)
   ingester         run the ingester: SQS/S3 and Kinesis into cloudtrail.raw
   enricher         run the enricher: cloudtrail.raw, deduplicated and enriched, into cloudtrail.events

@@ -91,16 +91,17 @@ function cliTime(eventTime: string | undefined): string | undefined {
 }
 
 export function lookupEvent(record: CloudTrailRecord): LookupEvent {
-  const event: LookupEvent = { EventId: str(record.eventID) ?? "", Resources: [], CloudTrailEvent: "" };
-  const set = (k: "EventName" | "ReadOnly" | "AccessKeyId" | "EventTime" | "EventSource" | "Username", v?: string) => {
-    if (v !== undefined) event[k] = v;
-  };
-  set("EventName", str(record.eventName));
-  set("ReadOnly", typeof record.readOnly === "boolean" ? String(record.readOnly) : undefined);
-  set("AccessKeyId", lookupValues(record, "AccessKeyId")[0]);
-  set("EventTime", cliTime(str(record.eventTime)));
-  set("EventSource", str(record.eventSource));
-  set("Username", lookupUsername(record));
+  // In the order the AWS CLI prints them; a field the record lacks is left out.
+  const fields: [string, string | undefined][] = [
+    ["EventId", str(record.eventID) ?? ""],
+    ["EventName", str(record.eventName)],
+    ["ReadOnly", typeof record.readOnly === "boolean" ? String(record.readOnly) : undefined],
+    ["AccessKeyId", lookupValues(record, "AccessKeyId")[0]],
+    ["EventTime", cliTime(str(record.eventTime))],
+    ["EventSource", str(record.eventSource)],
+    ["Username", lookupUsername(record)],
+  ];
+  const event = Object.fromEntries(fields.filter(([, v]) => v !== undefined)) as unknown as LookupEvent;
   event.Resources = lookupResources(record);
   event.CloudTrailEvent = JSON.stringify(record);
   return event;

@@ -1,0 +1,159 @@
+// `trailstream lookup`: CloudTrail's LookupEvents over the events topic (or local log files), with
+// the AWS CLI's arguments, output and error names. The topic is read by time: the offsets at the
+// start time (Kafka's time index) up to those at the end time plus the delivery delay, so a query
+// over the last hour reads about an hour of the topic, not all of it.
+import { parseArgs } from "node:util";
+import {
+  type CloudTrailRecord,
+  decodeLogFile,
+  isPlainObject,
+  LookupError,
+  LookupPage,
+  type LookupRequestInput,
+  lookupRequest,
+} from "@trailstream/cloudtrail";
+import { createKafka, endOffsets, offsetsAt, readKafkaSettings, readRanges } from "@trailstream/kafka";
+import { ConfigReader, parseDuration } from "@trailstream/runtime";
+import { EXIT, UsageError } from "../exit.ts";
+import { writeLine } from "../output.ts";
+import { listInputs } from "../scan/inputs.ts";
+
+export const lookupHelp = `trailstream lookup [options] [PATH...]
+
+CloudTrail's lookup-events over trailstream's deduplicated events: every trail's accounts and
+Regions, data events included. Without PATH it reads the events topic (KAFKA_BROKERS, TOPIC_EVENTS);
+with PATHs it reads those log files the way scan does, copies collapsed. Prints the JSON document
+the AWS CLI prints: Events newest first, and NextToken when there are more.
+
+Options (the AWS CLI's):
+  --lookup-attributes AttributeKey=K,AttributeValue=V   one of EventId, EventName, ReadOnly, Username,
+                               ResourceType, ResourceName, EventSource, AccessKeyId (or the JSON list)
+  --start-time TIME            inclusive; ISO 8601 or seconds since the epoch
+  --end-time TIME              inclusive; default now
+  --max-results N              1 to 50 (default 50)
+  --next-token TOKEN           the NextToken of the previous page (same other options)
+  --event-category insight     Insights events instead of the others
+Options (trailstream's):
+  --topic NAME                 the events topic (default TOPIC_EVENTS or cloudtrail.events)
+  --max-delivery-delay D       how long after its eventTime an event may reach the topic (default 1h)
+  -h, --help
+
+Exit codes: 0 answered; 254 a request CloudTrail would refuse (InvalidTimeRangeException, ...);
+2 a usage error; 1 an unexpected failure.`;
+
+/** The AWS CLI's exit code for an error the service returned. */
+const SERVICE_ERROR = 254;
+/** Clocks differ: a record may reach Kafka stamped a little before its eventTime. */
+const CLOCK_SKEW_MS = 60_000;
+
+export async function lookupCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      "lookup-attributes": { type: "string" },
+      "start-time": { type: "string" },
+      "end-time": { type: "string" },
+      "max-results": { type: "string" },
+      "next-token": { type: "string" },
+      "event-category": { type: "string" },
+      topic: { type: "string" },
+      "max-delivery-delay": { type: "string", default: "1h" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    await writeLine(process.stdout, lookupHelp);
+    return EXIT.ok;
+  }
+  const input: LookupRequestInput = {};
+  if (values["lookup-attributes"] !== undefined) input.LookupAttributes = attributes(values["lookup-attributes"]);
+  if (values["start-time"] !== undefined) input.StartTime = time("--start-time", values["start-time"]);
+  input.EndTime = values["end-time"] === undefined ? Date.now() : time("--end-time", values["end-time"]);
+  if (values["max-results"] !== undefined) input.MaxResults = Number(values["max-results"]);
+  if (values["next-token"] !== undefined) input.NextToken = values["next-token"];
+  if (values["event-category"] !== undefined) input.EventCategory = values["event-category"];
+  const delayMs = parseDuration(values["max-delivery-delay"]);
+  if (delayMs === null) throw new UsageError(`--max-delivery-delay must be a duration such as 1h or 15m`);
+  try {
+    const request = lookupRequest(input);
+    const page = new LookupPage(request);
+    if (positionals.length > 0) await fromFiles(positionals, page);
+    else await fromTopic(values.topic, request.startMs, request.endMs, delayMs, page);
+    await writeLine(process.stdout, JSON.stringify(page.response(), null, 4));
+    return EXIT.ok;
+  } catch (error) {
+    if (!(error instanceof LookupError)) throw error;
+    process.stderr.write(
+      `\nAn error occurred (${error.name}) when calling the LookupEvents operation: ${error.message}\n`,
+    );
+    return SERVICE_ERROR;
+  }
+}
+
+/** The AWS CLI's shorthand `AttributeKey=K,AttributeValue=V` (the value runs to the end), or its JSON. */
+function attributes(text: string): { AttributeKey: string; AttributeValue: string }[] {
+  const trimmed = text.trim();
+  if (trimmed.startsWith("[") || trimmed.startsWith("{")) {
+    const parsed: unknown = JSON.parse(trimmed);
+    const list = Array.isArray(parsed) ? parsed : [parsed];
+    return list.map((a) => {
+      if (!isPlainObject(a) || typeof a.AttributeKey !== "string" || typeof a.AttributeValue !== "string")
+        throw new UsageError("--lookup-attributes: each item needs AttributeKey and AttributeValue strings");
+      return { AttributeKey: a.AttributeKey, AttributeValue: a.AttributeValue };
+    });
+  }
+  const m = /^AttributeKey=([^,]*),AttributeValue=(.*)$/s.exec(trimmed);
+  if (!m) throw new UsageError('--lookup-attributes takes "AttributeKey=EventName,AttributeValue=DeleteBucket"');
+  return [{ AttributeKey: m[1] ?? "", AttributeValue: m[2] ?? "" }];
+}
+
+function time(flag: string, text: string): number {
+  const ms = /^\d+(\.\d+)?$/.test(text) ? Number(text) * 1_000 : Date.parse(text);
+  if (!Number.isFinite(ms)) throw new UsageError(`${flag}: "${text}" is not a time (ISO 8601 or epoch seconds)`);
+  return ms;
+}
+
+async function fromFiles(paths: readonly string[], page: LookupPage): Promise<void> {
+  for (const input of await listInputs(paths)) {
+    if (/_CloudTrail-Digest_/.test(input.key)) continue;
+    for await (const item of decodeLogFile(await input.open())) {
+      if (item.ok) page.offer(item.record);
+    }
+  }
+}
+
+async function fromTopic(
+  topicFlag: string | undefined,
+  startMs: number | undefined,
+  endMs: number | undefined,
+  delayMs: number,
+  page: LookupPage,
+): Promise<void> {
+  const r = new ConfigReader();
+  const connection = readKafkaSettings(r, "trailstream-lookup");
+  const topic = topicFlag ?? r.string("TOPIC_EVENTS", "cloudtrail.events");
+  r.done();
+  const kafka = createKafka(connection);
+  const from = await offsetsAt(kafka, topic, startMs === undefined ? undefined : startMs - CLOCK_SKEW_MS);
+  const to =
+    endMs === undefined || endMs + delayMs >= Date.now()
+      ? await endOffsets(kafka, topic)
+      : await offsetsAt(kafka, topic, endMs + delayMs + 1);
+  const end = new Map(to.map((p) => [p.partition, p.offset]));
+  const ranges = from.map((p) => ({ partition: p.partition, from: p.offset, to: end.get(p.partition) ?? p.offset }));
+  await readRanges(kafka, topic, ranges, {
+    handle: (messages) => {
+      for (const m of messages) {
+        if (!m.value) continue;
+        let envelope: unknown;
+        try {
+          envelope = JSON.parse(m.value.toString("utf8"));
+        } catch {
+          continue;
+        }
+        if (isPlainObject(envelope) && isPlainObject(envelope.event)) page.offer(envelope.event as CloudTrailRecord);
+      }
+    },
+  });
+}
