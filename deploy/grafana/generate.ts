@@ -135,6 +135,10 @@ function processPanels(service: string): PanelSpec[] {
   ];
 }
 
+const INTEGRITY_VERDICTS = "trailstream_ingester_integrity_verdicts_total";
+const INTEGRITY_VERDICTS_PER_HOUR = `sum by (kind) (increase(${INTEGRITY_VERDICTS}[1h]))`;
+const DIGESTS_STOPPED_PER_HOUR = `sum by (trail, region) (increase(${INTEGRITY_VERDICTS}{kind="digests-stopped"}[1h]))`;
+
 const copiesCost = `sum by (origin_kind) (increase(trailstream_enricher_copies_collapsed_total[$__range])) * ${DOLLARS_PER_EXTRA_MANAGEMENT_EVENT}`;
 
 export const OVERVIEW: DashboardSpec = {
@@ -142,7 +146,7 @@ export const OVERVIEW: DashboardSpec = {
   file: "trailstream-overview.json",
   title: "trailstream / Overview",
   description:
-    "CloudTrail events through ingester, enricher and alerter: flow, copies collapsed, DLQ, alerts, lag against the five-minute budget, backlog, Redis and sinks.",
+    "CloudTrail events through ingester, enricher and alerter: flow, copies collapsed, DLQ, alerts, lag against the five-minute budget, backlog, Redis and sinks, log file integrity.",
   tags: ["trailstream"],
   rows: [
     {
@@ -263,6 +267,43 @@ export const OVERVIEW: DashboardSpec = {
             "Failed delivery attempts per alert sink (each is retried with backoff, then dead-lettered as sink-<sink>).",
           unit: "cps",
           queries: [{ expr: rate("trailstream_alerter_sink_errors_total", "sink"), legend: "{{sink}}" }],
+          width: 12,
+        },
+      ],
+    },
+    {
+      row: "Log file integrity (CloudTrail digests)",
+      panels: [
+        {
+          title: "Integrity verdicts by kind",
+          description:
+            "Verdicts the ingester sent to the integrity topic in the past hour, by kind: valid, or what went wrong (hash-mismatch, missing-log-file, unreferenced-log-file, digest-missing, digest-moved, signature-invalid, unknown-key, gap, trailing-data, digests-stopped, digest-invalid). Each one that is not valid is also an alert through the alerter's sinks.",
+          unit: "short",
+          queries: [{ expr: INTEGRITY_VERDICTS_PER_HOUR, legend: "{{kind}}" }],
+          width: 12,
+        },
+        {
+          title: "Digests stopped, by trail and Region",
+          description:
+            "digests-stopped verdicts in the past hour per chain (trail, delivering Region): no digest for over an hour past the newest one's end. TrailstreamIntegrityDigestsStopped fires on each.",
+          unit: "short",
+          queries: [{ expr: DIGESTS_STOPPED_PER_HOUR, legend: "{{trail}} {{region}}" }],
+          width: 12,
+        },
+        {
+          title: "Log files unverified past their window",
+          description:
+            "Log files delivered over two hours ago to trail locations that have digests, which no digest has listed yet (from Redis, the same on every replica). TrailstreamIntegrityFilesUnverified fires when this stays above zero for 30 minutes.",
+          unit: "short",
+          queries: [{ expr: "max(trailstream_ingester_integrity_unverified_files)", legend: "unverified files" }],
+          width: 12,
+        },
+        {
+          title: "Time from delivery to verdict",
+          description:
+            "From a log file's delivery (the time in its name) to its integrity verdict, p50/p95/p99. A file is judged when the digest that lists it arrives, about an hour after it.",
+          unit: "s",
+          queries: quantiles("trailstream_ingester_integrity_verdict_seconds"),
           width: 12,
         },
       ],

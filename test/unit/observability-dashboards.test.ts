@@ -156,6 +156,15 @@ describe("Grafana dashboards", () => {
       assert.ok(exprs.includes(metric), `the overview queries ${metric}`);
     }
     assert.match(exprs, /origin_kind/);
+    // Issue #15: the integrity row.
+    for (const metric of [
+      "trailstream_ingester_integrity_verdicts_total",
+      "trailstream_ingester_integrity_unverified_files",
+      "trailstream_ingester_integrity_verdict_seconds_bucket",
+    ]) {
+      assert.ok(exprs.includes(metric), `the overview queries ${metric}`);
+    }
+    assert.match(exprs, /kind="digests-stopped"/);
     assert.match(exprs, /2e-05|0\.00002/, "copies priced at $2 per 100k");
     const lag = overview.panels.filter((p) => p.type !== "row" && /Event lag/.test(p.title));
     assert.equal(lag.length, 3, "one lag panel per stage");
