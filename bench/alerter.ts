@@ -3,6 +3,7 @@
 // Redis (deploy/local/stack), beside the bare rule evaluation on the same events.
 //   node bench/alerter.ts [--events 50000] [--attack-rate 0.02] [--callers iam-user|assumed-role]
 //                         [--partitions 3] [--alertmanager] [--correlations FILE] [--denied-rate 0]
+//                         [--rounds 1] [--rules-x10] [--no-anchor]
 // The events are benign API calls with Stratus Red Team detonation records mixed in at attack-rate
 // (each with a fresh eventID), written to a fresh topic first; the alerter then drains that backlog.
 // --callers assumed-role makes the benign calls come from an assumed role, which SigmaHQ's
@@ -11,14 +12,19 @@
 // --correlations FILE runs the alerter twice over the same backlog, side by side: first with the
 // built-in rules only, then with the Sigma correlation rules of FILE added (their state in Redis).
 // --denied-rate makes that share of the benign calls fail with AccessDenied (food for event_count).
+// Each round also runs Kafka's ConsumerPerformance on the same topic (the ceiling of reading it; off
+// with --no-anchor) and, with --rules-x10, the alerter with ten times the rules (the built-in ones
+// and new Sigma rules for other events): cost flat in the rule count means the same rate. Rounds
+// rotate the order; the medians and their ratios are printed.
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
-import { cpus, loadavg } from "node:os";
+import { copyFile, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseArgs, promisify } from "node:util";
 import type { CloudTrailRecord } from "@trailstream/cloudtrail";
 import { createKafka, ensureTopics, openProducer } from "@trailstream/kafka";
-import { builtinRules, RuleSet } from "@trailstream/rules";
+import { BUILTIN_SIGMA_DIR, builtinRules, RuleSet } from "@trailstream/rules";
 import { createLogger } from "@trailstream/runtime";
 import { loadSettings, start as startAlerter } from "../services/alerter/src/index.ts";
 
@@ -31,6 +37,9 @@ const { values } = parseArgs({
     alertmanager: { type: "boolean", default: false },
     correlations: { type: "string" },
     "denied-rate": { type: "string", default: "0" },
+    rounds: { type: "string", default: "1" },
+    "rules-x10": { type: "boolean", default: false },
+    "no-anchor": { type: "boolean", default: false },
     stratus: {
       type: "string",
       default: new URL("../packages/bucket-tree/templates/stratus", import.meta.url).pathname,
@@ -171,17 +180,56 @@ for (let i = 0; i < events.length; i += 1_000) {
 const produceSeconds = (performance.now() - produceStart) / 1_000;
 await producer.close();
 
-async function drain(variant: string, ruleFiles: string | undefined) {
+const rounds = Number(values.rounds);
+const kafkaLibs = env.KAFKA_LIBS ?? `${env.HOME}/.cache/trailstream/kafka-4.1.2/libs`;
+
+/** Kafka's own consumer reading the same topic: records/s of its fetch phase (group join left out). */
+async function consumerPerformance(): Promise<number> {
+  const args = [
+    ...["-Xms256m", "-Xmx512m", "-cp", `${kafkaLibs}/*`, "org.apache.kafka.tools.ConsumerPerformance"],
+    ...["--bootstrap-server", brokers.join(","), "--topic", topics.events, "--messages", String(total)],
+    ...["--group", `bench-alerter-perf-${id}-${Math.random().toString(36).slice(2, 8)}`, "--timeout", "30000"],
+    "--hide-header",
+  ];
+  const { stdout } = await promisify(execFile)("java", args, { maxBuffer: 1 << 20 });
+  const f = (stdout.trim().split("\n").at(-1) ?? "").split(",").map((x) => x.trim());
+  if (Number(f[4]) < total) throw new Error(`ConsumerPerformance read ${f[4]} of ${total}`);
+  return Number(f[9]);
+}
+
+/** The shipped Sigma rules plus nine times as many new rules for events no built-in rule names. */
+async function tenfoldSigmaDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "bench-alerter-rules-"));
+  for (const name of (await readdir(BUILTIN_SIGMA_DIR)).filter((n) => /\.ya?ml$/.test(n))) {
+    await copyFile(join(BUILTIN_SIGMA_DIR, name), join(dir, name));
+  }
+  for (let i = 0; i < rules.length * 9; i++) {
+    await writeFile(
+      join(dir, `other-${i}.yml`),
+      `title: other ${i}\nid: bench-other-${i}\nlogsource:\n    product: aws\n    service: cloudtrail\n` +
+        `detection:\n    s:\n        eventSource: svc${i % 50}.amazonaws.com\n        eventName: Call${i}\n    condition: s\nlevel: low\n`,
+    );
+  }
+  const loaded = (await builtinRules({ sigmaDir: dir })).rules.length;
+  if (loaded !== rules.length * 10)
+    throw new Error(`the tenfold rule set loads ${loaded} rules, not ${rules.length * 10}`);
+  return dir;
+}
+const x10Dir = values["rules-x10"] ? await tenfoldSigmaDir() : undefined;
+
+async function drain(variant: string, round: number, extra: { ruleFiles?: string; sigmaDir?: string }) {
+  const name = `${variant}-r${round}`;
   const config = loadSettings({
     KAFKA_BROKERS: brokers.join(","),
     REDIS_URL: env.REDIS_URL,
     TOPIC_EVENTS: topics.events,
-    TOPIC_ALERTS: `${topics.alerts}-${variant}`,
+    TOPIC_ALERTS: `${topics.alerts}-${name}`,
     TOPIC_DLQ: topics.dlq,
-    ALERTER_GROUP_ID: `bench-alerter-${id}-${variant}`,
-    ALERTER_KEY_PREFIX: `bench-alerter-${id}-${variant}:`,
+    ALERTER_GROUP_ID: `bench-alerter-${id}-${name}`,
+    ALERTER_KEY_PREFIX: `bench-alerter-${id}-${name}:`,
     RULES_BUILTIN: "true",
-    ...(ruleFiles ? { RULE_FILES: ruleFiles } : {}),
+    ...(extra.ruleFiles ? { RULE_FILES: extra.ruleFiles } : {}),
+    ...(extra.sigmaDir ? { SIGMA_DIR: extra.sigmaDir } : {}),
     ALERT_DEDUP_TTL: "10m",
     ...(values.alertmanager ? { ALERTMANAGER_URL: env.ALERTMANAGER_URL } : {}),
   });
@@ -224,8 +272,40 @@ async function drain(variant: string, ruleFiles: string | undefined) {
   };
 }
 
-const plain = await drain("builtin", undefined);
-const correlated = values.correlations ? await drain("correlations", values.correlations) : undefined;
+type Drained = Awaited<ReturnType<typeof drain>>;
+type Step = [string, (round: number) => Promise<Drained | number>];
+const correlationFile = values.correlations;
+const steps: Step[] = [["builtin", (r) => drain("builtin", r, {})]];
+if (!values["no-anchor"]) steps.push(["ConsumerPerformance", () => consumerPerformance()]);
+if (x10Dir) steps.push(["x10", (r) => drain("x10", r, { sigmaDir: x10Dir })]);
+if (correlationFile) steps.push(["correlations", (r) => drain("correlations", r, { ruleFiles: correlationFile })]);
+const byStep = new Map<string, (Drained | number)[]>(steps.map(([n]) => [n, []]));
+for (let round = 0; round < rounds; round++) {
+  // Rotate the order, so no variant always runs first (cold broker caches) or last.
+  for (let k = 0; k < steps.length; k++) {
+    const [stepName, runStep] = steps[(round + k) % steps.length] as Step;
+    const got = await runStep(round);
+    byStep.get(stepName)?.push(got);
+    const rate = typeof got === "number" ? got : got.eventsPerSecond;
+    console.error(`round ${round + 1}: ${stepName} ${Math.round(rate)} events/s (load ${loadavg()[0]?.toFixed(1)})`);
+  }
+}
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+const rateOf = (x: Drained | number): number => (typeof x === "number" ? x : x.eventsPerSecond);
+const medianOf = (stepName: string): number | undefined => {
+  const xs = byStep.get(stepName) ?? [];
+  return xs.length === 0 ? undefined : Math.round(median(xs.map(rateOf)));
+};
+const plain = byStep.get("builtin")?.[0] as Drained;
+const plainRate = medianOf("builtin") as number;
+const anchorRate = medianOf("ConsumerPerformance");
+const x10Rate = medianOf("x10");
+const correlatedRate = medianOf("correlations");
+const correlated = byStep.get("correlations")?.[0] as Drained | undefined;
 const { matches, alerts } = plain;
 const result = {
   events: total,
@@ -238,13 +318,25 @@ const result = {
   deniedRate,
   sinks: values.alertmanager ? "kafka+alertmanager" : "kafka",
   partitions,
+  rounds,
   startSeconds: plain.startSeconds,
   drainSeconds: plain.drainSeconds,
-  eventsPerSecond: plain.eventsPerSecond,
-  ...(correlated
+  eventsPerSecond: plainRate,
+  perRound: Object.fromEntries([...byStep].map(([k, xs]) => [k, xs.map((x) => Math.round(rateOf(x)))])),
+  ...(anchorRate
+    ? { consumerPerformance: anchorRate, overConsumerPerformance: Number((plainRate / anchorRate).toFixed(2)) }
+    : {}),
+  ...(x10Rate
     ? {
-        withCorrelations: correlated,
-        correlationCostRatio: Number((plain.eventsPerSecond / correlated.eventsPerSecond).toFixed(2)),
+        x10Rules: rules.length * 10,
+        x10EventsPerSecond: x10Rate,
+        x10OverBuiltin: Number((x10Rate / plainRate).toFixed(2)),
+      }
+    : {}),
+  ...(correlated && correlatedRate
+    ? {
+        withCorrelations: { ...correlated, eventsPerSecond: correlatedRate },
+        correlationCostRatio: Number((plainRate / correlatedRate).toFixed(2)),
       }
     : {}),
   produceEventsPerSecond: Math.round(total / produceSeconds),
@@ -252,15 +344,18 @@ const result = {
   bareEvaluationMatches: evalMatches,
   cpus: cpus().length,
   loadAverageAtStart: Number(load),
+  loadAverageAtEnd: Number(loadavg()[0]?.toFixed(1)),
   node: process.version,
 };
 console.log(JSON.stringify(result));
 console.error(
   `${total} events (${attackCount} Stratus records), ${rules.length} rules (${bySource.cis} CIS, ${bySource.sigma} Sigma): ` +
     `${result.eventsPerSecond} events/s through the alerter (${matches} matches, ${alerts} alerts, sinks ${result.sinks}); ` +
+    (anchorRate ? `ConsumerPerformance ${anchorRate} events/s (ratio ${result.overConsumerPerformance}); ` : "") +
+    (x10Rate ? `with ${rules.length * 10} rules ${x10Rate} events/s (ratio ${result.x10OverBuiltin}); ` : "") +
     `bare evaluation ${result.bareEvaluationEventsPerSecond} events/s` +
     (correlated
-      ? `; with the correlation rules of ${values.correlations}: ${correlated.eventsPerSecond} events/s (${correlated.correlationAlerts} correlation alerts)`
+      ? `; with the correlation rules of ${values.correlations}: ${correlatedRate} events/s (${correlated.correlationAlerts} correlation alerts)`
       : ""),
 );
 process.exit(0);

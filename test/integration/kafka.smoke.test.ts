@@ -67,3 +67,50 @@ test("Kafka: 10,000 records go through the real broker to a consumer group with 
     await consumer.close();
   }
 });
+
+test("Kafka, prefetching: a batch that fails comes again, the batches fetched behind it too; every record is committed", async () => {
+  const topic = uniqueName("smoke-prefetch");
+  const groupId = uniqueName("smoke-prefetch-group");
+  await ensureTopics(kafka, [{ topic, partitions: 2 }]);
+  const total = 6_000;
+  const pad = "x".repeat(1_000);
+  for (let start = 0; start < total; start += 500) {
+    // 3 MB per partition: more than one fetch (1 MB per partition) holds.
+    await producer.send(
+      topic,
+      Array.from({ length: 500 }, (_, i) => ({ key: `k${start + i}`, value: `record-${start + i} ${pad}` })),
+    );
+  }
+  const handled = new Map<string, number>();
+  const failedOnce = new Set<string>();
+  let failures = 0;
+  const consumer = await startBatchConsumer(kafka, {
+    groupId,
+    topics: [topic],
+    prefetch: true,
+    concurrentPartitions: 2,
+    handle: async (batch) => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      // The second batch of each partition fails once, after the next one was already fetched.
+      const where = `${batch.partition}`;
+      const first = batch.messages[0];
+      if (first && first.offset !== "0" && !failedOnce.has(where)) {
+        failedOnce.add(where);
+        failures++;
+        throw new Error(`planned failure of partition ${where} at offset ${first.offset}`);
+      }
+      for (const m of batch.messages) {
+        const id = m.value?.toString().split(" ")[0] ?? "";
+        handled.set(id, (handled.get(id) ?? 0) + 1);
+      }
+    },
+  });
+  try {
+    await eventually(async () => assert.equal(handled.size, total), 60_000);
+    await eventually(async () => assert.equal(await consumerGroupLag(kafka, groupId, topic), 0n), 15_000);
+    assert.ok(failures >= 1, "a batch failed");
+    assert.ok(consumer.running(), "the consumer recovered from the failure");
+  } finally {
+    await consumer.close();
+  }
+});

@@ -9,6 +9,18 @@ export interface BatchConsumerOptions {
   fromBeginning?: boolean;
   /** Read only committed transactional records (default true). */
   readCommitted?: boolean;
+  /**
+   * Partition batches of one fetch handled at once (default 1). Each partition's batches stay in
+   * order; more than one overlaps one batch's waits (Redis, sinks, the commit) with another's work.
+   */
+  concurrentPartitions?: number;
+  /**
+   * Fetch a partition's next batch while its current one is handled (default false): the handler
+   * and its commit run in the background, one batch after another per partition, and the fetch
+   * returns to the broker at once instead of after them. A failed batch is fetched again from its
+   * first offset and the consumer restarts from its committed offsets, as without prefetching.
+   */
+  prefetch?: boolean;
   /** Called once per fetched partition batch; offsets are committed only after it resolves. */
   handle: (batch: ConsumedBatch) => Promise<void>;
   /** The consumer failed; with `restart: false` it stopped for good (running() turns false). */
@@ -35,6 +47,9 @@ export async function startBatchConsumer(kafka: KafkaClient, options: BatchConsu
     allowAutoTopicCreation: false,
     sessionTimeout: 30_000,
     heartbeatInterval: 3_000,
+    // A fetch returns as soon as one record is there (minBytes 1), so this adds no latency; it bounds
+    // how long close() waits for the fetch in flight on a quiet topic (kafkajs's default is 5 s).
+    maxWaitTimeInMs: 1_000,
   });
   let isRunning = true;
   consumer.on(consumer.events.CRASH, (event) => {
@@ -48,18 +63,43 @@ export async function startBatchConsumer(kafka: KafkaClient, options: BatchConsu
   const started = new Promise<void>((resolve) => {
     consumer.on(consumer.events.GROUP_JOIN, () => resolve());
   });
+  const background = options.prefetch ? new PrefetchedBatches() : undefined;
+  let closing = false;
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: Math.max(1, options.concurrentPartitions ?? 1),
     eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
-      if (!isRunning() || isStale() || batch.messages.length === 0) return;
+      if (closing || !isRunning() || isStale() || batch.messages.length === 0) return;
       const messages = batch.messages.map((m) => toConsumed(batch.topic, batch.partition, m));
+      const first = batch.messages[0];
+      const last = batch.messages.at(-1);
+      if (background && first && last) {
+        // A batch handled in the background failed: restart from the committed offsets.
+        background.throwFailure();
+        const previous = background.add(
+          `${batch.topic}\0${batch.partition}`,
+          async () => {
+            await options.handle({ topic: batch.topic, partition: batch.partition, messages });
+            await consumer.commitOffsets([
+              { topic: batch.topic, partition: batch.partition, offset: nextOffset(last.offset) },
+            ]);
+          },
+          // Fetched again from there, so the failure is seen even when nothing new arrives.
+          () => consumer.seek({ topic: batch.topic, partition: batch.partition, offset: first.offset }),
+        );
+        resolveOffset(last.offset);
+        // At most one batch handled and one waiting per partition: memory stays bounded.
+        await previous;
+        background.throwFailure();
+        await heartbeat();
+        return;
+      }
       try {
         await options.handle({ topic: batch.topic, partition: batch.partition, messages });
       } catch (error) {
         throw asRetriable(error);
       }
-      const last = batch.messages.at(-1);
       if (!last) return;
       await consumer.commitOffsets([
         { topic: batch.topic, partition: batch.partition, offset: nextOffset(last.offset) },
@@ -75,7 +115,55 @@ export async function startBatchConsumer(kafka: KafkaClient, options: BatchConsu
     running: () => isRunning,
     async close() {
       isRunning = false;
+      // The batches handled in the background finish and commit before the group is left.
+      closing = true;
+      await background?.settled();
       await consumer.disconnect();
     },
   };
+}
+
+/** Thrown into the batches queued behind one that failed: they are not handled, and come again. */
+const BEHIND_A_FAILURE = Symbol("behind a failed batch");
+
+/** Per partition, the batches handled in the background, in order; the first failure is kept to be thrown. */
+class PrefetchedBatches {
+  readonly #tails = new Map<string, Promise<void>>();
+  #failure: { error: unknown } | undefined;
+
+  /** Queues `work` behind the partition's earlier batches; resolves when those earlier ones are done. */
+  add(partition: string, work: () => Promise<void>, onFailure: () => void): Promise<void> {
+    const previous = this.#tails.get(partition);
+    const job = (async () => {
+      if (previous) await previous.catch(() => Promise.reject(BEHIND_A_FAILURE));
+      await work();
+    })();
+    this.#tails.set(partition, job);
+    job.then(
+      () => {
+        if (this.#tails.get(partition) === job) this.#tails.delete(partition);
+      },
+      (error: unknown) => {
+        if (error === BEHIND_A_FAILURE) return;
+        // Batches queued behind this one are dropped (not committed); whatever comes next starts afresh.
+        this.#tails.delete(partition);
+        this.#failure ??= { error };
+        try {
+          onFailure();
+        } catch {}
+      },
+    );
+    return previous ? previous.catch(() => {}) : Promise.resolve();
+  }
+
+  throwFailure(): void {
+    const failure = this.#failure;
+    if (!failure) return;
+    this.#failure = undefined;
+    throw asRetriable(failure.error);
+  }
+
+  async settled(): Promise<void> {
+    while (this.#tails.size > 0) await Promise.allSettled([...this.#tails.values()]);
+  }
 }

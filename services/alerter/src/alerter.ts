@@ -19,6 +19,9 @@ import { slackSink } from "./sinks/slack.ts";
 import { webhookSink } from "./sinks/webhook.ts";
 import { createRedisClient, RedisAlertState, type StateClient } from "./state-redis.ts";
 
+/** Partition batches of one fetch handled at once; each partition's stay in order. */
+const PARTITIONS_AT_ONCE = 4;
+
 export interface Alerter extends RunningService {
   metrics: AlerterMetrics;
   /** Resolves when the consumer first joined its group. */
@@ -242,6 +245,10 @@ export async function start(config: AlerterConfig, deps: AlerterDeps): Promise<A
     consumer = await startBatchConsumer(kafka, {
       groupId: config.groupId,
       topics: [config.topicEvents, config.topicIntegrity],
+      // A partition batch mostly waits (Redis, sinks, its commit): the others work meanwhile.
+      concurrentPartitions: PARTITIONS_AT_ONCE,
+      // The next fetch overlaps the current batch, not follows it.
+      prefetch: true,
       handle,
       onCrash: (error, restart) => {
         if (restart) log.warn({ err: error }, "Kafka consumer failed: restarting it");

@@ -89,6 +89,10 @@ const timed = async <T>(
   }
 };
 
+/** One event in this many has its rule evaluation timed into `evaluation_seconds`. */
+export const EVALUATION_SAMPLE = 16;
+let evaluations = 0;
+
 /** Each Redis step of a batch (claims, decisions, marks) may take this long. */
 export const REDIS_STEP_TIMEOUT_MS = 5_000;
 
@@ -120,9 +124,12 @@ export async function processBatch(
       });
       continue;
     }
-    const started = performance.now();
+    // The evaluation time of one event in EVALUATION_SAMPLE: a histogram observation per event
+    // cost as much as the rules themselves; a sample gives the same quantiles.
+    const sampled = metrics !== undefined && ++evaluations % EVALUATION_SAMPLE === 0;
+    const started = sampled ? performance.now() : 0;
     const hits = deps.rules.match(decoded.event.record);
-    metrics?.evaluationSeconds.observe((performance.now() - started) / 1_000);
+    if (sampled) metrics.evaluationSeconds.observe((performance.now() - started) / 1_000);
     if (deps.correlations && hits.some((r) => deps.correlations?.feedsOn(r.id)))
       fed.push({ event: decoded.event, hits });
     for (const rule of hits) {
