@@ -10,12 +10,13 @@
 //                                              event: each record is tested against up to 20 and the output
 //                                              is the same as without selectors)
 // Results: docs/benchmarks.md.
+
 import { execFile } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
-import { createClient } from "redis";
+import { openRedis, redisSettings, replyList, replyNumber, replyText } from "../packages/redis/src/index.ts";
 import { createLogger } from "../packages/runtime/src/index.ts";
 import { loadSettings, start as startEnricher } from "../services/enricher/src/index.ts";
 import {
@@ -139,10 +140,10 @@ const TWENTY_SELECTORS = JSON.stringify({
 async function enricherRun(i: number, selectors = false): Promise<EnricherRun> {
   const redis = new PrivateRedis(await freePort());
   await redis.start();
-  const client = createClient({ url: redis.url });
-  await client.connect();
+  const client = openRedis(redisSettings(redis.url, { commandTimeoutMs: 30_000 }));
+  await client.connected();
   try {
-    const usedBefore = usedMemory(await client.info("memory"));
+    const usedBefore = usedMemory(replyText(await client.command(["INFO", "memory"])) ?? "");
     const tag = `${i}${selectors ? "s" : ""}`;
     const topics = { events: `${name}.events.${tag}`, dlq: `${name}.dlq.${tag}` };
     await ensureTopics(kafka, [
@@ -178,17 +179,20 @@ async function enricherRun(i: number, selectors = false): Promise<EnricherRun> {
     const batchMs = await histogramMean(enricher.metrics.batchSeconds);
     await enricher.stop();
 
-    const keys = await client.dbSize();
-    const usedAfter = usedMemory(await client.info("memory"));
+    const keys = replyNumber(await client.command(["DBSIZE"]));
+    const usedAfter = usedMemory(replyText(await client.command(["INFO", "memory"])) ?? "");
     let sampled = 0;
     let sampledBytes = 0;
-    for await (const batch of client.scanIterator({ COUNT: 1_000 })) {
-      for (const key of batch) {
-        sampledBytes += (await client.memoryUsage(key)) ?? 0;
+    let cursor = "0";
+    do {
+      const [next, batch] = (await client.command(["SCAN", cursor, "COUNT", "1000"])) as [string, string[]];
+      cursor = next;
+      for (const key of replyList(batch)) {
+        if (key === null) continue;
+        sampledBytes += replyNumber(await client.command(["MEMORY", "USAGE", key])) || 0;
         sampled++;
       }
-      if (sampled >= 2_000) break;
-    }
+    } while (cursor !== "0" && sampled < 2_000);
     return {
       recordsPerSecond: total / seconds,
       eventsPerSecond: truth.identities.size / seconds,
@@ -200,7 +204,7 @@ async function enricherRun(i: number, selectors = false): Promise<EnricherRun> {
       keys,
     };
   } finally {
-    await client.quit().catch(() => {});
+    await client.close();
     await redis.kill();
   }
 }

@@ -25,9 +25,9 @@ import {
 import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { createKafka, ensureTopics, openProducer } from "@trailstream/kafka";
+import { openRedis, redisSettings } from "@trailstream/redis";
 import { createLogger, createRegistry } from "@trailstream/runtime";
 import { createMetrics } from "../services/ingester/src/metrics.ts";
-import { connectRedis } from "../services/ingester/src/redis.ts";
 import { Sink } from "../services/ingester/src/sink.ts";
 import { KinesisSource } from "../services/ingester/src/sources/kinesis.ts";
 import { awsClients } from "../test/support/aws.ts";
@@ -405,7 +405,8 @@ if (only === undefined || only === "kinesis-core") {
     },
   };
   const topics = await rawTopic();
-  const redis = await connectRedis(e.redisUrl, () => {});
+  const redis = openRedis(redisSettings(e.redisUrl));
+  await redis.connected();
   const producer = await openProducer(kafka);
   const registry = createRegistry("bench");
   const metrics = createMetrics(registry);
@@ -419,7 +420,7 @@ if (only === undefined || only === "kinesis-core") {
   const source = new KinesisSource({
     client: client as unknown as KinesisClient,
     stream: uniqueName("core"),
-    redis: redis.command,
+    redis,
     redisPrefix: `${uniqueName("bench")}:`,
     workerId: "bench",
     leaseDurationMs: 30_000,

@@ -4,7 +4,7 @@
 // one private redis-server per scheme, in the same run. Identities are real-shaped (a 12-digit
 // account among 7, a UUID v4 eventID) with event times spread evenly over 24 hours: the steady
 // state of a 24 h window. Both schemes send batches of claims as one pipeline each, through the
-// same node-redis client the enricher uses.
+// same client (packages/redis) the enricher uses.
 //   node bench/redis-claims.ts [--identities 1000000] [--batch 2000] [--shards-per-hour N/24/80] [--rounds 1]
 // Results: docs/benchmarks.md. A private server, not the stack's: other tests write to that one at
 // the same time, and `used_memory` is the whole server's.
@@ -12,9 +12,9 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
-import { createClient } from "redis";
+import { openRedis, type RedisStore, redisSettings, replyNumber, replyText } from "../packages/redis/src/index.ts";
 import { HOUR_MS } from "../services/enricher/src/claims.ts";
-import { pipelineOf, RedisDedupStore } from "../services/enricher/src/dedup-redis.ts";
+import { RedisDedupStore } from "../services/enricher/src/dedup-redis.ts";
 import { freePort, PrivateRedis } from "../test/support/enricher.ts";
 
 const { values } = parseArgs({
@@ -58,22 +58,21 @@ function identities(): Identity[] {
   return out;
 }
 
-type Claim = (client: ReturnType<typeof createClient>, batch: Identity[]) => Promise<void>;
+type Claim = (client: RedisStore, batch: Identity[]) => Promise<void>;
 
 const SCHEMES: Record<string, Claim> = {
   "naive SET per identity (anchor string-set; trailstream before)": async (client, batch) => {
-    const multi = client.multi();
-    for (const x of batch) multi.addCommand(["SET", `dedup:${x.identity}`, x.owner, "NX", "PX", String(WINDOW_MS)]);
-    await multi.execAsPipeline();
+    await client.batch(
+      batch.map((x) => ["SET", `dedup:${x.identity}`, x.owner, "NX", "PX", String(WINDOW_MS)] as const),
+    );
   },
   [`trailstream claims: a script per hash, HSETNX digest16 into ${SHARDS} hashes per hour, owner token as value`]:
     async (client, batch) => {
       const store = new RedisDedupStore({
-        client: pipelineOf(client),
+        redis: client,
         keyPrefix: "dedup:",
         shardsPerHour: SHARDS,
         windowMs: WINDOW_MS,
-        timeoutMs: 60_000,
         now: () => NOW,
       });
       const owners = await store.claim(batch);
@@ -94,20 +93,21 @@ interface Row {
 async function measure(scheme: string, claim: Claim, all: Identity[]): Promise<Row> {
   const redis = new PrivateRedis(await freePort());
   await redis.start();
-  const client = createClient({ url: redis.url });
-  await client.connect();
+  const client = openRedis(redisSettings(redis.url, { commandTimeoutMs: 60_000 }));
+  await client.connected();
+  const info = async () => replyText(await client.command(["INFO", "memory"])) ?? "";
   try {
-    const before = usedMemory(await client.info("memory"));
+    const before = usedMemory(await info());
     const started = performance.now();
     for (let i = 0; i < all.length; i += BATCH) await claim(client, all.slice(i, i + BATCH));
     const seconds = (performance.now() - started) / 1_000;
-    const after = usedMemory(await client.info("memory"));
-    const keys = await client.dbSize();
+    const after = usedMemory(await info());
+    const keys = replyNumber(await client.command(["DBSIZE"]));
     const encodings: Record<string, number> = {};
     for (let i = 0; i < 50; i++) {
-      const key = await client.randomKey();
+      const key = replyText(await client.command(["RANDOMKEY"]));
       if (key === null) break;
-      const encoding = (await client.objectEncoding(String(key))) ?? "none";
+      const encoding = replyText(await client.command(["OBJECT", "ENCODING", key])) ?? "none";
       encodings[encoding] = (encodings[encoding] ?? 0) + 1;
     }
     return {
@@ -118,7 +118,7 @@ async function measure(scheme: string, claim: Claim, all: Identity[]): Promise<R
       claimsPerSecond: Math.round(all.length / seconds),
     };
   } finally {
-    await client.quit().catch(() => {});
+    await client.close();
     await redis.kill();
   }
 }

@@ -2,18 +2,18 @@
 // that know their owner, and the alerted: claims' verdicts and TTLs.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { openRedis, type RedisStore, redisSettings, replyNumber, replyText } from "@trailstream/redis";
 import { decideAlert, type Rule } from "@trailstream/rules";
-import { createClient } from "redis";
-import { RedisAlertState, type StateClient } from "../../services/alerter/src/state-redis.ts";
+import { RedisAlertState } from "../../services/alerter/src/state-redis.ts";
 import { endpoints, requireReachable, uniqueName } from "../support/servers.ts";
 
-let redis: ReturnType<typeof createClient>;
+let redis: RedisStore;
 
 before(async () => {
   const { redisUrl } = await endpoints();
   await requireReachable("Redis", redisUrl, "REDIS_URL");
-  redis = createClient({ url: redisUrl });
-  await redis.connect();
+  redis = openRedis(redisSettings(redisUrl));
+  await redis.connected();
 });
 
 after(async () => {
@@ -21,7 +21,7 @@ after(async () => {
 });
 
 const state = (prefix: string, claimTtlMs = 60_000) =>
-  new RedisAlertState({ client: redis as unknown as StateClient, keyPrefix: prefix, claimTtlMs });
+  new RedisAlertState({ client: redis, keyPrefix: prefix, claimTtlMs });
 
 test("threshold windows count identities by eventTime: the same event twice counts once; old ones fall out", async () => {
   const prefix = `${uniqueName("alerter-state")}:`;
@@ -31,7 +31,7 @@ test("threshold windows count identities by eventTime: the same event twice coun
   assert.equal(await s.increment("threshold:r:g", 60_000, t0, "a:1"), 1, "re-delivered");
   assert.equal(await s.increment("threshold:r:g", 60_000, t0 + 10_000, "a:2"), 2);
   assert.equal(await s.increment("threshold:r:g", 60_000, t0 + 65_000, "a:3"), 2, "a:1 left the window");
-  const ttl = await redis.pTTL(`${prefix}threshold:r:g`);
+  const ttl = replyNumber(await redis.command(["PTTL", `${prefix}threshold:r:g`]));
   assert.ok(ttl > 60_000 && ttl <= 120_000, String(ttl));
 });
 
@@ -71,7 +71,7 @@ test("alerted: claims: new, again, done, copy; marking done keeps the TTL", asyn
   assert.deepEqual(await s.claimMatches([{ ...c, owner: "2:9" }]), ["copy"]);
   await s.markDone([c]);
   assert.deepEqual(await s.claimMatches([c, { ...c, owner: "2:9" }]), ["done", "done"]);
-  assert.equal(await redis.get(`${prefix}alerted:r:111:e1`), "done:0:5");
-  const ttl = await redis.pTTL(`${prefix}alerted:r:111:e1`);
+  assert.equal(replyText(await redis.command(["GET", `${prefix}alerted:r:111:e1`])), "done:0:5");
+  const ttl = replyNumber(await redis.command(["PTTL", `${prefix}alerted:r:111:e1`]));
   assert.ok(ttl > 20_000 && ttl <= 30_000, String(ttl));
 });

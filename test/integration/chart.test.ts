@@ -381,6 +381,37 @@ describe("chart: switches", () => {
     assert.match(s.stderr, /kafka\.sasl\.existingSecret/);
   });
 
+  test("redis.url: one server, Sentinels or a Redis Cluster; user and password only from the Secret", async () => {
+    const secret = ["redis.existingSecret=redis-acl", "redis.usernameKey=user", "redis.passwordKey=pass"];
+    for (const url of [
+      "rediss://master.example.com:6379",
+      "redis+sentinel://s1:26379,s2:26379/mymaster",
+      "rediss+cluster://clustercfg.example.com:6379,node-2.example.com:6379",
+    ]) {
+      // helm --set splits on commas: the URL's seed list is escaped.
+      const m = await c.render([], ["kafka.brokers={k:9092}", `redis.url=${url.replaceAll(",", "\\,")}`, ...secret]);
+      for (const service of SERVICES) {
+        const ctr = containerOf(m, service);
+        assert.equal(env(ctr, "REDIS_URL")?.value, url, `${service}: ${url}`);
+        assert.deepEqual(env(ctr, "REDIS_USERNAME")?.valueFrom, { secretKeyRef: { name: "redis-acl", key: "user" } });
+        assert.deepEqual(env(ctr, "REDIS_PASSWORD")?.valueFrom, { secretKeyRef: { name: "redis-acl", key: "pass" } });
+      }
+    }
+    for (const url of ["redis+cluster://:hunter2@n1:6379", "rediss+sentinel://app:hunter2@s1/m"]) {
+      const r = await c.template([], ["kafka.brokers={k:9092}", `redis.url=${url}`]);
+      assert.notEqual(r.code, 0, url);
+      assert.match(r.stderr, /redis\.url holds a password/);
+    }
+    const bad = await c.template([], ["kafka.brokers={k:9092}", "redis.url=memcached://m:11211"]);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /redis\/url/);
+    const noSecret = await c.template(
+      [],
+      ["kafka.brokers={k:9092}", "redis.url=redis://r:6379", "redis.usernameKey=u"],
+    );
+    assert.match(noSecret.stderr, /redis\.usernameKey is set/);
+  });
+
   test("KEDA and HPA: one or the other per service, never both", async () => {
     const keda = rendered(join(CI, "all-keda-values.yaml"));
     assert.equal(byKind(keda, "HorizontalPodAutoscaler").length, 0);

@@ -5,6 +5,7 @@
 // stream reaches the raw topic (copies allowed, losses never). Every test runs twice: polling
 // (GetRecords) and enhanced fan-out (a registered consumer, SubscribeToShard over HTTP/2 on
 // kinesis-local's TLS port).
+
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import {
@@ -19,8 +20,8 @@ import {
 } from "@aws-sdk/client-kinesis";
 import { loadSettings, start as startIngester } from "@trailstream/ingester";
 import { createKafka } from "@trailstream/kafka";
+import { openRedis, type RedisStore, redisSettings, replyList, replyMap } from "@trailstream/redis";
 import { createLogger } from "@trailstream/runtime";
-import { createClient } from "redis";
 import { awsClients } from "../support/aws.ts";
 import {
   deleteStream,
@@ -43,7 +44,7 @@ import { eventually } from "../support/wait.ts";
 let e: Endpoints;
 let kinesis: KinesisClient;
 let kafka: ReturnType<typeof createKafka>;
-let redis: ReturnType<typeof createClient>;
+let redis: RedisStore;
 let templates: Json[];
 const processes: IngesterProcess[] = [];
 
@@ -54,14 +55,14 @@ before(async () => {
   await requireReachable("kinesis-local", e.kinesisEndpoint, "AWS_ENDPOINT_URL_KINESIS");
   kinesis = awsClients(e).kinesis;
   kafka = createKafka({ brokers: e.kafkaBrokers, clientId: "ingester-kinesis-test" });
-  redis = createClient({ url: e.redisUrl });
-  await redis.connect();
+  redis = openRedis(redisSettings(e.redisUrl));
+  await redis.connected();
   templates = await stratusRecords();
 });
 
 after(async () => {
   for (const p of processes) if (p.child.exitCode === null) p.child.kill("SIGKILL");
-  await redis?.quit();
+  await redis?.close();
 });
 
 async function activeStream(stream: string): Promise<void> {
@@ -120,7 +121,7 @@ async function leaseOwners(
   stream: string,
   shardIds: readonly string[],
 ): Promise<Map<string, string | null>> {
-  const values = await redis.mGet(shardIds.map((s) => `${prefix}{${stream}}:lease:${s}`));
+  const values = replyList(await redis.command(["MGET", ...shardIds.map((s) => `${prefix}{${stream}}:lease:${s}`)]));
   return new Map(shardIds.map((s, i) => [s, values[i] ?? null]));
 }
 
@@ -257,7 +258,9 @@ for (const mode of MODES) {
       assert.equal(await b.exited, 0, tail(b));
       const owners = await leaseOwners(prefix, stream, shardIds);
       assert.equal(count(owners, "replica-b"), 0, "leases released on SIGTERM");
-      const checkpoints = await redis.hGetAll(`${prefix}{${stream}}:checkpoints`);
+      const checkpoints = Object.fromEntries(
+        replyMap(await redis.command(["HGETALL", `${prefix}{${stream}}:checkpoints`])),
+      );
       assert.equal(Object.keys(checkpoints).length, 4, "every shard has a checkpoint");
     } finally {
       await feeder.stop();
@@ -332,7 +335,9 @@ for (const mode of MODES) {
         throw new Error(`${String(error)}\n${tail(c)}\n${tail(d)}`);
       });
       const after = await shards(stream);
-      const checkpoints = await redis.hGetAll(`${prefix}{${stream}}:checkpoints`);
+      const checkpoints = Object.fromEntries(
+        replyMap(await redis.command(["HGETALL", `${prefix}{${stream}}:checkpoints`])),
+      );
       for (const parent of [s0.ShardId, s2.ShardId, s3.ShardId]) {
         assert.equal(checkpoints[parent], "SHARD_END", `${parent} read to its end`);
       }
@@ -402,7 +407,9 @@ for (const mode of MODES) {
       const prefix = env.REDIS_KEY_PREFIX ?? "";
       // The start point is pinned in Redis before the first read, so a takeover starts there too.
       await eventually(async () => {
-        const checkpoints = await redis.hGetAll(`${prefix}{${stream}}:checkpoints`);
+        const checkpoints = Object.fromEntries(
+          replyMap(await redis.command(["HGETALL", `${prefix}{${stream}}:checkpoints`])),
+        );
         assert.equal(Object.keys(checkpoints).length, 2);
       }, 15_000);
       await new Promise((r) => setTimeout(r, 1_000));

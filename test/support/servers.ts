@@ -4,6 +4,7 @@
 // A test never skips silently because a server is missing.
 import { execFileSync } from "node:child_process";
 import { connect } from "node:net";
+import { parseRedisUrl } from "@trailstream/redis";
 
 export interface Endpoints {
   kafkaBrokers: string[];
@@ -96,9 +97,7 @@ async function startContainers(): Promise<Endpoints> {
 
 /** Fails with one sentence naming the server and how to start it, when nothing listens there. */
 export async function requireReachable(server: string, hostPort: string, via: string): Promise<void> {
-  const url = hostPort.includes("://") ? new URL(hostPort) : new URL(`tcp://${hostPort}`);
-  const host = url.hostname;
-  const port = Number(url.port);
+  const { host, port } = firstAddress(hostPort);
   const reachable = await new Promise<boolean>((resolve) => {
     const socket = connect({ host, port, timeout: 2_000 });
     socket.once("connect", () => {
@@ -112,6 +111,18 @@ export async function requireReachable(server: string, hostPort: string, via: st
     socket.once("error", () => resolve(false));
   });
   if (!reachable) throw new Error(`${server} is not reachable at ${host}:${port} (${via}): ${STACK_HINT}`);
+}
+
+/** The address to try first: a Redis URL's server, first Sentinel or first seed node; a URL's host; host:port. */
+function firstAddress(endpoint: string): { host: string; port: number } {
+  if (/^rediss?(\+\w+)?:\/\//.test(endpoint)) {
+    const target = parseRedisUrl(endpoint);
+    const node =
+      target.kind === "single" ? target.node : target.kind === "sentinel" ? target.sentinels[0] : target.seeds[0];
+    return node ?? { host: "", port: 0 };
+  }
+  const url = endpoint.includes("://") ? new URL(endpoint) : new URL(`tcp://${endpoint}`);
+  return { host: url.hostname, port: Number(url.port) };
 }
 
 export function uniqueName(prefix: string): string {

@@ -79,30 +79,6 @@ export class ConfigReader {
   }
 
   /**
-   * REDIS_URL, with REDIS_PASSWORD (and REDIS_USERNAME) put into it when set: the chart passes the
-   * password from a Secret on its own, so the URL in a ConfigMap never holds it.
-   */
-  redisUrl(): string {
-    const url = this.string("REDIS_URL");
-    if (url && !/^rediss?:\/\/\S+$/.test(url)) {
-      this.#problems.push("REDIS_URL must be a redis:// or rediss:// URL");
-      return url;
-    }
-    const password = this.optionalString("REDIS_PASSWORD");
-    const username = this.optionalString("REDIS_USERNAME");
-    if (!url || (!password && !username)) return url;
-    try {
-      const parsed = new URL(url);
-      if (username) parsed.username = encodeURIComponent(username);
-      if (password) parsed.password = encodeURIComponent(password);
-      return parsed.toString();
-    } catch {
-      this.#problems.push("REDIS_URL must be a URL such as redis://host:6379 or rediss://host:6379");
-      return url;
-    }
-  }
-
-  /**
    * A duration setting (`30s`, `5m`, `1h30m`, `500ms`) in milliseconds, at least `min`. Where a bare
    * number meant something before (`bareUnit`), it still does, with a deprecation warning.
    */

@@ -16,7 +16,6 @@ export {
   entriesOf,
   loadSpec,
   readSpec,
-  redisUrlSetting,
   type Setting,
   type SettingDoc,
   type SettingsOf,

@@ -136,16 +136,3 @@ export function shellSpec(defaults: { metricsPort: number; shutdownGraceMs: numb
     ),
   };
 }
-
-/**
- * REDIS_URL, with REDIS_PASSWORD (and REDIS_USERNAME) put into it when set (ConfigReader.redisUrl).
- * Holds a password: log it only through safeUrl().
- */
-export const redisUrlSetting: Setting<string> = setting.group(
-  [
-    entry("REDIS_URL", "url", "`redis://` or `rediss://` (TLS) URL of Redis", "", "required"),
-    entry("REDIS_USERNAME", "string", "ACL user, put into REDIS_URL (from a Secret)"),
-    entry("REDIS_PASSWORD", "secret", "Password, put into REDIS_URL (from a Secret)"),
-  ],
-  (r) => r.redisUrl(),
-);

@@ -36,28 +36,6 @@ describe("ConfigReader", () => {
   });
 });
 
-test("REDIS_PASSWORD and REDIS_USERNAME go into REDIS_URL; the URL alone is left as it is", () => {
-  const read = (env: Record<string, string>) => {
-    const r = new ConfigReader(env);
-    const url = r.redisUrl();
-    r.done();
-    return url;
-  };
-  assert.equal(read({ REDIS_URL: "redis://127.0.0.1:6379" }), "redis://127.0.0.1:6379");
-  assert.equal(
-    read({ REDIS_URL: "rediss://cache:6379", REDIS_PASSWORD: "p@ss/word" }),
-    "rediss://:p%40ss%2Fword@cache:6379",
-  );
-  assert.equal(
-    read({ REDIS_URL: "rediss://cache:6379", REDIS_USERNAME: "app", REDIS_PASSWORD: "x" }),
-    "rediss://app:x@cache:6379",
-  );
-  assert.throws(
-    () => read({ REDIS_URL: "not a url", REDIS_PASSWORD: "x" }),
-    /REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/,
-  );
-});
-
 test("one duration grammar: units, several parts, 0; bare numbers only where they meant something", () => {
   assert.equal(parseDuration("500ms"), 500);
   assert.equal(parseDuration("30s"), 30_000);

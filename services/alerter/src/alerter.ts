@@ -1,8 +1,9 @@
 // The alerter's wiring: events topic ─► rules ─► Kafka alerts topic, Alertmanager, webhooks, with
 // threshold, suppression and idempotence state in Redis and the DLQ for what no sink would take.
 import { type ConsumedBatch, createKafka, ensureTopics, openProducer, startBatchConsumer } from "@trailstream/kafka";
+import { describeRedisSettings, openRedis } from "@trailstream/redis";
 import { CorrelationEngine } from "@trailstream/rules";
-import { fatalSignal, type Logger, type RunningService, safeUrl } from "@trailstream/runtime";
+import { fatalSignal, type Logger, type RunningService } from "@trailstream/runtime";
 import type { Registry } from "prom-client";
 import type { AlertDocument } from "./alert.ts";
 import { RedisCorrelationStore } from "./correlation-redis.ts";
@@ -17,7 +18,7 @@ import { kafkaSink } from "./sinks/kafka.ts";
 import type { Sink } from "./sinks/sink.ts";
 import { slackSink } from "./sinks/slack.ts";
 import { webhookSink } from "./sinks/webhook.ts";
-import { createRedisClient, RedisAlertState, type StateClient } from "./state-redis.ts";
+import { RedisAlertState } from "./state-redis.ts";
 
 /** Partition batches of one fetch handled at once; each partition's stay in order. */
 const PARTITIONS_AT_ONCE = 4;
@@ -71,7 +72,7 @@ export async function start(config: AlerterConfig, deps: AlerterDeps): Promise<A
   log.info(
     {
       brokers: config.kafka.brokers,
-      redis: safeUrl(config.redisUrl),
+      redis: describeRedisSettings(config.redis),
       topics: { events: config.topicEvents, alerts: config.topicAlerts, dlq: config.topicDlq },
       groupId: config.groupId,
       rules: loaded.ruleSet.size,
@@ -81,25 +82,20 @@ export async function start(config: AlerterConfig, deps: AlerterDeps): Promise<A
     "alerter starting",
   );
 
-  let lastRedisError = "";
-  const redis = createRedisClient(config.redisUrl, (error) => {
-    if (error.message !== lastRedisError) log.warn({ err: error }, "Redis connection error");
-    lastRedisError = error.message;
-    metrics.redisUp.set(0);
+  const redis = openRedis(config.redis, {
+    onUp: () => {
+      log.info("Redis connected");
+      metrics.redisUp.set(1);
+    },
+    onDown: (reason) => {
+      log.warn({ error: reason }, "Redis connection lost: batches fail and come again until it is back");
+      metrics.redisUp.set(0);
+    },
   });
-  redis.on("ready", () => {
-    lastRedisError = "";
-    metrics.redisUp.set(1);
-  });
-  const closeRedis = () =>
-    redis.close().catch(() => {
-      try {
-        redis.destroy();
-      } catch {}
-    });
-  await redis.connect();
+  const closeRedis = () => redis.close();
+  await redis.connected();
   const state = new RedisAlertState({
-    client: redis as unknown as StateClient,
+    client: redis,
     keyPrefix: config.redisKeyPrefix,
     claimTtlMs: config.alertDedupTtlMs,
   });
@@ -108,7 +104,7 @@ export async function start(config: AlerterConfig, deps: AlerterDeps): Promise<A
       ? undefined
       : new CorrelationEngine(loaded.correlations, loaded.ruleSet.rules, {
           store: new RedisCorrelationStore({
-            client: redis as unknown as StateClient,
+            client: redis,
             keyPrefix: config.redisKeyPrefix,
           }),
           latenessMs: config.correlationLatenessMs,
@@ -273,7 +269,7 @@ export async function start(config: AlerterConfig, deps: AlerterDeps): Promise<A
     ready() {
       const reasons: string[] = [];
       if (!consumer.running()) reasons.push("Kafka consumer stopped");
-      if (!redis.isReady) reasons.push("Redis is down");
+      if (!redis.ready()) reasons.push("Redis is down");
       if (lastBatchError !== undefined) reasons.push(`last batch failed: ${lastBatchError}`);
       if (stopping) reasons.push("stopping");
       return reasons;

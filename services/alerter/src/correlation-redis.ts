@@ -4,12 +4,13 @@
 // Each call touches one key (a MULTI on one key, or one script with one key), so the keys spread
 // over a Redis Cluster's slots with no hash tags. Members carry the event identity, so a batch that
 // comes again after a crash adds nothing and claims its own alert again (it is raised again, not lost).
+import { defineScript, type RedisCommand, replyList, replyNumber } from "@trailstream/redis";
 import type { CorrelationStore, Entry } from "@trailstream/rules";
 import type { StateClient } from "./state-redis.ts";
 
 // Atomic across replicas: look for an alert of this group within a timespan of this window's end;
 // this event's own claim lets it through, another's holds it back; otherwise claim it.
-const CLAIM_ALERT = `
+const CLAIM_ALERT = defineScript(`
 local near = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[2])
 for _, m in ipairs(near) do
   local bar = string.find(m, '|', 1, true)
@@ -20,13 +21,7 @@ redis.call('ZADD', KEYS[1], ARGV[3], ARGV[3] .. '|' .. ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[6])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1
-`;
-
-const text = (reply: unknown): string => {
-  if (reply instanceof Error) throw reply;
-  if (Buffer.isBuffer(reply)) return reply.toString("utf8");
-  return String(reply);
-};
+`);
 
 export class RedisCorrelationStore implements CorrelationStore {
   readonly #client: StateClient;
@@ -44,36 +39,30 @@ export class RedisCorrelationStore implements CorrelationStore {
     range: { fromMs: number; toMs: number; forgetBeforeMs: number; ttlMs: number },
   ): Promise<Entry[]> {
     const k = this.#prefix + key;
-    const tx = this.#client.multi();
-    // NX: a match seen again keeps its place.
-    tx.addCommand(["ZADD", k, "NX", String(t), member]);
-    if (Number.isFinite(range.forgetBeforeMs))
-      tx.addCommand(["ZREMRANGEBYSCORE", k, "-inf", `(${range.forgetBeforeMs}`]);
-    tx.addCommand(["ZRANGEBYSCORE", k, String(range.fromMs), String(range.toMs), "WITHSCORES"]);
-    tx.addCommand(["PEXPIRE", k, String(Math.ceil(range.ttlMs))]);
-    const replies = await tx.exec();
-    const listed = replies[replies.length - 2];
-    if (!Array.isArray(listed)) throw new Error(`Redis answered ${String(listed)} to ZRANGEBYSCORE ${key}`);
+    const commands: RedisCommand[] = [
+      // NX: a match seen again keeps its place.
+      ["ZADD", k, "NX", String(t), member],
+      ...(Number.isFinite(range.forgetBeforeMs)
+        ? [["ZREMRANGEBYSCORE", k, "-inf", `(${range.forgetBeforeMs}`] as const]
+        : []),
+      ["ZRANGEBYSCORE", k, String(range.fromMs), String(range.toMs), "WITHSCORES"],
+      ["PEXPIRE", k, String(Math.ceil(range.ttlMs))],
+    ];
+    const replies = await this.#client.transaction(commands);
+    const listed = replyList(replies[replies.length - 2]);
     const entries: Entry[] = [];
     for (let i = 0; i + 1 < listed.length; i += 2) {
-      entries.push({ member: text(listed[i]), t: Number(text(listed[i + 1])) });
+      entries.push({ member: listed[i] ?? "", t: Number(listed[i + 1]) });
     }
     return entries;
   }
 
   async claimAlert(key: string, t: number, spanMs: number, owner: string, ttlMs: number): Promise<boolean> {
-    const reply = await this.#client.sendCommand([
-      "EVAL",
+    const reply = await this.#client.script(
       CLAIM_ALERT,
-      "1",
-      this.#prefix + key,
-      `(${t - spanMs}`,
-      `(${t + spanMs}`,
-      String(t),
-      owner,
-      String(Math.ceil(ttlMs)),
-      `(${t - ttlMs}`,
-    ]);
-    return Number(text(reply)) === 1;
+      [this.#prefix + key],
+      [`(${t - spanMs}`, `(${t + spanMs}`, String(t), owner, String(Math.ceil(ttlMs)), `(${t - ttlMs}`],
+    );
+    return replyNumber(reply) === 1;
   }
 }

@@ -1,17 +1,11 @@
 // The alerter's settings spec: every environment variable it reads, with type, default, range and
 // doc. loadSettings() validates from it (every problem at once); scripts/settings-docs.ts writes
 // the table in docs/alerter.md from it.
+
 import { kafkaSetting } from "@trailstream/kafka";
+import { redisSetting } from "@trailstream/redis";
 import { parseOverrides, type RuleOverride, RulePolicyError } from "@trailstream/rules";
-import {
-  type ConfigReader,
-  type Env,
-  loadSpec,
-  redisUrlSetting,
-  type SettingsOf,
-  setting,
-  shellSpec,
-} from "@trailstream/runtime";
+import { type ConfigReader, type Env, loadSpec, type SettingsOf, setting, shellSpec } from "@trailstream/runtime";
 
 function isHttpUrl(url: string): boolean {
   try {
@@ -34,7 +28,7 @@ function httpUrls(name: string, doc: string) {
 
 export const SETTINGS = {
   kafka: kafkaSetting("trailstream-alerter"),
-  redisUrl: redisUrlSetting,
+  redis: redisSetting,
   redisKeyPrefix: setting.string("ALERTER_KEY_PREFIX", "", "Start of every Redis key the alerter writes"),
   topicEvents: setting.string("TOPIC_EVENTS", "cloudtrail.events", "Topic read (created when missing)"),
   topicAlerts: setting.string("TOPIC_ALERTS", "cloudtrail.alerts", "Topic the alerts go to"),

@@ -7,18 +7,13 @@
 // Every key starts with the configured prefix. Threshold members are event identities, so a
 // re-delivered event is not counted twice; a suppression claim that holds this event's own identity
 // is this event's (the alerter died after claiming), so the alert is raised again, not lost.
+// A window's transaction touches one key, and every other command is single-key: on a Redis
+// Cluster the state spreads over the nodes with no hash tag needed.
+import { type RedisStore, replyText } from "@trailstream/redis";
 import type { WindowStore } from "@trailstream/rules";
-import { createClient } from "redis";
 
-/** The part of a node-redis client this module uses, so tests can hand in a fake. */
-export interface StateClient {
-  sendCommand(args: string[]): Promise<unknown>;
-  multi(): {
-    addCommand(args: string[]): unknown;
-    exec(): Promise<unknown[]>;
-    execAsPipeline(): Promise<unknown[]>;
-  };
-}
+/** The part of the Redis client this module uses. */
+export type StateClient = Pick<RedisStore, "command" | "batch" | "transaction" | "script">;
 
 /** What an `alerted:` claim found: first time, this same record again, finished before, or a copy. */
 export type ClaimVerdict = "new" | "again" | "done" | "copy";
@@ -29,14 +24,6 @@ export interface MatchClaim {
   /** `<partition>:<offset>` of the record. */
   owner: string;
 }
-
-const asText = (reply: unknown): string | null => {
-  if (reply === null || reply === undefined) return null;
-  if (typeof reply === "string") return reply;
-  if (Buffer.isBuffer(reply)) return reply.toString("utf8");
-  if (reply instanceof Error) throw reply;
-  return String(reply);
-};
 
 /** What a claim's stored value means for the record claiming it. */
 export function claimVerdict(stored: string | null, owner: string): ClaimVerdict {
@@ -69,21 +56,21 @@ export class RedisAlertState {
   async increment(key: string, windowMs: number, nowMs: number, member: string): Promise<number> {
     const k = this.#prefix + key;
     const since = nowMs - windowMs;
-    const tx = this.#client.multi();
-    tx.addCommand(["ZREMRANGEBYSCORE", k, "-inf", String(since)]);
-    tx.addCommand(["ZADD", k, String(nowMs), member]);
-    tx.addCommand(["ZCOUNT", k, `(${since}`, String(nowMs)]);
-    // Windows follow eventTime; the key lives in wall-clock time, a minute beyond one window.
-    tx.addCommand(["PEXPIRE", k, String(Math.ceil(windowMs) + 60_000)]);
-    const replies = await tx.exec();
-    const count = Number(asText(replies[2]));
+    const replies = await this.#client.transaction([
+      ["ZREMRANGEBYSCORE", k, "-inf", String(since)],
+      ["ZADD", k, String(nowMs), member],
+      ["ZCOUNT", k, `(${since}`, String(nowMs)],
+      // Windows follow eventTime; the key lives in wall-clock time, a minute beyond one window.
+      ["PEXPIRE", k, String(Math.ceil(windowMs) + 60_000)],
+    ]);
+    const count = Number(replyText(replies[2]));
     if (!Number.isInteger(count)) throw new Error(`Redis answered ${String(replies[2])} to ZCOUNT ${key}`);
     return count;
   }
 
   /** True when this owner holds the key for ttlMs: it claimed it now, or had claimed it before. */
   async claimOnce(key: string, ttlMs: number, owner: string): Promise<boolean> {
-    const reply = await this.#client.sendCommand([
+    const reply = await this.#client.command([
       "SET",
       this.#prefix + key,
       owner,
@@ -92,7 +79,7 @@ export class RedisAlertState {
       String(Math.max(1, Math.round(ttlMs))),
       "GET",
     ]);
-    const stored = asText(reply);
+    const stored = replyText(reply);
     return stored === null || stored === owner;
   }
 
@@ -103,40 +90,18 @@ export class RedisAlertState {
   /** One round trip: `SET alerted:<rule>:<identity> <owner> NX PX <ttl> GET` for each match. */
   async claimMatches(claims: readonly MatchClaim[]): Promise<ClaimVerdict[]> {
     if (claims.length === 0) return [];
-    const pipeline = this.#client.multi();
     const ttl = String(this.#claimTtlMs);
-    for (const c of claims) pipeline.addCommand(["SET", this.#alertedKey(c), c.owner, "NX", "PX", ttl, "GET"]);
-    const replies = await pipeline.execAsPipeline();
-    if (replies.length !== claims.length)
-      throw new Error(`Redis answered ${replies.length} of ${claims.length} claims`);
-    return claims.map((c, i) => claimVerdict(asText(replies[i]), c.owner));
+    const replies = await this.#client.batch(
+      claims.map((c) => ["SET", this.#alertedKey(c), c.owner, "NX", "PX", ttl, "GET"] as const),
+    );
+    return claims.map((c, i) => claimVerdict(replyText(replies[i]), c.owner));
   }
 
   /** Marks matches as finished (their alerts are durable), keeping each claim's expiry. */
   async markDone(claims: readonly MatchClaim[]): Promise<void> {
     if (claims.length === 0) return;
-    const pipeline = this.#client.multi();
-    for (const c of claims) pipeline.addCommand(["SET", this.#alertedKey(c), `done:${c.owner}`, "XX", "KEEPTTL"]);
-    const replies = await pipeline.execAsPipeline();
-    for (const reply of replies) if (reply instanceof Error) throw reply;
+    await this.#client.batch(
+      claims.map((c) => ["SET", this.#alertedKey(c), `done:${c.owner}`, "XX", "KEEPTTL"] as const),
+    );
   }
-}
-
-export type RedisClient = ReturnType<typeof createClient>;
-
-/**
- * A client that fails commands at once while disconnected (a failed batch is not committed and
- * comes again) and reconnects by itself with a capped, doubling backoff.
- */
-export function createRedisClient(url: string, onError: (error: Error) => void): RedisClient {
-  const client = createClient({
-    url,
-    disableOfflineQueue: true,
-    socket: {
-      connectTimeout: 5_000,
-      reconnectStrategy: (retries: number) => Math.min(100 * 2 ** Math.min(retries, 16), 5_000),
-    },
-  });
-  client.on("error", onError);
-  return client;
 }

@@ -1,5 +1,6 @@
 // The enricher's wiring: raw topic ─► decode ─► Redis dedup (one round trip per batch) ─► enrich ─►
 // events topic and DLQ, in one Kafka transaction per batch with the consumed offsets.
+
 import { type DedupVerdict, dedupBatch, enrich } from "@trailstream/cloudtrail";
 import {
   type ConsumedBatch,
@@ -12,9 +13,10 @@ import {
   type TransactionalPipe,
   topicMaxMessageBytes,
 } from "@trailstream/kafka";
-import { fatalSignal, type Logger, type RunningService, safeUrl } from "@trailstream/runtime";
+import { describeRedisSettings, openRedis } from "@trailstream/redis";
+import { fatalSignal, type Logger, type RunningService } from "@trailstream/runtime";
 import type { Registry } from "prom-client";
-import { createRedisClient, pipelineOf, RedisDedupStore } from "./dedup-redis.ts";
+import { RedisDedupStore } from "./dedup-redis.ts";
 import { createMetrics, type EnricherMetrics } from "./metrics.ts";
 import {
   applySelectors,
@@ -54,7 +56,7 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
   log.info(
     {
       brokers: config.kafka.brokers,
-      redis: safeUrl(config.redisUrl),
+      redis: describeRedisSettings(config.redis),
       topics: { raw: config.topicRaw, events: config.topicEvents, dlq: config.topicDlq },
       groupId: config.groupId,
       dedupTtlMs: config.dedupTtlMs,
@@ -67,7 +69,6 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
   );
 
   let redisUp = false;
-  let lastRedisError = "";
   const setRedisUp = (up: boolean, why = "") => {
     if (up !== redisUp) {
       if (up) log.info("Redis answers again: consuming");
@@ -82,29 +83,19 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
     redisUp = up;
     metrics.redisUp.set(up ? 1 : 0);
   };
-  const redis = createRedisClient(config.redisUrl, {
-    retryMaxMs: config.redisRetryMaxMs,
-    onError: (error) => {
-      if (error.message !== lastRedisError) log.debug({ err: error }, "Redis connection error");
-      lastRedisError = error.message;
-      if (redisUp) setRedisUp(false, error.message);
+  // The client connects and reconnects by itself; batches wait (or pass) meanwhile.
+  const redis = openRedis(config.redis, {
+    onUp: () => setRedisUp(true),
+    onDown: (reason) => {
+      if (redisUp) setRedisUp(false, reason);
     },
   });
-  redis.on("ready", () => setRedisUp(true));
-  const closeRedis = () =>
-    redis.close().catch(() => {
-      try {
-        redis.destroy();
-      } catch {}
-    });
-  // connect() keeps retrying while Redis is unreachable; batches wait (or pass) meanwhile.
-  redis.connect().catch((error: unknown) => log.error({ err: error }, "Redis client gave up connecting"));
+  const closeRedis = () => redis.close();
   const store = new RedisDedupStore({
-    client: pipelineOf(redis),
+    redis,
     keyPrefix: config.dedupKeyPrefix,
     shardsPerHour: config.dedupShardsPerHour,
     windowMs: config.dedupTtlMs,
-    timeoutMs: config.redisTimeoutMs,
     observe: (s) => metrics.redisSeconds.observe(s),
   });
 
@@ -129,7 +120,7 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
         await sleep(Math.min(250, until - Date.now()));
         await context.heartbeat();
       }
-      delay = Math.min(delay * 2, config.redisRetryMaxMs);
+      delay = Math.min(delay * 2, config.redis.retryMaxMs);
     }
   }
 
@@ -230,7 +221,7 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
     ready() {
       const reasons: string[] = [];
       if (!pipe.running()) reasons.push("Kafka consumer stopped");
-      if (config.onRedisDown === "block" && !(redisUp && redis.isReady)) reasons.push("Redis is down");
+      if (config.onRedisDown === "block" && !(redisUp && redis.ready())) reasons.push("Redis is down");
       return reasons;
     },
     async stop() {

@@ -3,13 +3,7 @@ import { start } from "./enricher.ts";
 import { type EnricherConfig, loadSettings } from "./settings.ts";
 
 export * from "./claims.ts";
-export {
-  createRedisClient,
-  pipelineOf,
-  RedisDedupStore,
-  type RedisPipeline,
-  RedisTimeoutError,
-} from "./dedup-redis.ts";
+export { RedisDedupStore } from "./dedup-redis.ts";
 export { type Enricher, type EnricherDeps, start } from "./enricher.ts";
 export { createMetrics, type EnricherMetrics } from "./metrics.ts";
 export * from "./pipeline.ts";

@@ -1,16 +1,18 @@
 // The enricher's settings spec: every environment variable it reads, with type, default, range and
 // doc. loadSettings() validates from it (every problem at once); scripts/settings-docs.ts writes
 // the table in docs/enricher.md from it.
+
 import { readFileSync } from "node:fs";
 import { type EventSelectors, EventSelectorsError, eventSelectorsFromSetting } from "@trailstream/cloudtrail";
 import { kafkaSetting } from "@trailstream/kafka";
-import { type Env, loadSpec, redisUrlSetting, type SettingsOf, setting, shellSpec } from "@trailstream/runtime";
+import { redisSetting } from "@trailstream/redis";
+import { type Env, loadSpec, type SettingsOf, setting, shellSpec } from "@trailstream/runtime";
 
 export type RedisDownMode = "block" | "pass";
 
 export const SETTINGS = {
   kafka: kafkaSetting("trailstream-enricher"),
-  redisUrl: redisUrlSetting,
+  redis: redisSetting,
   topicRaw: setting.string("TOPIC_RAW", "cloudtrail.raw", "Topic read (created when missing)"),
   topicEvents: setting.string("TOPIC_EVENTS", "cloudtrail.events", "Topic the unique, enriched events go to"),
   topicDlq: setting.string("TOPIC_DLQ", "cloudtrail.dlq", "Dead-letter topic"),
@@ -68,18 +70,6 @@ export const SETTINGS = {
     ["block", "pass"],
     "block",
     "Redis unreachable: stop consuming (block) or pass records through unchecked (pass)",
-  ),
-  redisTimeoutMs: setting.integer(
-    "REDIS_TIMEOUT_MS",
-    2_000,
-    { min: 10, max: 60_000 },
-    "One Redis round trip may take this long before it counts as failed, ms",
-  ),
-  redisRetryMaxMs: setting.integer(
-    "REDIS_RETRY_MAX_MS",
-    5_000,
-    { min: 100, max: 300_000 },
-    "Backoff between Redis attempts while it is down doubles from 100 ms up to this, ms",
   ),
   sessionTimeoutMs: setting.integer(
     "KAFKA_SESSION_TIMEOUT_MS",

@@ -4,52 +4,40 @@
 // when a shard is first read from LATEST or a timestamp. A checkpoint is written only by the replica that
 // holds the shard's lease (checked in the same script), so a replica that lost its lease while a
 // batch was in flight cannot move the checkpoint of the shard's new holder.
-import { streamKey } from "./leases.ts";
-import { asNumber, asString, type RedisCommand } from "./redis.ts";
+import { defineScript, replyMap, replyNumber, replyText } from "@trailstream/redis";
+import { type IngesterRedis, streamKey } from "./leases.ts";
 
 export const SHARD_END = "SHARD_END";
 /** A starting time (ms) stored before the first record, for LATEST and AT_TIMESTAMP starts. */
 export const AT_TIMESTAMP = "AT_TIMESTAMP:";
 
-const FENCED_SET = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) return 1 else return 0 end`;
+const FENCED_SET = defineScript(
+  `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) return 1 else return 0 end`,
+);
 
 export class Checkpoints {
-  readonly #redis: RedisCommand;
+  readonly #redis: IngesterRedis;
   readonly #key: string;
   readonly #base: string;
 
-  constructor(options: { redis: RedisCommand; prefix: string; stream: string }) {
+  constructor(options: { redis: IngesterRedis; prefix: string; stream: string }) {
     this.#redis = options.redis;
     this.#base = streamKey(options.prefix, options.stream);
     this.#key = `${this.#base}:checkpoints`;
   }
 
   async all(): Promise<Map<string, string>> {
-    const reply = await this.#redis(["HGETALL", this.#key]);
-    const out = new Map<string, string>();
-    if (Array.isArray(reply)) {
-      for (let i = 0; i + 1 < reply.length; i += 2) {
-        const k = asString(reply[i]);
-        const v = asString(reply[i + 1]);
-        if (k !== null && v !== null) out.set(k, v);
-      }
-    } else if (reply && typeof reply === "object") {
-      for (const [k, v] of Object.entries(reply)) {
-        const s = asString(v);
-        if (s !== null) out.set(k, s);
-      }
-    }
-    return out;
+    return replyMap(await this.#redis.command(["HGETALL", this.#key]));
   }
 
   async get(shardId: string): Promise<string | null> {
-    return asString(await this.#redis(["HGET", this.#key, shardId]));
+    return replyText(await this.#redis.command(["HGET", this.#key, shardId]));
   }
 
   /** Stores `sequence` for the shard if `workerId` still holds its lease; false when it does not. */
   async set(shardId: string, sequence: string, workerId: string): Promise<boolean> {
     const lease = `${this.#base}:lease:${shardId}`;
-    const reply = await this.#redis(["EVAL", FENCED_SET, "2", lease, this.#key, workerId, shardId, sequence]);
-    return asNumber(reply) === 1;
+    const reply = await this.#redis.script(FENCED_SET, [lease, this.#key], [workerId, shardId, sequence]);
+    return replyNumber(reply) === 1;
   }
 }

@@ -7,13 +7,13 @@ import { KinesisClient } from "@aws-sdk/client-kinesis";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { createKafka, ensureTopics, openProducer, type Producer } from "@trailstream/kafka";
-import { createRegistry, fatalSignal, type Logger, type RunningService, safeUrl } from "@trailstream/runtime";
+import { describeRedisSettings, openRedis } from "@trailstream/redis";
+import { createRegistry, fatalSignal, type Logger, type RunningService } from "@trailstream/runtime";
 import type { Registry } from "prom-client";
 import { http1Handler } from "./http1.ts";
 import { Integrity } from "./integrity/integrity.ts";
 import { keysFromJson, ListPublicKeysSource, type PublicKeySource } from "./integrity/public-keys.ts";
 import { createMetrics, type IngesterMetrics } from "./metrics.ts";
-import { connectRedis, type RedisConnection } from "./redis.ts";
 import { Semaphore } from "./semaphore.ts";
 import type { IngesterConfig } from "./settings.ts";
 import { Sink } from "./sink.ts";
@@ -43,7 +43,7 @@ export async function start(config: IngesterConfig, deps: IngesterDeps): Promise
   logger.info(
     {
       kafkaBrokers: config.kafka.brokers,
-      redis: safeUrl(config.redisUrl),
+      redis: describeRedisSettings(config.redis),
       topicRaw: config.topicRaw,
       topicDlq: config.topicDlq,
       queues: config.sqsQueueUrls,
@@ -62,9 +62,11 @@ export async function start(config: IngesterConfig, deps: IngesterDeps): Promise
       : []),
   ]);
   const producer: Producer = await openProducer(kafka);
-  const redis: RedisConnection = await connectRedis(config.redisUrl, (error) =>
-    logger.warn({ err: error }, "redis connection problem"),
-  );
+  const redis = openRedis(config.redis, {
+    onUp: () => logger.info("Redis connected"),
+    onDown: (reason) => logger.warn({ error: reason }, "Redis connection lost: reconnecting"),
+  });
+  await redis.connected();
   const sink = new Sink(producer, {
     topicRaw: config.topicRaw,
     topicDlq: config.topicDlq,
@@ -104,7 +106,7 @@ export async function start(config: IngesterConfig, deps: IngesterDeps): Promise
   const integrity =
     config.integrityEnabled && keys
       ? new Integrity({
-          redis: redis.command,
+          redis,
           redisPrefix: config.redisPrefix,
           keys,
           producer,
@@ -132,7 +134,7 @@ export async function start(config: IngesterConfig, deps: IngesterDeps): Promise
         maxReceives: config.sqsMaxReceives,
         s3RetryBaseSeconds: config.s3RetryBaseSeconds,
         fileSkipWindowMs: config.fileSkipWindowMs,
-        redis: redis.command,
+        redis,
         redisPrefix: config.redisPrefix,
         maxDecompressedBytes: config.maxDecompressedBytes,
         maxRecordBytes: config.maxRecordBytes,
@@ -149,7 +151,7 @@ export async function start(config: IngesterConfig, deps: IngesterDeps): Promise
       new KinesisSource({
         client: kinesisClient,
         stream,
-        redis: redis.command,
+        redis,
         redisPrefix: config.redisPrefix,
         workerId: config.workerId,
         leaseDurationMs: config.leaseDurationMs,

@@ -6,24 +6,31 @@
 // Taking a lease is SET NX PX; renewing and releasing are compare-and-set scripts, so a replica
 // can only touch a lease it still holds. Keys carry the stream in a hash tag so a Redis Cluster
 // keeps one stream's keys in one slot (the checkpoint script touches a lease and a checkpoint).
-import { asNumber, asString, type RedisCommand } from "./redis.ts";
+import { defineScript, hashTag, type RedisStore, replyList, replyNumber, replyText } from "@trailstream/redis";
 
-const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+/** What leases, checkpoints and the file skip need of Redis. */
+export type IngesterRedis = Pick<RedisStore, "command" | "batch" | "script">;
+
+const RENEW = defineScript(
+  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`,
+);
+const RELEASE = defineScript(
+  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`,
+);
 
 export function streamKey(prefix: string, stream: string): string {
-  return `${prefix}{${stream}}`;
+  return `${prefix}${hashTag(stream)}`;
 }
 
 export class LeaseTable {
-  readonly #redis: RedisCommand;
+  readonly #redis: IngesterRedis;
   readonly #base: string;
   readonly workerId: string;
   readonly durationMs: number;
   readonly #now: () => number;
 
   constructor(options: {
-    redis: RedisCommand;
+    redis: IngesterRedis;
     prefix: string;
     stream: string;
     workerId: string;
@@ -45,31 +52,31 @@ export class LeaseTable {
   async heartbeat(): Promise<string[]> {
     const now = this.#now();
     const key = `${this.#base}:workers`;
-    const [, , live] = await Promise.all([
-      this.#redis(["ZADD", key, String(now), this.workerId]),
-      this.#redis(["ZREMRANGEBYSCORE", key, "-inf", String(now - this.durationMs)]),
-      this.#redis(["ZRANGE", key, "0", "-1"]),
-      this.#redis(["PEXPIRE", key, String(Math.max(this.durationMs * 10, 60_000))]),
+    const [, , live] = await this.#redis.batch([
+      ["ZADD", key, String(now), this.workerId],
+      ["ZREMRANGEBYSCORE", key, "-inf", String(now - this.durationMs)],
+      ["ZRANGE", key, "0", "-1"],
+      ["PEXPIRE", key, String(Math.max(this.durationMs * 10, 60_000))],
     ]);
-    const ids = Array.isArray(live) ? live.map(asString).filter((s): s is string => s !== null) : [];
+    const ids = replyList(live).filter((s): s is string => s !== null);
     if (!ids.includes(this.workerId)) ids.push(this.workerId);
     return ids.sort();
   }
 
   /** Leaves the replica set at once (on shutdown), so the others rebalance without waiting. */
   async leave(): Promise<void> {
-    await this.#redis(["ZREM", `${this.#base}:workers`, this.workerId]);
+    await this.#redis.command(["ZREM", `${this.#base}:workers`, this.workerId]);
   }
 
   /** The holder of each shard's lease, or null where nobody holds it. */
   async owners(shardIds: readonly string[]): Promise<(string | null)[]> {
     if (shardIds.length === 0) return [];
-    const reply = await this.#redis(["MGET", ...shardIds.map((s) => this.leaseKey(s))]);
-    return Array.isArray(reply) ? shardIds.map((_, i) => asString(reply[i])) : shardIds.map(() => null);
+    const owners = replyList(await this.#redis.command(["MGET", ...shardIds.map((s) => this.leaseKey(s))]));
+    return shardIds.map((_, i) => owners[i] ?? null);
   }
 
   async acquire(shardId: string): Promise<boolean> {
-    const reply = await this.#redis([
+    const reply = await this.#redis.command([
       "SET",
       this.leaseKey(shardId),
       this.workerId,
@@ -77,19 +84,19 @@ export class LeaseTable {
       "PX",
       String(this.durationMs),
     ]);
-    return asString(reply) === "OK";
+    return replyText(reply) === "OK";
   }
 
   /** Renews the leases still held; returns the shards whose lease was lost. */
   async renew(shardIds: readonly string[]): Promise<string[]> {
     const replies = await Promise.all(
-      shardIds.map((s) => this.#redis(["EVAL", RENEW, "1", this.leaseKey(s), this.workerId, String(this.durationMs)])),
+      shardIds.map((s) => this.#redis.script(RENEW, [this.leaseKey(s)], [this.workerId, String(this.durationMs)])),
     );
-    return shardIds.filter((_, i) => asNumber(replies[i]) !== 1);
+    return shardIds.filter((_, i) => replyNumber(replies[i]) !== 1);
   }
 
   async release(shardId: string): Promise<void> {
-    await this.#redis(["EVAL", RELEASE, "1", this.leaseKey(shardId), this.workerId]);
+    await this.#redis.script(RELEASE, [this.leaseKey(shardId)], [this.workerId]);
   }
 }
 

@@ -1,10 +1,12 @@
 // The ingester's settings spec: every environment variable it reads, with type, default, range and
 // doc. loadSettings() validates from it (every problem at once); scripts/settings-docs.ts writes
 // the table in docs/ingester.md from it.
+
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { kafkaSetting } from "@trailstream/kafka";
-import { type Env, loadSpec, redisUrlSetting, type SettingsOf, setting, shellSpec } from "@trailstream/runtime";
+import { redisSetting } from "@trailstream/redis";
+import { type Env, loadSpec, type SettingsOf, setting, shellSpec } from "@trailstream/runtime";
 
 export type StartPosition = "trim_horizon" | "latest" | "at_timestamp";
 
@@ -16,7 +18,7 @@ const httpEndpoint = (name: string, doc: string) =>
 
 export const SETTINGS = {
   kafka: kafkaSetting("trailstream-ingester"),
-  redisUrl: redisUrlSetting,
+  redis: redisSetting,
   redisPrefix: setting.string(
     "REDIS_KEY_PREFIX",
     "trailstream:ingester:",

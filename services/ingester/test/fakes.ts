@@ -1,6 +1,8 @@
 // Fakes of the clients the sources use, recording what they were asked.
 import type { OutgoingMessage, Producer } from "@trailstream/kafka";
+import type { RedisCommand, RedisReply } from "@trailstream/redis";
 import { createLogger, type Logger } from "@trailstream/runtime";
+import type { IngesterRedis } from "../src/leases.ts";
 
 export class FakeProducer implements Producer {
   readonly sent: { topic: string; messages: OutgoingMessage[] }[] = [];
@@ -48,8 +50,8 @@ export function fakeRedis() {
     if (!e || e.expiresAt <= now) return null;
     return e.value;
   };
-  const command = async (args: readonly string[]): Promise<unknown> => {
-    const [cmd, ...a] = args;
+  const command = async (words: RedisCommand): Promise<RedisReply> => {
+    const [cmd, ...a] = words.map(String);
     switch (cmd) {
       case "SET": {
         const [k = "", v = "", nx, , px] = a;
@@ -82,7 +84,7 @@ export function fakeRedis() {
       case "HGET":
         return hashes.get(a[0] ?? "")?.get(a[1] ?? "") ?? null;
       case "HGETALL":
-        return Object.fromEntries(hashes.get(a[0] ?? "") ?? []);
+        return [...(hashes.get(a[0] ?? "") ?? [])].flat();
       case "ZADD": {
         const z = zsets.get(a[0] ?? "") ?? new Map<string, number>();
         z.set(a[2] ?? "", Number(a[1]));
@@ -105,5 +107,10 @@ export function fakeRedis() {
         throw new Error(`fake redis: ${cmd}`);
     }
   };
-  return { command, tick: (ms: number) => (now += ms), now: () => now };
+  const store: IngesterRedis = {
+    command,
+    batch: (commands) => Promise.all(commands.map(command)),
+    script: (script, keys, args) => command(["EVAL", script.lua, String(keys.length), ...keys, ...args]),
+  };
+  return { store, command, tick: (ms: number) => (now += ms), now: () => now };
 }

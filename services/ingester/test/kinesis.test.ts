@@ -76,7 +76,7 @@ function source(
   const kinesis = new KinesisSource({
     client: client as KinesisClient,
     stream: "s",
-    redis: redis.command,
+    redis: redis.store,
     redisPrefix: "t:",
     workerId: "w",
     leaseDurationMs: 5_000,
@@ -103,7 +103,7 @@ test("throttling and an expired iterator are retried; every record arrives and t
   const { kinesis, metrics } = source(client, redis, producer);
   kinesis.start();
   await until(() => producer.values("raw").length >= 10);
-  const checkpoints = new Checkpoints({ redis: redis.command, prefix: "t:", stream: "s" });
+  const checkpoints = new Checkpoints({ redis: redis.store, prefix: "t:", stream: "s" });
   await until(() => reads.length >= 4);
   await kinesis.stop();
   const ids = (producer.values("raw") as { event: { eventID: string } }[]).map((v) => v.event.eventID);
@@ -145,7 +145,7 @@ test("a closed parent is read to its end (SHARD_END) before its child is read", 
   assert.ok(lastParentRead < firstChildRead, reads.join(", "));
   const ids = (producer.values("raw") as { event: { eventID: string } }[]).map((v) => v.event.eventID);
   assert.deepEqual(ids, ["p0", "p1", "p2", "p3", "c0", "c1"]);
-  const checkpoints = new Checkpoints({ redis: redis.command, prefix: "t:", stream: "s" });
+  const checkpoints = new Checkpoints({ redis: redis.store, prefix: "t:", stream: "s" });
   assert.equal(await checkpoints.get(parent.id), "SHARD_END");
 });
 
@@ -162,6 +162,6 @@ test("at_timestamp: the start time is pinned as the shard's checkpoint and used 
   assert.ok(iterator);
   assert.equal(iterator.input.ShardIteratorType, "AT_TIMESTAMP");
   assert.equal((iterator.input.Timestamp as Date).getTime(), at.getTime());
-  const checkpoints = new Checkpoints({ redis: redis.command, prefix: "t:", stream: "s" });
+  const checkpoints = new Checkpoints({ redis: redis.store, prefix: "t:", stream: "s" });
   assert.equal(await checkpoints.get("shardId-000000000000"), "1000", "then moved by the first record");
 });

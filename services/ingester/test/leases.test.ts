@@ -20,7 +20,7 @@ test("lease targets add up to the shard count and differ by at most one", () => 
 
 test("a lease is held by one replica, renewed only by it, and free once it expires", async () => {
   const redis = fakeRedis();
-  const options = { redis: redis.command, prefix: "t:", stream: "s", durationMs: 3_000, now: redis.now };
+  const options = { redis: redis.store, prefix: "t:", stream: "s", durationMs: 3_000, now: redis.now };
   const a = new LeaseTable({ ...options, workerId: "a" });
   const b = new LeaseTable({ ...options, workerId: "b" });
   assert.equal(await a.acquire("shard-0"), true);
@@ -39,7 +39,7 @@ test("a lease is held by one replica, renewed only by it, and free once it expir
 
 test("heartbeats list the live replicas; a silent one drops out after a lease duration", async () => {
   const redis = fakeRedis();
-  const options = { redis: redis.command, prefix: "t:", stream: "s", durationMs: 3_000, now: redis.now };
+  const options = { redis: redis.store, prefix: "t:", stream: "s", durationMs: 3_000, now: redis.now };
   const a = new LeaseTable({ ...options, workerId: "a" });
   const b = new LeaseTable({ ...options, workerId: "b" });
   await a.heartbeat();
@@ -53,14 +53,14 @@ test("heartbeats list the live replicas; a silent one drops out after a lease du
 test("only the lease holder moves a checkpoint", async () => {
   const redis = fakeRedis();
   const leases = new LeaseTable({
-    redis: redis.command,
+    redis: redis.store,
     prefix: "t:",
     stream: "s",
     workerId: "a",
     durationMs: 3_000,
     now: redis.now,
   });
-  const checkpoints = new Checkpoints({ redis: redis.command, prefix: "t:", stream: "s" });
+  const checkpoints = new Checkpoints({ redis: redis.store, prefix: "t:", stream: "s" });
   assert.equal(await checkpoints.set("shard-0", "100", "a"), false, "no lease, no checkpoint");
   await leases.acquire("shard-0");
   assert.equal(await checkpoints.set("shard-0", "100", "a"), true);

@@ -1,11 +1,13 @@
 // The sqs-s3 source against fake SQS and S3 clients: the paths the emulators cannot produce
 // (access denied) and the ones that must not delete (Kafka failing).
+
 import assert from "node:assert/strict";
 import { PassThrough, Readable } from "node:stream";
 import { test } from "node:test";
 import { gzipSync } from "node:zlib";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { SQSClient } from "@aws-sdk/client-sqs";
+import type { IngesterRedis } from "../src/leases.ts";
 import { Semaphore } from "../src/semaphore.ts";
 import { Sink } from "../src/sink.ts";
 import { SqsS3Source } from "../src/sources/sqs-s3.ts";
@@ -20,7 +22,7 @@ function setup(options: {
   deliveries: number;
   visibilitySeconds?: number;
   maxReceives?: number;
-  redis?: (args: readonly string[]) => Promise<unknown>;
+  redis?: IngesterRedis;
   fileSkipWindowMs?: number;
 }) {
   let delivered = 0;
@@ -59,7 +61,7 @@ function setup(options: {
     s3RetryBaseSeconds: 7,
     ...(options.maxReceives === undefined ? {} : { maxReceives: options.maxReceives }),
     fileSkipWindowMs: options.fileSkipWindowMs ?? 0,
-    redis: options.redis ?? (async () => null),
+    redis: options.redis ?? { command: async () => null, batch: async () => [], script: async () => null },
     redisPrefix: "t:",
     maxDecompressedBytes: 1 << 20,
     maxRecordBytes: 1 << 20,
@@ -235,7 +237,11 @@ test("a Redis that does not answer cannot hold the S3 path: the identical-file c
   const { sqs, producer, source } = setup({
     deliveries: 1,
     fileSkipWindowMs: 3_600_000,
-    redis: () => new Promise(() => {}),
+    redis: {
+      command: () => new Promise(() => {}),
+      batch: () => new Promise(() => {}),
+      script: () => new Promise(() => {}),
+    },
     s3: { GetObjectCommand: () => ({ Body: Readable.from([body]), ETag: '"abc"', ContentLength: body.length }) },
   });
   const started = Date.now();

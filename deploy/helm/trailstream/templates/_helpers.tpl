@@ -109,7 +109,10 @@ message naming the keys.
 {{- if and .Values.redis.passwordKey (not .Values.redis.existingSecret) -}}
 {{- fail "redis.passwordKey is set: name the Secret holding the password in redis.existingSecret" -}}
 {{- end -}}
-{{- if and .Values.redis.url (regexFind "^rediss?://[^/@]*:[^/@]*@" .Values.redis.url) -}}
+{{- if and .Values.redis.usernameKey (not .Values.redis.existingSecret) -}}
+{{- fail "redis.usernameKey is set: name the Secret holding the user name in redis.existingSecret" -}}
+{{- end -}}
+{{- if and .Values.redis.url (regexFind "^rediss?(\\+(sentinel|cluster))?://[^/@]*:[^/@]*@" .Values.redis.url) -}}
 {{- fail "redis.url holds a password: put the password in a Secret (redis.existingSecret, redis.passwordKey) and keep it out of values" -}}
 {{- end -}}
 {{- if and .Values.alerter.rules.existingConfigMap .Values.alerter.rules.custom -}}
@@ -155,6 +158,13 @@ message naming the keys.
 {{- else }}
 - name: REDIS_URL
   value: {{ $V.redis.url | quote }}
+{{- end }}
+{{- if $V.redis.usernameKey }}
+- name: REDIS_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ $V.redis.existingSecret }}
+      key: {{ $V.redis.usernameKey }}
 {{- end }}
 {{- if $V.redis.passwordKey }}
 - name: REDIS_PASSWORD

@@ -19,14 +19,15 @@ import {
   type Verdict,
 } from "@trailstream/cloudtrail";
 import type { Producer } from "@trailstream/kafka";
+import { replyList, replyText } from "@trailstream/redis";
 import type { Logger } from "@trailstream/runtime";
+import type { IngesterRedis } from "../leases.ts";
 import type { IngesterMetrics } from "../metrics.ts";
-import { asString, type RedisCommand } from "../redis.ts";
 import type { PublicKeySource } from "./public-keys.ts";
 import { RedisIntegrityStore } from "./redis-store.ts";
 
 export interface IntegrityOptions extends TrackerOptions {
-  redis: RedisCommand;
+  redis: IngesterRedis;
   redisPrefix: string;
   keys: PublicKeySource;
   producer: Producer;
@@ -142,7 +143,7 @@ export class Integrity {
     const now = this.#now();
     await this.#emit(await this.#tracker.tick(now));
     await this.drain();
-    const unverified = await this.#o.redis([
+    const unverified = await this.#o.redis.command([
       "ZCOUNT",
       `${this.#o.redisPrefix}integrity:pending-due`,
       "-inf",
@@ -154,32 +155,32 @@ export class Integrity {
   /** Moves the outbox to the integrity topic; one replica at a time, so no verdict is sent twice. */
   async drain(): Promise<number> {
     const lock = `${this.#outbox}:lock`;
-    if ((await this.#o.redis(["SET", lock, "1", "NX", "PX", "30000"])) === null) return 0;
+    if ((await this.#o.redis.command(["SET", lock, "1", "NX", "PX", "30000"])) === null) return 0;
     let sent = 0;
     try {
       for (;;) {
-        const raw = ((await this.#o.redis(["LRANGE", this.#outbox, "0", String(OUTBOX_BATCH - 1)])) as unknown[])
-          .map(asString)
-          .filter((v): v is string => v !== null);
+        const raw = replyList(
+          await this.#o.redis.command(["LRANGE", this.#outbox, "0", String(OUTBOX_BATCH - 1)]),
+        ).filter((v): v is string => v !== null);
         if (raw.length === 0) break;
         const verdicts = raw.map((r) => JSON.parse(r) as Verdict);
         await this.#o.producer.send(
           this.#o.topic,
           verdicts.map((v, i) => ({ key: v.chain ?? v.bucket, value: raw[i] as string })),
         );
-        await this.#o.redis(["LTRIM", this.#outbox, String(raw.length), "-1"]);
+        await this.#o.redis.command(["LTRIM", this.#outbox, String(raw.length), "-1"]);
         sent += raw.length;
         for (const v of verdicts) this.#count(v);
       }
     } finally {
-      await this.#o.redis(["DEL", lock]);
+      await this.#o.redis.command(["DEL", lock]);
     }
     return sent;
   }
 
   async #emit(verdicts: Verdict[]): Promise<void> {
     if (verdicts.length === 0) return;
-    await this.#o.redis(["RPUSH", this.#outbox, ...verdicts.map((v) => JSON.stringify(v))]);
+    await this.#o.redis.command(["RPUSH", this.#outbox, ...verdicts.map((v) => JSON.stringify(v))]);
     for (const v of verdicts) {
       if (v.kind !== "valid") this.#o.log.warn({ verdict: v.kind, bucket: v.bucket, key: v.key }, v.message);
     }

@@ -3,31 +3,32 @@
 // digest entry exactly one decides; a chain's state is changed under a short lock.
 import { randomUUID } from "node:crypto";
 import type { ChainState, ExpectedFile, IntegrityStore, PendingFile } from "@trailstream/cloudtrail";
-import { asNumber, asString, type RedisCommand } from "../redis.ts";
+import { replyList, replyNumber, replyText } from "@trailstream/redis";
+import type { IngesterRedis } from "../leases.ts";
 
 const DAY_MS = 86_400_000;
 const RELEASE = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end`;
 
 export class RedisIntegrityStore implements IntegrityStore {
-  readonly #redis: RedisCommand;
+  readonly #redis: IngesterRedis;
   readonly #p: string;
   /** How long unlisted log files, listed-but-unseen entries and verdict marks are kept. */
   readonly #ttlMs: number;
 
-  constructor(redis: RedisCommand, prefix: string, ttlMs = 2 * DAY_MS) {
+  constructor(redis: IngesterRedis, prefix: string, ttlMs = 2 * DAY_MS) {
     this.#redis = redis;
     this.#p = `${prefix}integrity:`;
     this.#ttlMs = ttlMs;
   }
 
   async putPending(id: string, file: PendingFile): Promise<void> {
-    await this.#redis(["SET", `${this.#p}pending:${id}`, JSON.stringify(file), "PX", String(this.#ttlMs)]);
-    await this.#redis(["ZADD", `${this.#p}pending-due`, String(Math.max(file.deliveredMs, file.seenMs)), id]);
+    await this.#redis.command(["SET", `${this.#p}pending:${id}`, JSON.stringify(file), "PX", String(this.#ttlMs)]);
+    await this.#redis.command(["ZADD", `${this.#p}pending-due`, String(Math.max(file.deliveredMs, file.seenMs)), id]);
   }
 
   async takePending(id: string): Promise<PendingFile | undefined> {
-    const got = asString(await this.#redis(["GETDEL", `${this.#p}pending:${id}`]));
-    await this.#redis(["ZREM", `${this.#p}pending-due`, id]);
+    const got = replyText(await this.#redis.command(["GETDEL", `${this.#p}pending:${id}`]));
+    await this.#redis.command(["ZREM", `${this.#p}pending-due`, id]);
     return got === null ? undefined : (JSON.parse(got) as PendingFile);
   }
 
@@ -36,17 +37,17 @@ export class RedisIntegrityStore implements IntegrityStore {
   }
 
   async deferPending(id: string, checkMs: number): Promise<void> {
-    await this.#redis(["ZADD", `${this.#p}pending-due`, "XX", String(checkMs), id]);
+    await this.#redis.command(["ZADD", `${this.#p}pending-due`, "XX", String(checkMs), id]);
   }
 
   async putExpected(id: string, file: ExpectedFile): Promise<void> {
-    await this.#redis(["SET", `${this.#p}expected:${id}`, JSON.stringify(file), "PX", String(this.#ttlMs)]);
-    await this.#redis(["ZADD", `${this.#p}expected-due`, String(file.deadlineMs), id]);
+    await this.#redis.command(["SET", `${this.#p}expected:${id}`, JSON.stringify(file), "PX", String(this.#ttlMs)]);
+    await this.#redis.command(["ZADD", `${this.#p}expected-due`, String(file.deadlineMs), id]);
   }
 
   async takeExpected(id: string): Promise<ExpectedFile | undefined> {
-    const got = asString(await this.#redis(["GETDEL", `${this.#p}expected:${id}`]));
-    await this.#redis(["ZREM", `${this.#p}expected-due`, id]);
+    const got = replyText(await this.#redis.command(["GETDEL", `${this.#p}expected:${id}`]));
+    await this.#redis.command(["ZREM", `${this.#p}expected-due`, id]);
     return got === null ? undefined : (JSON.parse(got) as ExpectedFile);
   }
 
@@ -56,34 +57,27 @@ export class RedisIntegrityStore implements IntegrityStore {
 
   async #due<T>(kind: "pending" | "expected", beforeMs: number, limit: number): Promise<T[]> {
     const index = `${this.#p}${kind}-due`;
-    const ids = (await this.#redis([
-      "ZRANGE",
-      index,
-      "-inf",
-      String(beforeMs),
-      "BYSCORE",
-      "LIMIT",
-      "0",
-      String(limit),
-    ])) as unknown[];
+    const ids = replyList(
+      await this.#redis.command(["ZRANGE", index, "-inf", String(beforeMs), "BYSCORE", "LIMIT", "0", String(limit)]),
+    );
     const out: T[] = [];
     for (const raw of ids) {
-      const id = asString(raw);
+      const id = raw;
       if (id === null) continue;
-      const value = asString(await this.#redis(["GET", `${this.#p}${kind}:${id}`]));
+      const value = replyText(await this.#redis.command(["GET", `${this.#p}${kind}:${id}`]));
       if (value === null)
-        await this.#redis(["ZREM", index, id]); // expired
+        await this.#redis.command(["ZREM", index, id]); // expired
       else out.push(JSON.parse(value) as T);
     }
     return out;
   }
 
   async markResolved(id: string): Promise<void> {
-    await this.#redis(["SET", `${this.#p}resolved:${id}`, "1", "PX", String(this.#ttlMs)]);
+    await this.#redis.command(["SET", `${this.#p}resolved:${id}`, "1", "PX", String(this.#ttlMs)]);
   }
 
   async isResolved(id: string): Promise<boolean> {
-    return asNumber(await this.#redis(["EXISTS", `${this.#p}resolved:${id}`])) === 1;
+    return replyNumber(await this.#redis.command(["EXISTS", `${this.#p}resolved:${id}`])) === 1;
   }
 
   async updateChain<T>(
@@ -93,51 +87,51 @@ export class RedisIntegrityStore implements IntegrityStore {
     const lock = `${this.#p}lock:${chain}`;
     const token = randomUUID();
     for (let waited = 0; ; waited += 20) {
-      if ((await this.#redis(["SET", lock, token, "NX", "PX", "10000"])) !== null) break;
+      if ((await this.#redis.command(["SET", lock, token, "NX", "PX", "10000"])) !== null) break;
       if (waited > 15_000) throw new Error(`chain ${chain} stayed locked for 15 s`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     try {
       const key = `${this.#p}chain:${chain}`;
-      const raw = asString(await this.#redis(["GET", key]));
+      const raw = replyText(await this.#redis.command(["GET", key]));
       const { state, result } = change(raw === null ? undefined : (JSON.parse(raw) as ChainState));
       if (state) {
-        await this.#redis(["SET", key, JSON.stringify(state), "PX", String(7 * DAY_MS)]);
-        await this.#redis(["SADD", `${this.#p}chains`, chain]);
+        await this.#redis.command(["SET", key, JSON.stringify(state), "PX", String(7 * DAY_MS)]);
+        await this.#redis.command(["SADD", `${this.#p}chains`, chain]);
       } else {
-        await this.#redis(["DEL", key]);
-        await this.#redis(["SREM", `${this.#p}chains`, chain]);
+        await this.#redis.command(["DEL", key]);
+        await this.#redis.command(["SREM", `${this.#p}chains`, chain]);
       }
       return result;
     } finally {
-      await this.#redis(["EVAL", RELEASE, "1", lock, token]);
+      await this.#redis.command(["EVAL", RELEASE, "1", lock, token]);
     }
   }
 
   async chains(): Promise<string[]> {
-    const members = (await this.#redis(["SMEMBERS", `${this.#p}chains`])) as unknown[];
-    return members.map(asString).filter((m): m is string => m !== null);
+    const members = replyList(await this.#redis.command(["SMEMBERS", `${this.#p}chains`]));
+    return members.filter((m): m is string => m !== null);
   }
 
   async raiseSiteEnd(site: string, endMs: number): Promise<void> {
-    await this.#redis(["ZADD", `${this.#p}site-ends`, "GT", String(endMs), site]);
+    await this.#redis.command(["ZADD", `${this.#p}site-ends`, "GT", String(endMs), site]);
   }
 
   async siteEnd(site: string): Promise<number | undefined> {
-    const got = asString(await this.#redis(["ZSCORE", `${this.#p}site-ends`, site]));
+    const got = replyText(await this.#redis.command(["ZSCORE", `${this.#p}site-ends`, site]));
     return got === null ? undefined : Number(got);
   }
 
   async addSiteHole(site: string, fromMs: number, toMs: number): Promise<void> {
     const key = `${this.#p}holes:${site}`;
-    await this.#redis(["RPUSH", key, `${fromMs}:${toMs}`]);
-    await this.#redis(["PEXPIRE", key, String(3 * DAY_MS)]);
+    await this.#redis.command(["RPUSH", key, `${fromMs}:${toMs}`]);
+    await this.#redis.command(["PEXPIRE", key, String(3 * DAY_MS)]);
   }
 
   async inSiteHole(site: string, ms: number): Promise<boolean> {
-    const holes = (await this.#redis(["LRANGE", `${this.#p}holes:${site}`, "0", "-1"])) as unknown[];
+    const holes = replyList(await this.#redis.command(["LRANGE", `${this.#p}holes:${site}`, "0", "-1"]));
     return holes.some((h) => {
-      const [from, to] = (asString(h) ?? "").split(":").map(Number) as [number, number];
+      const [from, to] = (h ?? "").split(":").map(Number) as [number, number];
       return ms >= from - 60_000 && ms <= to + 60_000;
     });
   }

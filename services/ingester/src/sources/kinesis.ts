@@ -14,10 +14,10 @@ import {
 import { decodeKinesisData, type Origin } from "@trailstream/cloudtrail";
 import type { Logger } from "@trailstream/runtime";
 import { AT_TIMESTAMP, Checkpoints, SHARD_END } from "../checkpoints.ts";
+import type { IngesterRedis } from "../leases.ts";
 import { LeaseTable, leaseTarget } from "../leases.ts";
 import type { IngesterMetrics } from "../metrics.ts";
 import { toOutcome } from "../records.ts";
-import type { RedisCommand } from "../redis.ts";
 import type { StartPosition } from "../settings.ts";
 import type { DeadLetterInput, RawRecord, Sink } from "../sink.ts";
 import { backoffMs, errorName, sleep } from "../util.ts";
@@ -33,7 +33,7 @@ import {
 export interface KinesisSourceOptions {
   client: KinesisClient;
   stream: string;
-  redis: RedisCommand;
+  redis: IngesterRedis;
   redisPrefix: string;
   workerId: string;
   leaseDurationMs: number;

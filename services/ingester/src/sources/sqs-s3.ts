@@ -18,11 +18,12 @@ import {
   type Origin,
   type S3ObjectRef,
 } from "@trailstream/cloudtrail";
+import { replyText } from "@trailstream/redis";
 import type { Logger } from "@trailstream/runtime";
 import type { Integrity } from "../integrity/integrity.ts";
+import type { IngesterRedis } from "../leases.ts";
 import type { IngesterMetrics } from "../metrics.ts";
 import { toOutcome } from "../records.ts";
-import { asString, type RedisCommand } from "../redis.ts";
 import type { Semaphore } from "../semaphore.ts";
 import type { DeadLetterInput, RawRecord, Sink } from "../sink.ts";
 import { Acks, backoffMs, errorMessage, errorName, httpStatus, sleep } from "../util.ts";
@@ -45,7 +46,7 @@ export interface SqsS3Options {
   maxReceives?: number;
   /** 0 turns the identical-file skip off. */
   fileSkipWindowMs: number;
-  redis: RedisCommand;
+  redis: IngesterRedis;
   redisPrefix: string;
   maxDecompressedBytes: number;
   maxRecordBytes: number;
@@ -469,8 +470,8 @@ export class SqsS3Source {
     if (this.#o.fileSkipWindowMs <= 0) return null;
     try {
       // Bounded: a stalled Redis must not hold a file slot (and so the whole S3 path).
-      const reply = await withTimeout(this.#o.redis(["GET", this.#seenKey(eTag, size)]), SKIP_CHECK_TIMEOUT_MS);
-      return asString(reply);
+      const reply = await withTimeout(this.#o.redis.command(["GET", this.#seenKey(eTag, size)]), SKIP_CHECK_TIMEOUT_MS);
+      return replyText(reply);
     } catch (error) {
       // Only an optimization: without Redis, read the file.
       this.#o.log.warn({ err: error }, "could not check for an identical file; reading it");
@@ -482,7 +483,7 @@ export class SqsS3Source {
     if (this.#o.fileSkipWindowMs <= 0) return;
     try {
       await withTimeout(
-        this.#o.redis(["SET", this.#seenKey(eTag, size), value, "PX", String(this.#o.fileSkipWindowMs)]),
+        this.#o.redis.command(["SET", this.#seenKey(eTag, size), value, "PX", String(this.#o.fileSkipWindowMs)]),
         SKIP_CHECK_TIMEOUT_MS,
       );
     } catch (error) {
