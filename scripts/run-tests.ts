@@ -27,6 +27,7 @@ const ON_REDIS_CLUSTER = [
   "test/integration/enricher-claims.test.ts",
   "test/integration/enricher-crash.test.ts",
   "test/integration/ingester-kinesis.test.ts",
+  "test/integration/integrity.test.ts",
   "test/e2e/pipeline.test.ts",
 ];
 

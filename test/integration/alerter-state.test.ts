@@ -62,6 +62,44 @@ test("suppression claims: the owner may claim again, others may not; decideAlert
   assert.equal((await decideAlert(rule, record, s.forEvent("b:3"), now)).reason, "suppressed");
 });
 
+test("a threshold crossed by two replicas at once fires once, for the crossing event, with its count", async () => {
+  const s = state(`${uniqueName("alerter-state")}:`);
+  const rule: Rule = {
+    id: "burst",
+    title: "t",
+    severity: "low",
+    source: "custom",
+    threshold: { count: 5, windowMs: 60_000, groupBy: ["ip"] },
+    matches: () => true,
+  };
+  const now = Date.now();
+  const record = { ip: "10.0.0.2" };
+  for (let i = 1; i <= 4; i++)
+    assert.equal((await decideAlert(rule, record, s.forEvent(`burst:${i}`), now)).fire, false);
+  // Replica A's fifth event is slow between counting and claiming (a pause, a slow node of a Cluster);
+  // replica B's sixth event comes in between.
+  let sixthDone!: () => void;
+  const afterSixth = new Promise<void>((resolve) => {
+    sixthDone = resolve;
+  });
+  const fifthStore = s.forEvent("burst:5");
+  const slowFifth = {
+    ...fifthStore,
+    claimOnce: async (key: string, ttlMs: number) => {
+      await afterSixth;
+      return fifthStore.claimOnce(key, ttlMs);
+    },
+  };
+  const fifth = decideAlert(rule, record, slowFifth, now);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const sixth = await decideAlert(rule, record, s.forEvent("burst:6"), now);
+  sixthDone();
+  const decisions = [await fifth, sixth];
+  const fired = decisions.filter((d) => d.fire);
+  assert.equal(fired.length, 1, "one alert");
+  assert.equal(fired[0]?.count, 5, "the event that made it five raised it");
+});
+
 test("alerted: claims: new, again, done, copy; marking done keeps the TTL", async () => {
   const prefix = `${uniqueName("alerter-state")}:`;
   const s = state(prefix, 30_000);

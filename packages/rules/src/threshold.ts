@@ -9,6 +9,20 @@ export interface WindowStore {
   increment(key: string, windowMs: number, nowMs: number): Promise<number>;
   /** True for the first caller until ttlMs has passed; false while an earlier claim holds. */
   claimOnce(key: string, ttlMs: number, nowMs?: number): Promise<boolean>;
+  /**
+   * Optional: increment, and when the count reaches `threshold` claim, as one atomic step. Without it,
+   * two replicas (or two events of one batch) can both cross the threshold and the claim goes to
+   * whichever arrives first, so the alert may report 6 or 7 instead of the crossing's 5. Both keys
+   * share a `{…}` part, so a Redis Cluster keeps them on one node.
+   */
+  incrementAndClaim?(
+    windowKey: string,
+    windowMs: number,
+    nowMs: number,
+    threshold: number,
+    claimKey: string,
+    claimTtlMs: number,
+  ): Promise<{ count: number; claimed: boolean }>;
 }
 
 /** A sliding-window store in process memory: exact counts, for one process only. */
@@ -77,6 +91,24 @@ export async function decideAlert(
 ): Promise<AlertDecision> {
   const t = rule.threshold;
   const group = groupKey(record, t?.groupBy ?? rule.suppress?.groupBy ?? []);
+  if (t && store.incrementAndClaim) {
+    const s = rule.suppress ?? { windowMs: t.windowMs, groupBy: t.groupBy };
+    if (groupKey(record, s.groupBy) === group) {
+      const slot = `{${rule.id}:${group}}`;
+      const { count, claimed } = await store.incrementAndClaim(
+        `threshold:${slot}`,
+        t.windowMs,
+        nowMs,
+        t.count,
+        `suppress:${slot}`,
+        s.windowMs,
+      );
+      if (count < t.count) return { fire: false, reason: "below-threshold", count, group };
+      return claimed
+        ? { fire: true, reason: "fire", count, group }
+        : { fire: false, reason: "suppressed", count, group };
+    }
+  }
   let count = 1;
   if (t) {
     count = await store.increment(`threshold:${rule.id}:${groupKey(record, t.groupBy)}`, t.windowMs, nowMs);

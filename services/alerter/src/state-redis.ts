@@ -9,8 +9,25 @@
 // is this event's (the alerter died after claiming), so the alert is raised again, not lost.
 // A window's transaction touches one key, and every other command is single-key: on a Redis
 // Cluster the state spreads over the nodes with no hash tag needed.
-import { type RedisStore, replyText } from "@trailstream/redis";
+import { defineScript, type RedisStore, replyList, replyText } from "@trailstream/redis";
 import type { WindowStore } from "@trailstream/rules";
+
+// KEYS: the window, the claim (one slot). ARGV: since, now, member (also the claim's owner), the
+// window's expiry, threshold, the claim's TTL. Returns {count, claimed}.
+const INCREMENT_AND_CLAIM = defineScript(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+local count = redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+if count < tonumber(ARGV[5]) then return {count, 0} end
+local held = redis.call('GET', KEYS[2])
+if not held then
+  redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[6])
+  return {count, 1}
+end
+if held == ARGV[3] then return {count, 1} end
+return {count, 0}
+`);
 
 /** The part of the Redis client this module uses. */
 export type StateClient = Pick<RedisStore, "command" | "batch" | "transaction" | "script">;
@@ -49,6 +66,8 @@ export class RedisAlertState {
     return {
       increment: (key, windowMs, nowMs) => this.increment(key, windowMs, nowMs, identity),
       claimOnce: (key, ttlMs) => this.claimOnce(key, ttlMs, identity),
+      incrementAndClaim: (windowKey, windowMs, nowMs, threshold, claimKey, claimTtlMs) =>
+        this.incrementAndClaim(windowKey, windowMs, nowMs, identity, threshold, claimKey, claimTtlMs),
     };
   }
 
@@ -66,6 +85,33 @@ export class RedisAlertState {
     const count = Number(replyText(replies[2]));
     if (!Number.isInteger(count)) throw new Error(`Redis answered ${String(replies[2])} to ZCOUNT ${key}`);
     return count;
+  }
+
+  /** increment() and, once the count reaches threshold, claimOnce() in one script: the crossing event claims. */
+  async incrementAndClaim(
+    windowKey: string,
+    windowMs: number,
+    nowMs: number,
+    member: string,
+    threshold: number,
+    claimKey: string,
+    claimTtlMs: number,
+  ): Promise<{ count: number; claimed: boolean }> {
+    const reply = await this.#client.script(
+      INCREMENT_AND_CLAIM,
+      [this.#prefix + windowKey, this.#prefix + claimKey],
+      [
+        String(nowMs - windowMs),
+        String(nowMs),
+        member,
+        String(Math.ceil(windowMs) + 60_000),
+        String(threshold),
+        String(Math.max(1, Math.round(claimTtlMs))),
+      ],
+    );
+    const [count, claimed] = replyList(reply).map(Number);
+    if (!Number.isInteger(count)) throw new Error(`Redis answered ${JSON.stringify(reply)} to the threshold script`);
+    return { count: count as number, claimed: claimed === 1 };
   }
 
   /** True when this owner holds the key for ttlMs: it claimed it now, or had claimed it before. */
