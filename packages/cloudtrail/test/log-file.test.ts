@@ -105,6 +105,33 @@ describe("decodeLogFile", () => {
     );
   });
 
+  test("a file in memory, parsed whole, gives the same items as the record splitter, irregular files included", async () => {
+    const record = records[0] as CloudTrailRecord;
+    const bodies = [
+      JSON.stringify({ Records: records }),
+      JSON.stringify(records.slice(0, 3)),
+      `{"x": {"Records": 1}, "Records": ${JSON.stringify(records.slice(0, 2))}}`,
+      `{"Records": [${JSON.stringify(record)}, 7, null, {"eventID": 1}, {"eventTime": 5, "eventID": "e", "recipientAccountId": "1"}]}`,
+      `{"Records": [${JSON.stringify(record)}], "Records": [${JSON.stringify(records[1])}]}`,
+      `{"Records": {"a": 1}}`,
+      `{"other": []}`,
+      `{"Records": [${JSON.stringify(record)}, {"eventID": }]}`,
+      `\ufeff{"Records": [${JSON.stringify(record)}]}`,
+      `{"Records": []}{"Records": []}`,
+      `${"[".repeat(300)}${"]".repeat(300)}`,
+      "",
+    ];
+    for (const body of bodies) {
+      for (const bytes of [Buffer.from(body), gzipSync(body), Buffer.concat([gzipSync(body), Buffer.alloc(3)])]) {
+        const whole = await collect(decodeLogFile(bytes));
+        const streamed = await collect(decodeLogFile(chunked(bytes, 4096)));
+        const shown = (items: DecodeItem[]) =>
+          items.map((i) => (i.ok ? { index: i.index, record: i.record } : { index: i.index, error: `${i.error.code} ${i.error.message} at ${i.error.where}` }));
+        assert.deepEqual(shown(whole), shown(streamed), body.slice(0, 80));
+      }
+    }
+  });
+
   test("a bare JSON array of records is read like a log file", async () => {
     const items = await collect(decodeLogFile(gzipSync(Buffer.from(JSON.stringify(records.slice(0, 4))))));
     assert.deepEqual(okRecords(items), records.slice(0, 4));
