@@ -63,6 +63,24 @@ export async function deleteTopics(kafka: KafkaClient, topics: readonly string[]
   }
 }
 
+/** What one record batch adds around a record's value (batch header, record header, key, headers): kept free. */
+export const RECORD_OVERHEAD_BYTES = 512;
+
+/**
+ * The largest value one record on the topic may carry: its `max.message.bytes` less the overhead of
+ * the batch around it, and never more than `configured` (the service's own cap). `configured` alone
+ * when the topic's bound cannot be read.
+ */
+export async function topicValueBound(
+  kafka: KafkaClient,
+  topic: string,
+  configured: number,
+): Promise<{ maxValueBytes: number; topicMaxMessageBytes: number | undefined }> {
+  const topicMax = await topicMaxMessageBytes(kafka, topic);
+  const fromTopic = topicMax === undefined ? configured : topicMax - RECORD_OVERHEAD_BYTES;
+  return { maxValueBytes: Math.max(1, Math.min(configured, fromTopic)), topicMaxMessageBytes: topicMax };
+}
+
 /**
  * The topic's `max.message.bytes` (what the broker accepts in one record batch), or undefined when
  * it cannot be read (no DescribeConfigs ACL): callers then keep their configured bound.

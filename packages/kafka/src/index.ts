@@ -1,5 +1,13 @@
 // Everything Kafka: the rest of trailstream sees these types only, never the client library's.
-export { consumerGroupLag, deleteTopics, ensureTopics, type TopicSpec, topicMaxMessageBytes } from "./admin.ts";
+export {
+  consumerGroupLag,
+  deleteTopics,
+  ensureTopics,
+  RECORD_OVERHEAD_BYTES,
+  type TopicSpec,
+  topicMaxMessageBytes,
+  topicValueBound,
+} from "./admin.ts";
 export { chunkBySize, MAX_REQUEST_BYTES } from "./chunk.ts";
 export { createKafka, type KafkaClient, type KafkaLog } from "./client.ts";
 export { type BatchConsumer, type BatchConsumerOptions, startBatchConsumer } from "./consumer.ts";

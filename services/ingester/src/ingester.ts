@@ -6,7 +6,7 @@ import { CloudTrailClient } from "@aws-sdk/client-cloudtrail";
 import { KinesisClient } from "@aws-sdk/client-kinesis";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { createKafka, ensureTopics, openProducer, type Producer } from "@trailstream/kafka";
+import { createKafka, ensureTopics, openProducer, type Producer, topicValueBound } from "@trailstream/kafka";
 import { describeRedisSettings, openRedis } from "@trailstream/redis";
 import { createRegistry, fatalSignal, type Logger, type RunningService } from "@trailstream/runtime";
 import type { Registry } from "prom-client";
@@ -61,6 +61,21 @@ export async function start(config: IngesterConfig, deps: IngesterDeps): Promise
       ? [{ topic: config.topicIntegrity, partitions: Math.min(3, config.topicPartitions) }]
       : []),
   ]);
+  // The cap is the smaller of KAFKA_MAX_MESSAGE_BYTES and what the topic itself accepts, so a topic
+  // created with a smaller max.message.bytes dead-letters a large record instead of refusing its batch.
+  const [raw, dlq] = await Promise.all([
+    topicValueBound(kafka, config.topicRaw, config.kafkaMaxMessageBytes),
+    topicValueBound(kafka, config.topicDlq, config.kafkaMaxMessageBytes),
+  ]);
+  logger.info(
+    {
+      topic: config.topicRaw,
+      maxMessageBytes: raw.topicMaxMessageBytes ?? "unknown",
+      maxRecordBytes: raw.maxValueBytes,
+      dlqMaxRecordBytes: dlq.maxValueBytes,
+    },
+    "raw topic size bound",
+  );
   const producer: Producer = await openProducer(kafka);
   const redis = openRedis(config.redis, {
     onUp: () => logger.info("Redis connected"),
@@ -72,8 +87,9 @@ export async function start(config: IngesterConfig, deps: IngesterDeps): Promise
     topicDlq: config.topicDlq,
     batchRecords: config.kafkaBatchRecords,
     lingerMs: config.kafkaLingerMs,
-    batchBytes: config.kafkaBatchBytes,
-    maxMessageBytes: config.kafkaMaxMessageBytes,
+    batchBytes: Math.min(config.kafkaBatchBytes, raw.maxValueBytes),
+    maxMessageBytes: raw.maxValueBytes,
+    dlqMaxMessageBytes: dlq.maxValueBytes,
     metrics,
   });
 

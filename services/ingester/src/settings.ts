@@ -189,13 +189,13 @@ export const SETTINGS = {
     "KAFKA_BATCH_BYTES",
     512 * 1024,
     { min: 1024 },
-    "A raw batch is cut past this many bytes",
+    "A raw batch never passes this many bytes (nor the raw topic's max.message.bytes)",
   ),
   kafkaMaxMessageBytes: setting.integer(
     "KAFKA_MAX_MESSAGE_BYTES",
     1_000_000,
     { min: 1024 },
-    "Records larger than this go to the DLQ as too-large (keep it under the broker's message.max.bytes)",
+    "Records larger than this go to the DLQ as too-large; the raw topic's max.message.bytes (read at start) lowers it",
   ),
   workerId: setting.group(
     [

@@ -56,13 +56,18 @@ export interface SinkOptions {
   topicDlq: string;
   batchRecords: number;
   lingerMs: number;
-  /** A batch is cut once its values pass this many bytes (Kafka's message.max.bytes bounds a batch). Default 512 KiB. */
+  /** A batch never passes this many bytes with its keys and framing (the topic's max.message.bytes bounds a batch). Default 512 KiB. */
   batchBytes?: number;
   /** A record whose value is larger goes to the DLQ as too-large instead (the broker would refuse it). Default 1,000,000. */
   maxMessageBytes?: number;
+  /** A dead letter larger than this loses its payload (the DLQ topic's bound). Default: maxMessageBytes. */
+  dlqMaxMessageBytes?: number;
   metrics?: IngesterMetrics;
   now?: () => number;
 }
+
+/** A record's framing inside a batch (length, attributes, deltas, header count), rounded up. */
+const PER_RECORD_BYTES = 32;
 
 export type DeadLetterInput = Omit<DeadLetter<"ingester">, "v" | "stage" | "at"> & { at?: string };
 
@@ -96,8 +101,12 @@ export class Sink {
         waits.push(this.#tooLarge(r, size));
         continue;
       }
+      // The broker bounds a whole record batch (max.message.bytes), so a batch is cut before a
+      // record would take it past batchBytes, counting each record's key and framing too.
+      const cost = size + r.identity.length + PER_RECORD_BYTES;
+      if (this.#pending.messages.length > 0 && this.#pending.bytes + cost > batchBytes) waits.push(this.#cut());
       this.#pending.messages.push({ key: r.identity, value });
-      this.#pending.bytes += size;
+      this.#pending.bytes += cost;
       this.#pending.sources.push(r.envelope.origin.kind);
       this.#pending.locations.push(trailLocation(r.envelope.origin));
       this.#pending.eventTimes.push(r.envelope.event.eventTime);
@@ -137,7 +146,7 @@ export class Sink {
       ...input,
     };
     let value = JSON.stringify(letter);
-    const maxBytes = this.#options.maxMessageBytes ?? 1_000_000;
+    const maxBytes = this.#options.dlqMaxMessageBytes ?? this.#options.maxMessageBytes ?? 1_000_000;
     if (Buffer.byteLength(value) > maxBytes && letter.payload !== undefined) {
       // The original bytes do not fit in a Kafka record: keep where they came from, say so.
       const { payload, payloadEncoding: _, ...rest } = letter;

@@ -85,3 +85,23 @@ test("batches are cut by bytes too; a record too large for the broker goes to th
   const [letter] = producer.values("dlq") as Record<string, unknown>[];
   assert.equal(letter?.reason, "too-large");
 });
+
+test("a batch never passes batchBytes with its keys and framing (the topic bounds a whole batch)", async () => {
+  const producer = new FakeProducer();
+  const batchBytes = 1_000;
+  const sink = new Sink(producer, { topicRaw: "raw", topicDlq: "dlq", batchRecords: 100, lingerMs: 0, batchBytes });
+  const padded = records(40).map((r, i) => {
+    r.envelope.event.padding = "p".repeat(100 + ((i * 37) % 150));
+    return r;
+  });
+  await sink.write(padded);
+  const raw = producer.sent.filter((s) => s.topic === "raw");
+  assert.equal(
+    raw.reduce((n, s) => n + s.messages.length, 0),
+    40,
+  );
+  for (const batch of raw) {
+    const bytes = batch.messages.reduce((n, m) => n + String(m.value).length + String(m.key).length + 32, 0);
+    assert.ok(bytes <= batchBytes, `a batch of ${bytes} bytes`);
+  }
+});
