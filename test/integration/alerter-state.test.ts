@@ -35,6 +35,19 @@ test("threshold windows count identities by eventTime: the same event twice coun
   assert.ok(ttl > 60_000 && ttl <= 120_000, String(ttl));
 });
 
+test("flood positions: arrival order whatever the eventTimes, the same place for an event again, a count past the limit", async () => {
+  const prefix = `${uniqueName("alerter-state")}:`;
+  const s = state(prefix);
+  const places = [];
+  for (let i = 0; i < 5; i++) places.push(await s.floodPosition("flood:r:1", `a:${i}`, 3, 120_000));
+  assert.deepEqual(places, [1, 2, 3, 4, 5]);
+  assert.equal(await s.floodPosition("flood:r:1", "a:1", 3, 120_000), 2, "re-delivered: its own place");
+  assert.equal(await s.floodPosition("flood:r:1", "a:9", 3, 120_000), 6);
+  assert.equal(replyNumber(await redis.command(["ZCARD", `${prefix}flood:r:1`])), 4, "three kept, and the count");
+  const ttl = replyNumber(await redis.command(["PTTL", `${prefix}flood:r:1`]));
+  assert.ok(ttl > 60_000 && ttl <= 120_000, String(ttl));
+});
+
 test("suppression claims: the owner may claim again, others may not; decideAlert on Redis", async () => {
   const prefix = `${uniqueName("alerter-state")}:`;
   const s = state(prefix);

@@ -167,6 +167,8 @@ export async function processBatch(
   );
   // The flood limit: per rule, alerts counted per minute of event time (each event once, so a
   // re-delivery counts alike); past the limit they fold into one summary alert per rule and batch.
+  // A fixed minute, not a sliding window: partitions and trails deliver out of eventTime order, and
+  // a window that counts only earlier events lets a late event slip under the limit.
   const limit = deps.floodPerMinute ?? 0;
   const flooded = await step(() =>
     Promise.all(
@@ -174,7 +176,8 @@ export async function processBatch(
         const m = live[i];
         if (!m || !decision.fire || limit <= 0) return 0;
         const at = eventTimeMs(m.event.record) ?? now();
-        const n = await deps.state.forEvent(m.event.identity).increment(`flood:${m.rule.id}`, FLOOD_WINDOW_MS, at);
+        const key = `flood:${m.rule.id}:${Math.floor(at / FLOOD_WINDOW_MS)}`;
+        const n = await deps.state.floodPosition(key, m.event.identity, limit, FLOOD_WINDOW_MS + 60_000);
         return n > limit ? n : 0;
       }),
     ),

@@ -7,11 +7,17 @@ export interface AlertState {
   forEvent(identity: string): WindowStore;
   claimMatches(claims: readonly MatchClaim[]): Promise<ClaimVerdict[]>;
   markDone(claims: readonly MatchClaim[]): Promise<void>;
+  /**
+   * The event's place among the alerts counted under `key` (one rule, one minute of event time), in
+   * order of first arrival; the same place when it comes again. Past `limit`, only a count is kept.
+   */
+  floodPosition(key: string, identity: string, limit: number, ttlMs: number): Promise<number>;
 }
 
 export class MemoryAlertState implements AlertState {
   readonly #windows = new Map<string, Map<string, number>>();
   readonly #claims = new Map<string, { value: string; until: number }>();
+  readonly #floods = new Map<string, { first: Map<string, number>; over: number }>();
   readonly #now: () => number;
   readonly #claimTtlMs: number;
 
@@ -52,6 +58,18 @@ export class MemoryAlertState implements AlertState {
       if (stored === null) this.#claims.set(key, { value: c.owner, until: this.#now() + this.#claimTtlMs });
       return claimVerdict(stored, c.owner);
     });
+  }
+
+  async floodPosition(key: string, identity: string, limit: number): Promise<number> {
+    const flood = this.#floods.get(key) ?? { first: new Map<string, number>(), over: 0 };
+    this.#floods.set(key, flood);
+    const known = flood.first.get(identity);
+    if (known !== undefined) return known;
+    if (flood.first.size < limit) {
+      flood.first.set(identity, flood.first.size + 1);
+      return flood.first.size;
+    }
+    return limit + ++flood.over;
   }
 
   async markDone(claims: readonly MatchClaim[]): Promise<void> {

@@ -2,6 +2,8 @@
 // replica raises an alert another one already raised:
 //   threshold:<rule>:<group>        sorted set of event identities scored by eventTime (sliding window)
 //   suppress:<rule>:<group>         SET NX PX: the identity of the event that raised the window's alert
+//   flood:<rule>:<minute>           sorted set: the first ALERT_FLOOD_PER_MINUTE identities that fired,
+//                                   scored by arrival, and a count of the rest
 //   alerted:<rule>:<identity>       SET NX PX: the record (`partition:offset`) evaluating this match,
 //                                   then `done:<partition:offset>` once its alert is durable in the sinks
 // Every key starts with the configured prefix. Threshold members are event identities, so a
@@ -27,6 +29,27 @@ if not held then
 end
 if held == ARGV[3] then return {count, 1} end
 return {count, 0}
+`);
+
+// KEYS: one rule's flood key for one minute of event time. ARGV: the event's identity, the key's
+// expiry, the limit. Returns the event's place among the rule's alerts of that minute, in order of
+// first arrival: the same for a re-delivered event, whatever the eventTimes' order. Only the first
+// `limit` identities are kept; past them a counter (the member '~over', scored negative so it never
+// counts among them) says how many more came.
+const FLOOD_POSITION = defineScript(`
+local limit = tonumber(ARGV[3])
+local pos = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not pos then
+  local n = redis.call('ZCOUNT', KEYS[1], 1, limit)
+  if n < limit then
+    pos = n + 1
+    redis.call('ZADD', KEYS[1], pos, ARGV[1])
+  else
+    pos = limit - tonumber(redis.call('ZINCRBY', KEYS[1], -1, '~over'))
+  end
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return tonumber(pos)
 `);
 
 /** The part of the Redis client this module uses. */
@@ -127,6 +150,18 @@ export class RedisAlertState {
     ]);
     const stored = replyText(reply);
     return stored === null || stored === owner;
+  }
+
+  /** The event's place among its rule's alerts in one minute of event time (FLOOD_POSITION above). */
+  async floodPosition(key: string, identity: string, limit: number, ttlMs: number): Promise<number> {
+    const reply = await this.#client.script(
+      FLOOD_POSITION,
+      [this.#prefix + key],
+      [identity, String(Math.max(1, Math.round(ttlMs))), String(limit)],
+    );
+    const n = Number(replyText(reply));
+    if (!Number.isInteger(n)) throw new Error(`Redis answered ${JSON.stringify(reply)} to the flood script`);
+    return n;
   }
 
   #alertedKey(c: MatchClaim): string {

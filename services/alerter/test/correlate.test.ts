@@ -67,6 +67,7 @@ test("a correlation alert carries its window and count, comes again with its bat
   const crashing = {
     claimMatches: state.claimMatches.bind(state),
     forEvent: state.forEvent.bind(state),
+    floodPosition: state.floodPosition.bind(state),
     markDone: async () => {},
   };
   const first = await processBatch(0, batch, { ...deps, state: crashing });

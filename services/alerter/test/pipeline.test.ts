@@ -281,6 +281,35 @@ test("a flood past the per-minute limit becomes one summary alert per batch with
   assert.equal(summaries[0]?.alertId, summaries[1]?.alertId, "the same minute: the same summary, replaced");
 });
 
+test("the flood limit holds when events come out of eventTime order (partitions, late trails) and when a batch comes again", async () => {
+  const sink = recordingSink();
+  const { d } = deps([rule({ id: "noisy" })], [sink]);
+  d.floodPerMinute = 10;
+  const t0 = Date.parse("2026-03-01T12:00:00Z");
+  // Newest first: every event is the earliest so far in its minute.
+  const records = Array.from({ length: 600 }, (_, i) =>
+    cloudTrailRecord({ eventTime: new Date(t0 + 119_900 - i * 200).toISOString() }),
+  );
+  const messages = records.map((r, i) => message(r, i));
+  for (let i = 0; i < messages.length; i += 50) await processBatch(0, messages.slice(i, i + 50), d);
+  const single = sink.got.filter((a) => a.kind === undefined);
+  const perMinute = new Map<number, number>();
+  for (const a of single) {
+    const minute = Math.floor(Date.parse(String(a.eventTime)) / 60_000);
+    perMinute.set(minute, (perMinute.get(minute) ?? 0) + 1);
+  }
+  assert.deepEqual([...perMinute.values()], [10, 10], "ten per minute of event time, two minutes");
+  const last = sink.got.filter((a) => a.kind === "summary").at(-1);
+  assert.equal(last?.count, 300, "the summary counts every event of its minute");
+  // The first batch again (not yet marked done elsewhere): the same events keep their places.
+  const before = sink.got.length;
+  const again = deps([rule({ id: "noisy" })], [recordingSink()], d.state as MemoryAlertState);
+  again.d.floodPerMinute = 10;
+  const redelivered = await processBatch(0, messages.slice(0, 50), again.d);
+  assert.equal(sink.got.length, before);
+  assert.equal(redelivered.alerts.filter((a) => a.kind === undefined).length, 0, "done before: nothing twice");
+});
+
 test("a Redis that stalls (connected, no answer) fails the batch within the step bound instead of holding it", async () => {
   const sink = recordingSink();
   const stalled = new MemoryAlertState();
