@@ -232,4 +232,14 @@ test("a signed chain over hours: every file valid; a deleted and an edited log f
     "trailstream_ingester_integrity_verdicts_total",
   );
   assert.match(metrics, new RegExp(`kind="hash-mismatch",trail="${trail}"`));
+  // The series the digests-stopped alert reads exists at 0 from the chain's first verdict on.
+  assert.match(metrics, new RegExp(`\\{kind="digests-stopped",trail="${trail}",region="us-east-1"[^}]*\\} 0$`, "m"));
+  const unverified = await (ingester as Ingester).metrics.registry.getSingleMetricAsString(
+    "trailstream_ingester_integrity_unverified_files",
+  );
+  assert.match(
+    unverified,
+    /trailstream_ingester_integrity_unverified_files(\{[^}]*\})? 0$/m,
+    "nothing past its window",
+  );
 });

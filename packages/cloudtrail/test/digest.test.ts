@@ -268,6 +268,32 @@ describe("the chain tracker", () => {
     );
   });
 
+  test("files past their window that no digest listed are counted as unverified, only where the site has digests", async () => {
+    const key = testKey();
+    const hours = chain(key, { hours: 3 });
+    const [, , late] = hours;
+    assert.ok(late);
+    const h = new Harness([key.publicKey]);
+    // The third hour's digest is late; a trail without log file validation delivers beside it.
+    await deliver(h, hours, { digests: new Set([late.digest.key]) });
+    const lateEnd = Date.parse(late.digest.endTime);
+    const unvalidated = logObject(
+      "other-bucket",
+      { prefix: "", account: "444455556666", region: "us-east-1", trail: "plain", homeRegion: "us-east-1" },
+      new Date(lateEnd - 30 * 60_000),
+      7,
+    );
+    await h.log(unvalidated, lateEnd - 29 * 60_000);
+    await h.tick(lateEnd + 30 * 60_000);
+    assert.equal(await h.tracker.unverified(), 0, "within the window: nothing overdue yet");
+    await h.tick(lateEnd + 2 * HOUR + 5 * 60_000);
+    assert.equal(await h.tracker.unverified(), late.logs.length, "the late hour's files, not the unvalidated trail's");
+    await h.digest(late.digest, lateEnd + 2 * HOUR + 6 * 60_000);
+    await h.tick(lateEnd + 2 * HOUR + 10 * 60_000);
+    assert.equal(await h.tracker.unverified(), 0, "the late digest listed them");
+    assert.ok(late.logs.every((l) => h.verdicts.some((v) => v.kind === "valid" && v.key === l.key)));
+  });
+
   test("a log file that arrives after its digest, within the grace, is valid; a repeated notification says nothing new", async () => {
     const key = testKey();
     const [hour] = chain(key, { hours: 1 });

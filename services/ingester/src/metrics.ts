@@ -28,7 +28,7 @@ export interface IngesterMetrics {
   integrityVerdicts: Counter<"kind" | "trail" | "region">;
   /** From a log file's delivery (its name's time) to its verdict. */
   integrityVerdictSeconds: Histogram<"kind">;
-  /** Log files read more than two hours ago that no digest has listed yet. */
+  /** Log files past their digest's window (an hour plus the backfill grace) in sites that have digests, unlisted. */
   integrityUnverifiedFiles: Gauge;
 }
 
@@ -128,7 +128,7 @@ function defineMetrics(registry: Registry): IngesterMetrics {
     }),
     integrityUnverifiedFiles: new Gauge({
       name: `${P}integrity_unverified_files`,
-      help: "Log files read over two hours ago that no digest has listed yet",
+      help: "Log files past the window in which a digest should have listed them (an hour after delivery plus the backfill grace), in trail locations that have digests, that no digest has listed yet",
       registers,
     }),
   };

@@ -2,7 +2,7 @@
 import type { ChainState, ExpectedFile, IntegrityStore, PendingFile } from "./tracker.ts";
 
 export class MemoryIntegrityStore implements IntegrityStore {
-  readonly pending = new Map<string, { file: PendingFile; checkMs: number }>();
+  readonly pending = new Map<string, { file: PendingFile; checkMs: number; overdue?: boolean }>();
   readonly expected = new Map<string, ExpectedFile>();
   readonly resolved = new Set<string>();
   readonly chainStates = new Map<string, ChainState>();
@@ -28,9 +28,17 @@ export class MemoryIntegrityStore implements IntegrityStore {
     return out;
   }
 
-  async deferPending(id: string, checkMs: number): Promise<void> {
+  async deferPending(id: string, checkMs: number, overdue: boolean): Promise<void> {
     const got = this.pending.get(id);
-    if (got) got.checkMs = checkMs;
+    if (!got) return;
+    got.checkMs = checkMs;
+    got.overdue = overdue;
+  }
+
+  async overdueCount(): Promise<number> {
+    let n = 0;
+    for (const p of this.pending.values()) if (p.overdue) n++;
+    return n;
   }
 
   async putExpected(id: string, file: ExpectedFile): Promise<void> {

@@ -69,8 +69,13 @@ export interface IntegrityStore {
   takePending(id: string): Promise<PendingFile | undefined>;
   /** Pending files due a look: at first those delivered before `beforeMs`, then as deferred. */
   stalePending(beforeMs: number, limit: number): Promise<PendingFile[]>;
-  /** Look at the file again when `stalePending` is asked for files before `checkMs`. */
-  deferPending(id: string, checkMs: number): Promise<void>;
+  /**
+   * Look at the file again when `stalePending` is asked for files before `checkMs`. `overdue`: its
+   * site has digests and it is past the window in which one should have listed it.
+   */
+  deferPending(id: string, checkMs: number, overdue: boolean): Promise<void>;
+  /** Pending files last deferred as overdue (`takePending` ends that). */
+  overdueCount(): Promise<number>;
   putExpected(id: string, file: ExpectedFile): Promise<void>;
   takeExpected(id: string): Promise<ExpectedFile | undefined>;
   dueExpected(nowMs: number, limit: number): Promise<ExpectedFile[]>;
@@ -265,10 +270,19 @@ export class ChainTracker {
       } else if (nowMs - file.deliveredMs > this.#retentionMs) {
         await this.#store.takePending(id); // its trail writes no digests
       } else {
-        await this.#store.deferPending(id, olderThan + 10 * 60_000);
+        await this.#store.deferPending(id, olderThan + 10 * 60_000, siteEnd !== undefined);
       }
     }
     return verdicts;
+  }
+
+  /**
+   * Log files past their window that no digest has listed, in sites that have digests (a trail
+   * without log file validation has none, and its files are not counted). Up to date as of the
+   * last `tick`.
+   */
+  async unverified(): Promise<number> {
+    return this.#store.overdueCount();
   }
 
   #judgeChain(

@@ -29,6 +29,7 @@ export class RedisIntegrityStore implements IntegrityStore {
   async takePending(id: string): Promise<PendingFile | undefined> {
     const got = replyText(await this.#redis.command(["GETDEL", `${this.#p}pending:${id}`]));
     await this.#redis.command(["ZREM", `${this.#p}pending-due`, id]);
+    await this.#redis.command(["ZREM", `${this.#p}overdue`, id]);
     return got === null ? undefined : (JSON.parse(got) as PendingFile);
   }
 
@@ -36,8 +37,15 @@ export class RedisIntegrityStore implements IntegrityStore {
     return this.#due<PendingFile>("pending", beforeMs, limit);
   }
 
-  async deferPending(id: string, checkMs: number): Promise<void> {
+  async deferPending(id: string, checkMs: number, overdue: boolean): Promise<void> {
     await this.#redis.command(["ZADD", `${this.#p}pending-due`, "XX", String(checkMs), id]);
+    await this.#redis.command(
+      overdue ? ["ZADD", `${this.#p}overdue`, String(checkMs), id] : ["ZREM", `${this.#p}overdue`, id],
+    );
+  }
+
+  async overdueCount(): Promise<number> {
+    return replyNumber(await this.#redis.command(["ZCARD", `${this.#p}overdue`]));
   }
 
   async putExpected(id: string, file: ExpectedFile): Promise<void> {
@@ -65,9 +73,11 @@ export class RedisIntegrityStore implements IntegrityStore {
       const id = raw;
       if (id === null) continue;
       const value = replyText(await this.#redis.command(["GET", `${this.#p}${kind}:${id}`]));
-      if (value === null)
-        await this.#redis.command(["ZREM", index, id]); // expired
-      else out.push(JSON.parse(value) as T);
+      if (value === null) {
+        // expired
+        await this.#redis.command(["ZREM", index, id]);
+        if (kind === "pending") await this.#redis.command(["ZREM", `${this.#p}overdue`, id]);
+      } else out.push(JSON.parse(value) as T);
     }
     return out;
   }
