@@ -2,7 +2,6 @@
 // The service shell (packages/runtime's runService) adds the process around it.
 
 import { readFile } from "node:fs/promises";
-import { CloudTrailClient } from "@aws-sdk/client-cloudtrail";
 import { KinesisClient } from "@aws-sdk/client-kinesis";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
@@ -12,7 +11,12 @@ import { createRegistry, fatalSignal, type Logger, type RunningService } from "@
 import type { Registry } from "prom-client";
 import { http1Handler } from "./http1.ts";
 import { Integrity } from "./integrity/integrity.ts";
-import { keysFromJson, ListPublicKeysSource, type PublicKeySource } from "./integrity/public-keys.ts";
+import {
+  cloudTrailClients,
+  keysFromJson,
+  ListPublicKeysSource,
+  type PublicKeySource,
+} from "./integrity/public-keys.ts";
 import { createMetrics, type IngesterMetrics } from "./metrics.ts";
 import { Semaphore } from "./semaphore.ts";
 import type { IngesterConfig } from "./settings.ts";
@@ -112,10 +116,7 @@ export async function start(config: IngesterConfig, deps: IngesterDeps): Promise
     const file = config.integrityPublicKeysFile;
     if (file) keys = keysFromJson(JSON.parse(await readFile(file, "utf8")), file);
     else {
-      const endpoint = config.cloudtrailEndpoint;
-      listKeys = new ListPublicKeysSource(
-        (region) => new CloudTrailClient({ region, ...(endpoint ? { endpoint } : {}) }),
-      );
+      listKeys = new ListPublicKeysSource(cloudTrailClients(config.cloudtrailEndpoint));
       keys = listKeys;
     }
   }

@@ -1,7 +1,8 @@
 // CloudTrail's public keys, by fingerprint: from a file (what `aws cloudtrail list-public-keys`
 // printed, for offline use and tests) or from ListPublicKeys in the Region that delivered the
 // digest. A fingerprint always names the same key, so a key once fetched is kept for good.
-import { type CloudTrailClient, ListPublicKeysCommand } from "@aws-sdk/client-cloudtrail";
+import { CloudTrailClient, ListPublicKeysCommand } from "@aws-sdk/client-cloudtrail";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { Keyring, type PublicKey, parsePublicKeyList } from "@trailstream/cloudtrail";
 
 export interface PublicKeySource {
@@ -18,6 +19,27 @@ export function keysFromJson(json: unknown, where: string): PublicKeySource {
 }
 
 const HOUR = 3_600_000;
+
+/**
+ * CloudTrail clients per Region for ListPublicKeys. The SDK waits forever for an endpoint that
+ * accepts and never answers; bounded here, such a digest fails (and its message is retried) instead
+ * of holding a file slot for good.
+ */
+export function cloudTrailClients(
+  endpoint: string | undefined,
+  timeouts: { connectMs?: number; requestMs?: number } = {},
+): (region: string) => CloudTrailClient {
+  return (region) =>
+    new CloudTrailClient({
+      region,
+      ...(endpoint ? { endpoint } : {}),
+      requestHandler: new NodeHttpHandler({
+        connectionTimeout: timeouts.connectMs ?? 5_000,
+        requestTimeout: timeouts.requestMs ?? 10_000,
+        throwOnRequestTimeout: true,
+      }),
+    });
+}
 
 export class ListPublicKeysSource implements PublicKeySource {
   readonly #ring = new Keyring();
@@ -55,9 +77,14 @@ export class ListPublicKeysSource implements PublicKeySource {
     }
     let token: string | undefined;
     do {
-      const out = await client.send(
-        new ListPublicKeysCommand({ StartTime: start, EndTime: end, ...(token ? { NextToken: token } : {}) }),
-      );
+      const out = await client
+        .send(new ListPublicKeysCommand({ StartTime: start, EndTime: end, ...(token ? { NextToken: token } : {}) }))
+        .catch((error: unknown) => {
+          const e = error as { name?: string; message?: string };
+          throw new Error(`ListPublicKeys in ${region} failed: ${e.name ?? "Error"}: ${e.message ?? String(error)}`, {
+            cause: error,
+          });
+        });
       const keys = parsePublicKeyList({ PublicKeyList: out.PublicKeyList ?? [] });
       if (!keys.ok) throw new Error(`ListPublicKeys in ${region}: ${keys.error.message}`);
       this.#ring.add(keys.value);
