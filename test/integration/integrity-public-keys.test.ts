@@ -132,6 +132,18 @@ describe("ListPublicKeysSource against a CloudTrail endpoint", () => {
       assert.deepEqual(answers, Array(10).fill(undefined));
       assert.equal(calls(stub), 3);
 
+      // A key valid only from 90 minutes past the digest's end (a rotation near its end) is in the
+      // window asked for; one valid only from three hours past it is not.
+      const soon = pair();
+      const later = pair();
+      stub.keys.push(
+        { key: soon.publicKey, validFrom: new Date(digestEnd + 90 * 60_000), validTo: new Date(digestEnd + 30 * DAY) },
+        { key: later.publicKey, validFrom: new Date(digestEnd + 3 * HOUR), validTo: new Date(digestEnd + 30 * DAY) },
+      );
+      assert.equal((await source.find(soon.fingerprint, "us-east-1", digestEnd))?.fingerprint, soon.fingerprint);
+      assert.equal(await source.find(later.fingerprint, "us-east-1", digestEnd), undefined);
+      stub.keys.splice(-2);
+
       // Another Region: its own client, signed for that Region.
       assert.equal(await source.find(unknown, "eu-west-1", digestEnd), undefined);
       assert.match(stub.requests.at(-1)?.authorization ?? "", /\/eu-west-1\/cloudtrail\/aws4_request/);
