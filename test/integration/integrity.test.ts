@@ -4,10 +4,11 @@
 // in Alertmanager through the alerter. A log file deleted, another edited and a digest deleted each
 // give exactly one alert of their kind, across an ingester restart in the middle.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { createHash, generateKeyPairSync } from "node:crypto";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, test } from "node:test";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { CreateBucketCommand, PutBucketNotificationConfigurationCommand, PutObjectCommand } from "@aws-sdk/client-s3";
@@ -26,7 +27,7 @@ import { createKafka, ensureTopics } from "@trailstream/kafka";
 import { createLogger } from "@trailstream/runtime";
 import { type AlerterProcess, alertmanagerAlerts, alertmanagerUrl, startAlerterProcess } from "../support/alerter.ts";
 import { awsClients } from "../support/aws.ts";
-import { freshRecords, ingesterEnv, type Json, stratusRecords, TopicReader } from "../support/ingester.ts";
+import { freshRecords, ingesterEnv, type Json, ROOT, stratusRecords, TopicReader } from "../support/ingester.ts";
 import { type Endpoints, endpoints, requireReachable, uniqueName } from "../support/servers.ts";
 import { eventually } from "../support/wait.ts";
 
@@ -242,4 +243,38 @@ test("a signed chain over hours: every file valid; a deleted and an edited log f
     /trailstream_ingester_integrity_unverified_files(\{[^}]*\})? 0$/m,
     "nothing past its window",
   );
+
+  // `scan --validate` on a local copy of the same bucket (as `aws s3 sync` and head-object would
+  // leave it) gives the same problems, each of the same kind on the same object.
+  const copy = await mkdtemp(join(tmpdir(), "integrity-copy-"));
+  try {
+    const write = async (key: string, body: Buffer | string) => {
+      await mkdir(dirname(join(copy, bucket, key)), { recursive: true });
+      await writeFile(join(copy, bucket, key), body);
+    };
+    for (const hour of hours) {
+      for (const log of hour.logs) if (log !== deletedLog) await write(log.key, log.body);
+      if (hour.digest !== deletedDigest) {
+        await write(hour.digest.key, hour.digest.body);
+        await write(
+          `${hour.digest.key}.metadata`,
+          JSON.stringify({ signature: hour.digest.signature, "signature-algorithm": "SHA256withRSA" }),
+        );
+      }
+    }
+    await writeFile(join(copy, "public-keys.json"), await readFile(keysFile));
+    const scan = spawnSync(
+      process.execPath,
+      [join(ROOT, "services/cli/src/main.ts"), "scan", "--validate", "--no-rules", "--no-progress", "--json", copy],
+      { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
+    );
+    assert.equal(scan.status, 4, scan.stderr);
+    const scanned = (JSON.parse(scan.stdout) as { integrity: { problems: Verdict[]; logFilesValid: number } })
+      .integrity;
+    const pairs = (vs: Verdict[]) => vs.map((v) => `${v.kind} ${v.bucket}/${v.key}`).sort();
+    assert.deepEqual(pairs(scanned.problems), pairs(problems()));
+    assert.equal(scanned.logFilesValid, 7);
+  } finally {
+    await rm(copy, { recursive: true, force: true });
+  }
 });

@@ -353,6 +353,47 @@ describe("the chain tracker", () => {
     assert.deepEqual(two.kinds(), ["digests-stopped", "digest-missing", "digest-missing"]);
   });
 
+  test("a chain first seen midway (started on a running trail, or a copy of recent days): nothing is missing before it", async () => {
+    const key = testKey();
+    const hours = chain(key, { hours: 4 });
+    const h = new Harness([key.publicKey]);
+    await deliver(h, hours.slice(2));
+    assert.deepEqual(h.kinds(), []);
+    assert.equal(h.valid(), 2 + 6);
+    // A digest deleted after that start is still found.
+    const later = new Harness([key.publicKey]);
+    await deliver(later, hours.slice(1), { digests: new Set([hours[2]?.digest.key ?? ""]) });
+    assert.deepEqual(
+      later.verdicts.filter((v) => v.kind !== "valid").map((v) => [v.kind, v.key]),
+      [["digest-missing", hours[2]?.digest.key]],
+    );
+  });
+
+  test("a deleted digest's log files are its digest-missing, not unreferenced, however soon they are looked at", async () => {
+    const key = testKey();
+    const hours = chain(key, { hours: 4 });
+    const [, , deleted, next] = hours;
+    assert.ok(deleted && next);
+    // No backfill grace (as scan runs): the deleted hour's files are stale as soon as the next digest is read.
+    const h = new Harness([key.publicKey], { unreferencedGraceMs: 0 });
+    await deliver(h, hours.slice(0, 2));
+    for (const l of deleted.logs) await h.log(l, Date.parse(deleted.digest.endTime) - 10 * 60_000);
+    for (const l of next.logs) await h.log(l, Date.parse(next.digest.endTime) - 5 * 60_000);
+    const nextEnd = Date.parse(next.digest.endTime);
+    await h.digest(next.digest, nextEnd + 5 * 60_000);
+    // A tick before the chain's links are judged (the missing grace) must not judge the files either.
+    await h.tick(nextEnd + 6 * 60_000);
+    await h.tick(nextEnd + 10 * 60_000);
+    await h.tick(nextEnd + 2 * HOUR);
+    assert.deepEqual(
+      h.verdicts.filter((v) => v.kind !== "valid").map((v) => [v.kind, v.key]),
+      [
+        ["digest-missing", deleted.digest.key],
+        ["digests-stopped", next.digest.key],
+      ],
+    );
+  });
+
   test("a digest seen gone (deleted after its notice) is reported once, not again by its successor", async () => {
     const key = testKey();
     const hours = chain(key, { hours: 3 });

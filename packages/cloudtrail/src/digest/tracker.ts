@@ -45,6 +45,8 @@ export interface SeenDigest {
   seenMs: number;
   /** Notified but no longer in the bucket: already reported missing. */
   gone?: boolean;
+  /** Signed by a known key where it belongs: its list of log files counts (absent: trusted). */
+  trusted?: boolean;
 }
 
 export interface ChainState {
@@ -156,6 +158,7 @@ export class ChainTracker {
       signature: check.signature,
       sha256: digest.sha256,
       seenMs: nowMs,
+      trusted: check.trusted,
     };
     const fresh = await this.#store.updateChain(at.chain, (state) => {
       const s = state ?? this.#newChain(at);
@@ -168,7 +171,6 @@ export class ChainTracker {
     if (!check.trusted) return verdicts;
     if (check.problems.length === 0)
       verdicts.push(this.#verdict("valid", "digest", at, at.key, "digest verified", nowMs));
-    await this.#store.raiseSiteEnd(at.site, seen.endMs);
     for (const listed of b.logFiles) {
       const id = fileId(listed.s3Bucket, listed.s3Object);
       const expected: ExpectedFile = {
@@ -238,12 +240,16 @@ export class ChainTracker {
     // Chains first: a hole they find covers the files its missing digest listed.
     for (const chain of await this.#store.chains()) {
       const holes: [string, number, number][] = [];
+      const ends: [string, number][] = [];
       verdicts.push(
         ...(await this.#store.updateChain(chain, (state) =>
-          this.#judgeChain(state, nowMs, holes, options.stopped ?? true),
+          this.#judgeChain(state, nowMs, holes, ends, options.stopped ?? true),
         )),
       );
       for (const [site, from, to] of holes) await this.#store.addSiteHole(site, from, to);
+      // A site's end moves only with digests whose chain links were judged, so the hole a missing
+      // digest leaves is known before any file in it could be called unreferenced.
+      for (const [site, end] of ends) await this.#store.raiseSiteEnd(site, end);
     }
     const olderThan = nowMs - HOUR - this.#unreferencedGraceMs;
     for (const file of await this.#store.stalePending(olderThan, limit)) {
@@ -289,6 +295,7 @@ export class ChainTracker {
     state: ChainState | undefined,
     nowMs: number,
     holes: [string, number, number][],
+    ends: [string, number][],
     judgeStopped: boolean,
   ): { state: ChainState | undefined; result: Verdict[] } {
     if (!state || state.digests.length === 0) return { state, result: [] };
@@ -298,12 +305,17 @@ export class ChainTracker {
       const b = ds[i] as SeenDigest;
       if (b.endMs <= state.checkedMs) continue;
       if (b.seenMs + this.#missingGraceMs > nowMs) break;
+      const firstJudged = state.checkedMs === 0;
       state.checkedMs = b.endMs;
       const a = i > 0 ? ds[i - 1] : undefined;
       if (b.gone) {
         holes.push([state.site, b.startMs, b.endMs]);
         continue;
       }
+      if (b.trusted !== false) ends.push([state.site, b.endMs]);
+      // The oldest digest of a chain first judged (trailstream started on a running trail, or scan
+      // over a copy of recent days): what it chains to came before anything here, not missing.
+      if (!a && firstJudged) continue;
       if (b.prevKey === null) {
         if (a) {
           out.push(
