@@ -278,3 +278,139 @@ test("a signed chain over hours: every file valid; a deleted and an edited log f
     await rm(copy, { recursive: true, force: true });
   }
 });
+
+test("bad digests: not gzip, not JSON, missing fields, a bomb, an absurd size, a bad name; each a dead letter with its reason (and a verdict when it names a chain), and the stream goes on", {
+  timeout: 300_000,
+}, async () => {
+  const bucket = uniqueName("integrity-bad");
+  const account = "777788889999";
+  const trail = uniqueName("trail");
+  const place: DigestPlace = { prefix: "", account, region: "us-east-1", trail, homeRegion: "us-east-1" };
+  const at = (minutesAgo: number) => digestKeyFor(place, new Date(Date.now() - minutesAgo * 60_000));
+  const day = new Date().toISOString().slice(0, 10).replace(/-/g, "/");
+  const bad: { name: string; key: string; body: Buffer; reason: string; verdict: boolean }[] = [
+    { name: "not gzip", key: at(50), body: Buffer.from('{"awsAccountId":"1"}'), reason: "digest-gzip", verdict: true },
+    { name: "not JSON", key: at(40), body: gzipSync("not json at all"), reason: "digest-json", verdict: true },
+    {
+      name: "missing fields",
+      key: at(30),
+      body: gzipSync(JSON.stringify({ awsAccountId: account })),
+      reason: "digest-field",
+      verdict: true,
+    },
+    {
+      name: "a bomb",
+      key: at(20),
+      body: gzipSync(Buffer.alloc(80 * 1024 * 1024, 0x20)),
+      reason: "digest-too-large",
+      verdict: true,
+    },
+    {
+      name: "an absurd size",
+      key: at(10),
+      body: Buffer.alloc(17 * 1024 * 1024, 0x1f),
+      reason: "digest-too-large",
+      verdict: false,
+    },
+    {
+      name: "a bad name",
+      key: `AWSLogs/${account}/CloudTrail-Digest/us-east-1/${day}/not-a-digest-name.json.gz`,
+      body: gzipSync("{}"),
+      reason: "digest-shape",
+      verdict: false,
+    },
+  ];
+  const queue = await aws.sqs.send(new CreateQueueCommand({ QueueName: uniqueName("integrity-bad") }));
+  const queueUrl = queue.QueueUrl ?? "";
+  const attrs = await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }));
+  await aws.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await aws.s3.send(
+    new PutBucketNotificationConfigurationCommand({
+      Bucket: bucket,
+      NotificationConfiguration: {
+        QueueConfigurations: [{ QueueArn: attrs.Attributes?.QueueArn, Events: ["s3:ObjectCreated:*"] }],
+      },
+    }),
+  );
+  const topics = { raw: uniqueName("raw"), dlq: uniqueName("dlq"), integrity: uniqueName("integrity") };
+  await ensureTopics(kafka, [
+    { topic: topics.raw, partitions: 1 },
+    { topic: topics.dlq, partitions: 1 },
+    { topic: topics.integrity, partitions: 1 },
+  ]);
+  const [verdictReader, dlqReader, rawReader] = await Promise.all(
+    [topics.integrity, topics.dlq, topics.raw].map((t) => TopicReader.open(kafka, t)),
+  );
+  assert.ok(verdictReader && dlqReader && rawReader);
+  readers.push(verdictReader, dlqReader, rawReader);
+  const keysDir = await mkdtemp(join(tmpdir(), "integrity-keys-"));
+  const keysFile = join(keysDir, "public-keys.json");
+  const { publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  await writeFile(
+    keysFile,
+    JSON.stringify({ PublicKeyList: [publicKeyListEntry(publicKey, new Date(0), new Date(Date.now() + 86_400_000))] }),
+  );
+  const env = ingesterEnv(e, {
+    TOPIC_RAW: topics.raw,
+    TOPIC_DLQ: topics.dlq,
+    TOPIC_INTEGRITY: topics.integrity,
+    SQS_QUEUE_URLS: queueUrl,
+    INTEGRITY: "true",
+    INTEGRITY_PUBLIC_KEYS_FILE: keysFile,
+    INTEGRITY_TICK: "1s",
+    LOG_LEVEL: "fatal",
+  });
+  const own = await startIngester(loadSettings(env), { log: createLogger("ingester", "fatal") });
+  try {
+    for (const b of bad) await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: b.key, Body: b.body }));
+    // A log file after them: its events flow.
+    const records = freshRecords(await stratusRecords(), 4).map((r) => ({ ...r, recipientAccountId: account }));
+    const stamp = new Date().toISOString().slice(0, 16).replace(/[-:]/g, "");
+    const logKey = `AWSLogs/${account}/CloudTrail/us-east-1/${day}/${account}_CloudTrail_us-east-1_${stamp}Z_after.json.gz`;
+    await aws.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: logKey, Body: gzipSync(JSON.stringify({ Records: records })) }),
+    );
+
+    const letters = () => dlqReader.values as Json[];
+    await eventually(
+      async () => {
+        for (const b of bad) {
+          const letter = letters().find((l) => l.key === b.key);
+          assert.ok(letter, `${b.name}: dead-lettered`);
+          assert.equal(letter.reason, b.reason, `${b.name}: ${String(letter.message)}`);
+          assert.equal(letter.bucket, bucket);
+          assert.ok(String(letter.message).length > 10, `${b.name}: says why`);
+        }
+      },
+      120_000,
+      500,
+    );
+    const verdicts = () => verdictReader.values as Verdict[];
+    await eventually(
+      async () => {
+        for (const b of bad.filter((x) => x.verdict)) {
+          const v = verdicts().filter((x) => x.key === b.key);
+          assert.deepEqual(
+            v.map((x) => [x.kind, x.trail]),
+            [["digest-invalid", trail]],
+            `${b.name}: one digest-invalid verdict for its chain`,
+          );
+        }
+      },
+      60_000,
+      500,
+    );
+    assert.equal(verdicts().length, bad.filter((x) => x.verdict).length, "nothing else is said");
+    await eventually(
+      async () =>
+        assert.equal(
+          (rawReader.values as { origin?: { key?: string } }[]).filter((r) => r.origin?.key === logKey).length,
+          4,
+        ),
+      60_000,
+      250,
+    );
+  } finally {
+    await own.stop();
+  }
+});
