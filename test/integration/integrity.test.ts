@@ -148,7 +148,8 @@ test("a signed chain over hours: every file valid; a deleted and an edited log f
     { topic: alerts, partitions: 1 },
   ]);
   const verdictReader = await TopicReader.open(kafka, topics.integrity);
-  readers.push(verdictReader);
+  const alertReader = await TopicReader.open(kafka, alerts);
+  readers.push(verdictReader, alertReader);
   const verdicts = () => verdictReader.values as Verdict[];
 
   alerter = startAlerterProcess({
@@ -226,9 +227,21 @@ test("a signed chain over hours: every file valid; a deleted and an edited log f
     60_000,
     500,
   );
+  // And on the alerts topic: one alert document per problem, nothing for the valid files.
+  const integrityAlerts = () =>
+    (alertReader.values as { ruleId?: string; labels?: Record<string, string> }[]).filter(
+      (a) => a.ruleId === RULE && a.labels?.trail === trail,
+    );
+  await eventually(async () => assert.equal(integrityAlerts().length, 3), 30_000, 250);
   // Time passes (a few ticks): nothing more is said.
   await new Promise((resolve) => setTimeout(resolve, 3_000));
   assert.equal(problems().length, 3);
+  assert.deepEqual(
+    integrityAlerts()
+      .map((a) => a.labels?.integrity_kind)
+      .sort(),
+    ["digest-missing", "hash-mismatch", "missing-log-file"],
+  );
   const metrics = await (ingester as Ingester).metrics.registry.getSingleMetricAsString(
     "trailstream_ingester_integrity_verdicts_total",
   );
