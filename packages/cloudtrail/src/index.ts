@@ -34,6 +34,7 @@ export {
   type DigestMetadata,
   type DigestProblem,
   digestMetadata,
+  keyLookupMs,
   logFileDeliveryMs,
 } from "./digest/check.ts";
 export {

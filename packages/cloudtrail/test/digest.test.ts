@@ -9,6 +9,7 @@ import {
   digestKeyFor,
   fingerprintOf,
   Keyring,
+  keyLookupMs,
   LogFileHasher,
   parseDigest,
   parseDigestKey,
@@ -441,6 +442,18 @@ describe("the chain tracker", () => {
       keys,
     );
     assert.deepEqual(withTs.problems, []);
+    // Its key is looked up around when it was generated, a regular digest's around its end.
+    assert.equal(
+      keyLookupMs(at.value, { "backfill-generation-timestamp": "2026-03-01T12:00:00Z" }),
+      Date.parse("2026-03-01T12:00:00Z"),
+    );
+    assert.equal(keyLookupMs(at.value, {}), at.value.endMs);
+    const regular = parseDigestKey(hour.digest.bucket, hour.digest.key.replace("_backfill", ""));
+    assert.ok(regular.ok);
+    assert.equal(
+      keyLookupMs(regular.value, { "backfill-generation-timestamp": "2026-03-01T12:00:00Z" }),
+      regular.value.endMs,
+    );
   });
 });
 

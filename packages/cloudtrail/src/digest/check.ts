@@ -71,6 +71,15 @@ export function checkDigest(at: DigestKey, digest: ParsedDigest, metadata: Diges
   };
 }
 
+/**
+ * The time to ask ListPublicKeys about for a digest's key: its end, or, for a backfill digest, when
+ * it was generated (hours later, perhaps with a newer key; validate-logs asks around that time).
+ */
+export function keyLookupMs(at: DigestKey, metadata: DigestMetadata): number {
+  const generated = at.backfill ? Date.parse(metadata["backfill-generation-timestamp"] ?? "") : Number.NaN;
+  return Number.isFinite(generated) ? generated : at.endMs;
+}
+
 /** S3 metadata as a plain map: header names lower-cased, without the `x-amz-meta-` prefix. */
 export function digestMetadata(raw: Record<string, string | undefined> | undefined): DigestMetadata {
   const out: Record<string, string> = {};

@@ -8,6 +8,7 @@ import {
   type DigestKey,
   type DigestMetadata,
   Keyring,
+  keyLookupMs,
   type LogFileHash,
   logFileDeliveryMs,
   parseCloudTrailKey,
@@ -106,7 +107,7 @@ export class Integrity {
     const found = await this.#o.keys.find(
       parsed.value.body.digestPublicKeyFingerprint,
       at.value.deliveringRegion,
-      at.value.endMs,
+      keyLookupMs(at.value, metadata),
     );
     if (found) keys.add([found]);
     const check = checkDigest(at.value, parsed.value, metadata, keys);
