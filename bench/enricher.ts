@@ -16,9 +16,10 @@ import { existsSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
+import { eventSelectors } from "../packages/cloudtrail/src/index.ts";
 import { openRedis, redisSettings, replyList, replyNumber, replyText } from "../packages/redis/src/index.ts";
 import { createLogger } from "../packages/runtime/src/index.ts";
-import { loadSettings, start as startEnricher } from "../services/enricher/src/index.ts";
+import { applySelectors, decodeBatch, loadSettings, start as startEnricher } from "../services/enricher/src/index.ts";
 import {
   createKafka,
   ensureTopics,
@@ -261,6 +262,61 @@ async function streamsRun(i: number): Promise<StreamsRun> {
   }
 }
 
+/**
+ * The selectors' own cost, with no Kafka or Redis around it: the same raw records decoded (as the
+ * enricher decodes them) and then matched against the 20 selectors, in batches of 500, rounds
+ * alternating; per record the nanoseconds of each step. The end-to-end ratio swings with the
+ * machine's load; this one does not.
+ */
+function selectorCost(rounds: number): {
+  decodeNsPerRecord: number;
+  matchNsPerRecord: number;
+  matchRecordsPerSecond: number;
+  kept: number;
+} {
+  const selectors = eventSelectors(JSON.parse(TWENTY_SELECTORS));
+  const messages = truth.records.map((r, i) => ({
+    topic: raw,
+    partition: 0,
+    offset: String(i),
+    key: Buffer.from(r.key),
+    value: Buffer.from(r.value),
+    headers: {},
+    timestampMs: 0,
+  }));
+  const decodeNs: number[] = [];
+  const matchNs: number[] = [];
+  let kept = 0;
+  for (let round = 0; round < rounds; round++) {
+    let decode = 0n;
+    let match = 0n;
+    kept = 0;
+    for (let i = 0; i < messages.length; i += 500) {
+      const t0 = process.hrtime.bigint();
+      const batch = decodeBatch(messages.slice(i, i + 500));
+      const t1 = process.hrtime.bigint();
+      kept += applySelectors(batch, selectors).decoded.length;
+      match += process.hrtime.bigint() - t1;
+      decode += t1 - t0;
+    }
+    decodeNs.push(Number(decode) / messages.length);
+    matchNs.push(Number(match) / messages.length);
+  }
+  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  return {
+    decodeNsPerRecord: mid(decodeNs),
+    matchNsPerRecord: mid(matchNs),
+    matchRecordsPerSecond: 1e9 / mid(matchNs),
+    kept,
+  };
+}
+const selectorStep = values.selectors ? selectorCost(5) : undefined;
+if (selectorStep) {
+  console.error(
+    `selectors alone: ${Math.round(selectorStep.matchNsPerRecord)} ns/record (${Math.round(selectorStep.matchRecordsPerSecond)} records/s), decoding ${Math.round(selectorStep.decodeNsPerRecord)} ns/record`,
+  );
+}
+
 const withStreams = !values["no-streams"];
 if (withStreams) await buildStreamsApp();
 const perf: Awaited<ReturnType<typeof consumerPerformance>>[] = [];
@@ -322,6 +378,9 @@ console.log(
             enricherWith20Selectors: withSelectors,
             selectorsMedian: median(withSelectors, (e) => e.recordsPerSecond),
             selectorsRatio: median(withSelectors, (e) => e.recordsPerSecond) / enricherMedian,
+            selectorsAlone: selectorStep,
+            // What the selectors would cost the enricher if matching were its only extra work.
+            selectorsShareOfEnricherRecordTime: (selectorStep?.matchNsPerRecord ?? 0) / (1e9 / enricherMedian),
           }
         : {}),
       redisBytesPerIdentity: last

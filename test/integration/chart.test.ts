@@ -7,6 +7,7 @@ import { cpSync, existsSync, lstatSync, readdirSync, readFileSync, realpathSync,
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { loadSettings as loadAlerterConfig } from "@trailstream/alerter";
+import { loadSettings as loadEnricherConfig } from "@trailstream/enricher";
 import {
   byKind,
   CHART,
@@ -331,6 +332,56 @@ describe("chart: switches", () => {
       (v: Manifest) => v.name === "rules",
     );
     assert.equal(vol.configMap.name, "my-rules");
+  });
+
+  test("event selectors reach the enricher as EVENT_SELECTORS, a file from a ConfigMap", async () => {
+    const m = rendered(join(CI, "all-keda-values.yaml"));
+    const cm = one(m, "ConfigMap", "ts-trailstream-event-selectors");
+    const pod = one(m, "Deployment", name("enricher")).spec.template;
+    const path = env(pod.spec.containers[0], "EVENT_SELECTORS")?.value;
+    assert.equal(path, "/etc/trailstream/selectors/selectors.json");
+    assert.ok(pod.metadata.annotations["checksum/event-selectors"], "pods roll when the selectors change");
+    assert.deepEqual(
+      pod.spec.volumes.find((v: Manifest) => v.name === "event-selectors"),
+      { name: "event-selectors", configMap: { name: "ts-trailstream-event-selectors" } },
+    );
+    assert.ok(
+      pod.spec.containers[0].volumeMounts.some(
+        (v: Manifest) => v.name === "event-selectors" && v.mountPath === "/etc/trailstream/selectors" && v.readOnly,
+      ),
+    );
+    // What the chart writes into the ConfigMap, the enricher reads and validates as CloudTrail does.
+    const file = join(tempDir("selectors"), "selectors.json");
+    writeFileSync(file, cm.data["selectors.json"]);
+    const config = loadEnricherConfig({
+      KAFKA_BROKERS: "127.0.0.1:9092",
+      REDIS_URL: "redis://127.0.0.1:6379",
+      EVENT_SELECTORS: file,
+    });
+    assert.equal(config.eventSelectors?.kind, "advanced");
+    assert.deepEqual(config.eventSelectors?.names, ["management events, no KMS reads", "writes to the audit buckets"]);
+    for (const other of ["ingester", "alerter"]) {
+      const spec = one(m, "Deployment", name(other)).spec.template.spec;
+      assert.equal(env(spec.containers[0], "EVENT_SELECTORS"), undefined, `${other} reads no selectors`);
+      assert.ok(!spec.volumes.some((v: Manifest) => v.name === "event-selectors"), `${other} mounts no selectors`);
+    }
+    // An existing ConfigMap by name and key; nothing created.
+    const hpa = rendered(join(CI, "all-hpa-values.yaml"));
+    const enr = one(hpa, "Deployment", name("enricher")).spec.template.spec;
+    assert.equal(env(enr.containers[0], "EVENT_SELECTORS")?.value, "/etc/trailstream/selectors/advanced.json");
+    assert.equal(enr.volumes.find((v: Manifest) => v.name === "event-selectors")?.configMap.name, "org-selectors");
+    // The defaults keep every event: no variable, no volume.
+    const defaults = one(await c.render(), "Deployment", name("enricher")).spec.template.spec;
+    assert.equal(env(defaults.containers[0], "EVENT_SELECTORS"), undefined);
+    assert.ok(!defaults.volumes.some((v: Manifest) => v.name === "event-selectors"));
+    // Both at once is refused, naming the values.
+    const both = await c.template([
+      valuesFile({
+        enricher: { eventSelectors: { inline: { AdvancedEventSelectors: [{}] }, existingConfigMap: "x" } },
+      }),
+    ]);
+    assert.notEqual(both.code, 0);
+    assert.match(both.stderr, /enricher.eventSelectors: use inline or existingConfigMap, not both/);
   });
 
   test("secrets are referenced from existing Secrets, never inlined", async () => {

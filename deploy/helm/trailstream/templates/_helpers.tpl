@@ -118,6 +118,9 @@ message naming the keys.
 {{- if and .Values.alerter.rules.existingConfigMap .Values.alerter.rules.custom -}}
 {{- fail "alerter.rules: use custom or existingConfigMap, not both" -}}
 {{- end -}}
+{{- if and .Values.enricher.eventSelectors.existingConfigMap .Values.enricher.eventSelectors.inline -}}
+{{- fail "enricher.eventSelectors: use inline or existingConfigMap, not both" -}}
+{{- end -}}
 {{- end -}}
 
 {{/* Environment of one service: (dict "root" $ "service" "ingester") */}}
@@ -225,6 +228,10 @@ message naming the keys.
   value: {{ $v.dedupShardsPerHour | quote }}
 - name: DEDUP_ON_REDIS_DOWN
   value: {{ $v.dedupOnRedisDown | quote }}
+{{- if include "trailstream.hasEventSelectors" $root }}
+- name: EVENT_SELECTORS
+  value: {{ printf "/etc/trailstream/selectors/%s" (include "trailstream.eventSelectorsKey" $root) | quote }}
+{{- end }}
 {{- else if eq .service "alerter" }}
 - name: ALERTER_GROUP_ID
   value: {{ $v.groupId | quote }}
@@ -323,4 +330,27 @@ message naming the keys.
 {{- $parts = append $parts (printf "%s:%s" $id (join "," $kv)) -}}
 {{- end -}}
 {{- join ";" $parts -}}
+{{- end -}}
+
+{{/* Whether the enricher reads EVENT_SELECTORS from a mounted ConfigMap ("true" or empty). */}}
+{{- define "trailstream.hasEventSelectors" -}}
+{{- with .Values.enricher.eventSelectors -}}
+{{- if and $.Values.enricher.enabled (or .inline .existingConfigMap) -}}true{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "trailstream.eventSelectorsConfigMapName" -}}
+{{- if .Values.enricher.eventSelectors.existingConfigMap -}}
+{{- .Values.enricher.eventSelectors.existingConfigMap -}}
+{{- else -}}
+{{- printf "%s-event-selectors" (include "trailstream.fullname" . | trunc 47 | trimSuffix "-") -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "trailstream.eventSelectorsKey" -}}
+{{- if .Values.enricher.eventSelectors.existingConfigMap -}}
+{{- .Values.enricher.eventSelectors.existingConfigMapKey -}}
+{{- else -}}
+selectors.json
+{{- end -}}
 {{- end -}}
