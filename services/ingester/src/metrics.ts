@@ -38,7 +38,10 @@ export function createMetrics(registry: Registry): IngesterMetrics {
   for (const kind of ["throttled", "expired-iterator", "get-records", "iterator", "subscribe", "fan-out-unavailable"])
     metrics.kinesisErrors.inc({ kind }, 0);
   for (const reason of DLQ_REASONS.ingester) metrics.dlq.inc({ reason }, 0);
-  for (const kind of VERDICT_KINDS) metrics.integrityVerdicts.inc({ kind, trail: "", region: "" }, 0);
+  for (const kind of VERDICT_KINDS) {
+    metrics.integrityVerdicts.inc({ kind, trail: "", region: "" }, 0);
+    metrics.integrityVerdictSeconds.zero({ kind });
+  }
   return metrics;
 }
 
