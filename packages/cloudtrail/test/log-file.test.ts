@@ -126,7 +126,11 @@ describe("decodeLogFile", () => {
         const whole = await collect(decodeLogFile(bytes));
         const streamed = await collect(decodeLogFile(chunked(bytes, 4096)));
         const shown = (items: DecodeItem[]) =>
-          items.map((i) => (i.ok ? { index: i.index, record: i.record } : { index: i.index, error: `${i.error.code} ${i.error.message} at ${i.error.where}` }));
+          items.map((i) =>
+            i.ok
+              ? { index: i.index, record: i.record }
+              : { index: i.index, error: `${i.error.code} ${i.error.message} at ${i.error.where}` },
+          );
         assert.deepEqual(shown(whole), shown(streamed), body.slice(0, 80));
       }
     }
