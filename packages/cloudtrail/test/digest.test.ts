@@ -193,6 +193,28 @@ describe("the chain tracker", () => {
     assert.equal(h.valid(), 2 + 3);
   });
 
+  test("an organization trail's chain delivered by another Region than its home: every file valid", async () => {
+    const key = testKey();
+    const hours = chain(key, {
+      hours: 3,
+      bucket: "org-bucket",
+      place: { prefix: "logs", organizationId: "o-abcdefghij", region: "ap-northeast-1", homeRegion: "us-west-2" },
+    });
+    assert.match(
+      hours[0]?.digest.key ?? "",
+      /^logs\/AWSLogs\/o-abcdefghij\/111122223333\/CloudTrail-Digest\/ap-northeast-1\//,
+    );
+    assert.match(
+      hours[0]?.logs[0]?.key ?? "",
+      /^logs\/AWSLogs\/o-abcdefghij\/111122223333\/CloudTrail\/ap-northeast-1\//,
+    );
+    const h = new Harness([key.publicKey]);
+    await deliver(h, hours);
+    assert.deepEqual(h.kinds(), []);
+    assert.equal(h.valid(), 3 + 9);
+    assert.ok(h.verdicts.every((v) => v.subject !== "digest" || v.region === "ap-northeast-1"));
+  });
+
   test("key rotation: digests signed by two overlapping keys verify with both loaded; SPKI keys too", async () => {
     const k1 = testKey();
     const k2 = testKey("spki");
