@@ -5,6 +5,7 @@ import type kafkajs from "kafkajs";
 import { chunkBySize, MAX_REQUEST_BYTES } from "./chunk.ts";
 import { type KafkaClient, kafkajsOf } from "./client.ts";
 import { toConsumed } from "./consumed.ts";
+import { FETCH_MAX_WAIT_MS } from "./consumer.ts";
 import { type ConsumedBatch, type ConsumedMessage, nextOffset, type OutgoingMessage } from "./message.ts";
 import { asRetriable } from "./retriable.ts";
 
@@ -115,6 +116,10 @@ export async function startTransactionalPipe(
     heartbeatInterval:
       options.heartbeatIntervalMs ?? Math.max(500, Math.floor((options.sessionTimeoutMs ?? 30_000) / 10)),
     ...(options.maxBytesPerPartition ? { maxBytesPerPartition: options.maxBytesPerPartition } : {}),
+    // A fetch returns as soon as one record is there, so this adds no latency; it bounds how long
+    // close() waits for the fetch in flight on a quiet topic (kafkajs's default, 5 s, made an idle
+    // SIGTERM take seconds).
+    maxWaitTimeInMs: FETCH_MAX_WAIT_MS,
   });
   const admin = kafka.admin();
   const producers = new Map<number, PartitionProducer>();
