@@ -29,7 +29,7 @@ import { openRedis, redisSettings } from "@trailstream/redis";
 import { createLogger, createRegistry } from "@trailstream/runtime";
 import { createMetrics } from "../services/ingester/src/metrics.ts";
 import { Sink } from "../services/ingester/src/sink.ts";
-import { KinesisSource } from "../services/ingester/src/sources/kinesis.ts";
+import { KinesisSource } from "../services/ingester/src/sources/kinesis/source.ts";
 import { awsClients } from "../test/support/aws.ts";
 import {
   deleteStream,

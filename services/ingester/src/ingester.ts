@@ -21,8 +21,9 @@ import { createMetrics, type IngesterMetrics } from "./metrics.ts";
 import { Semaphore } from "./semaphore.ts";
 import type { IngesterConfig } from "./settings.ts";
 import { Sink } from "./sink.ts";
-import { KinesisSource } from "./sources/kinesis.ts";
-import { SqsS3Source } from "./sources/sqs-s3.ts";
+import { KinesisSource } from "./sources/kinesis/source.ts";
+import type { Source } from "./sources/source.ts";
+import { SqsS3Source } from "./sources/sqs-s3/source.ts";
 
 export interface Ingester extends RunningService {
   metrics: IngesterMetrics;
@@ -200,8 +201,9 @@ export async function start(config: IngesterConfig, deps: IngesterDeps): Promise
       }),
   );
 
+  const sources: Source[] = [...sqs, ...kinesis];
   let stopping = false;
-  for (const source of [...sqs, ...kinesis]) source.start();
+  for (const source of sources) source.start();
   integrity?.start();
   logger.info("ingester running");
 
@@ -209,7 +211,7 @@ export async function start(config: IngesterConfig, deps: IngesterDeps): Promise
   const stop = (drainMs = Math.floor(config.shutdownGraceMs / 2)) => {
     stopped ??= (async () => {
       stopping = true;
-      await Promise.all([...sqs.map((s) => s.stop(drainMs)), ...kinesis.map((k) => k.stop())]);
+      await Promise.all(sources.map((s) => s.stop(drainMs)));
       await sink.flush();
       await integrity?.stop();
       listKeys?.close();
@@ -224,8 +226,7 @@ export async function start(config: IngesterConfig, deps: IngesterDeps): Promise
     ...(stopping ? ["stopping"] : []),
     ...(redis.ready() ? [] : ["redis not connected"]),
     ...sink.notReady(),
-    ...sqs.flatMap((s) => s.notReady()),
-    ...kinesis.flatMap((k) => k.notReady()),
+    ...sources.flatMap((s) => s.ready()),
   ];
   return { metrics, kinesis, sqs, integrity, ready, stop, fatal };
 }

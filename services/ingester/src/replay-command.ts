@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { createKafka, ensureTopics, openProducer, readKafkaSettings } from "@trailstream/kafka";
 import { ConfigError, ConfigReader } from "@trailstream/runtime";
 import { Sink } from "./sink.ts";
-import { replay } from "./sources/files.ts";
+import { replay } from "./sources/files/replay.ts";
 
 export const replayHelp = `Usage: trailstream replay [options] PATH...
 

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { crc32 } from "node:zlib";
-import { EventStreamDecoder, FanOutError, shardEvent, signedHeaders } from "../src/sources/kinesis-fanout.ts";
+import { EventStreamDecoder, FanOutError, shardEvent, signedHeaders } from "../src/sources/kinesis/fanout.ts";
 
 /** An event-stream message with string headers, framed as AWS frames it. */
 function frame(headers: Record<string, string>, payload: string): Buffer {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Checkpoints } from "../src/checkpoints.ts";
+import { Checkpoints } from "../src/sources/kinesis/checkpoints.ts";
 import { LeaseTable, leaseTarget } from "../src/leases.ts";
 import { fakeRedis } from "./fakes.ts";
 

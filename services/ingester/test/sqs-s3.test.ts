@@ -10,7 +10,7 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { IngesterRedis } from "../src/leases.ts";
 import { Semaphore } from "../src/semaphore.ts";
 import { Sink } from "../src/sink.ts";
-import { SqsS3Source } from "../src/sources/sqs-s3.ts";
+import { SqsS3Source } from "../src/sources/sqs-s3/source.ts";
 import { FakeProducer, fakeClient, silent } from "./fakes.ts";
 
 const KEY =

@@ -20,13 +20,14 @@ import {
 } from "@trailstream/cloudtrail";
 import { replyText } from "@trailstream/redis";
 import type { Logger } from "@trailstream/runtime";
-import type { Integrity } from "../integrity/integrity.ts";
-import type { IngesterRedis } from "../leases.ts";
-import type { IngesterMetrics } from "../metrics.ts";
-import { toOutcome } from "../records.ts";
-import type { Semaphore } from "../semaphore.ts";
-import type { DeadLetterInput, RawRecord, Sink } from "../sink.ts";
-import { Acks, backoffMs, errorMessage, errorName, httpStatus, sleep } from "../util.ts";
+import type { Integrity } from "../../integrity/integrity.ts";
+import type { IngesterRedis } from "../../leases.ts";
+import type { IngesterMetrics } from "../../metrics.ts";
+import { toOutcome } from "../../records.ts";
+import type { Semaphore } from "../../semaphore.ts";
+import type { DeadLetterInput, RawRecord, Sink } from "../../sink.ts";
+import type { Source } from "../source.ts";
+import { Acks, backoffMs, errorMessage, errorName, httpStatus, sleep } from "../../util.ts";
 
 export interface SqsS3Options {
   sqs: SQSClient;
@@ -84,7 +85,7 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
 /** How many write batches of one file may await Kafka while the file is still being read. */
 const MAX_PENDING_WRITES = 8;
 
-export class SqsS3Source {
+export class SqsS3Source implements Source {
   readonly #o: SqsS3Options;
   readonly #stop = new AbortController();
   readonly #inFlight = new Map<string, { abort: AbortController; done: Promise<void>; receipt: string }>();
@@ -100,7 +101,7 @@ export class SqsS3Source {
     return `sqs:${this.#o.queueUrl}`;
   }
 
-  notReady(): string[] {
+  ready(): string[] {
     if (this.#stoppedForGood) return [`${this.name}: stopped for good: ${this.#receiveError}`];
     return this.#receiveError ? [`${this.name}: ${this.#receiveError}`] : [];
   }

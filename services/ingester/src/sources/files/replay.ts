@@ -4,10 +4,11 @@ import { createReadStream } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { decodeLogFile, type Origin, parseCloudTrailKey } from "@trailstream/cloudtrail";
-import type { IngesterMetrics } from "../metrics.ts";
-import { toOutcome } from "../records.ts";
-import type { RawRecord, Sink } from "../sink.ts";
-import { Acks } from "../util.ts";
+import type { IngesterMetrics } from "../../metrics.ts";
+import { toOutcome } from "../../records.ts";
+import type { RawRecord, Sink } from "../../sink.ts";
+import { Acks } from "../../util.ts";
+import type { Source } from "../source.ts";
 
 export interface ReplayOptions {
   sink: Sink;
@@ -74,26 +75,72 @@ async function walk(dir: string): Promise<string[]> {
   return out;
 }
 
+/**
+ * Local files as a source: `start` reads them (a few at once, so reading one overlaps waiting for
+ * Kafka's acknowledgements of another), `done` resolves with the summary once Kafka has them all.
+ * `stop` takes no new file; the files being read are finished, since a file is the unit acknowledged.
+ */
+export class FilesSource implements Source {
+  readonly name = "files";
+  readonly done: Promise<ReplaySummary>;
+  readonly #paths: readonly string[];
+  readonly #options: ReplayOptions;
+  #begin: (() => void) | undefined;
+  #stopping = false;
+  #failure: string | undefined;
+
+  constructor(paths: readonly string[], options: ReplayOptions) {
+    this.#paths = paths;
+    this.#options = options;
+    const begun = new Promise<void>((resolve) => {
+      this.#begin = resolve;
+    });
+    this.done = begun.then(() => this.#run());
+    this.done.catch((error: unknown) => {
+      this.#failure = error instanceof Error ? error.message : String(error);
+    });
+  }
+
+  start(): void {
+    this.#begin?.();
+  }
+
+  async stop(_drainMs?: number): Promise<void> {
+    this.#stopping = true;
+    await this.done.catch(() => undefined);
+  }
+
+  ready(): string[] {
+    return this.#failure === undefined ? [] : [`${this.name}: ${this.#failure}`];
+  }
+
+  async #run(): Promise<ReplaySummary> {
+    const options = this.#options;
+    const summary: ReplaySummary = { files: 0, records: 0, deadLetters: 0, corruptFiles: 0, skippedFiles: 0 };
+    const queue = await listLogFiles(this.#paths);
+    let next = 0;
+    const worker = async () => {
+      for (let file = queue[next++]; file !== undefined && !this.#stopping; file = queue[next++]) {
+        const done = await replayFile(file, options);
+        summary.files++;
+        summary.records += done.records;
+        summary.deadLetters += done.deadLetters;
+        if (done.corrupt) summary.corruptFiles++;
+        if (done.skipped) summary.skippedFiles++;
+        options.onFile?.(done);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 4) }, worker));
+    await options.sink.flush();
+    return summary;
+  }
+}
+
 /** Sends every record of the files under `paths` to the raw topic; resolves when Kafka has them all. */
 export async function replay(paths: readonly string[], options: ReplayOptions): Promise<ReplaySummary> {
-  const summary: ReplaySummary = { files: 0, records: 0, deadLetters: 0, corruptFiles: 0, skippedFiles: 0 };
-  const queue = await listLogFiles(paths);
-  let next = 0;
-  // A few files at once, so reading one overlaps waiting for Kafka's acknowledgements of another.
-  const worker = async () => {
-    for (let file = queue[next++]; file !== undefined; file = queue[next++]) {
-      const done = await replayFile(file, options);
-      summary.files++;
-      summary.records += done.records;
-      summary.deadLetters += done.deadLetters;
-      if (done.corrupt) summary.corruptFiles++;
-      if (done.skipped) summary.skippedFiles++;
-      options.onFile?.(done);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 4) }, worker));
-  await options.sink.flush();
-  return summary;
+  const source = new FilesSource(paths, options);
+  source.start();
+  return source.done;
 }
 
 export async function replayFile(file: LocalFile, options: ReplayOptions): Promise<ReplayedFile> {

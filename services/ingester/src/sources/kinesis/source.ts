@@ -13,14 +13,15 @@ import {
 } from "@aws-sdk/client-kinesis";
 import { decodeKinesisData, type Origin } from "@trailstream/cloudtrail";
 import type { Logger } from "@trailstream/runtime";
-import { AT_TIMESTAMP, Checkpoints, SHARD_END } from "../checkpoints.ts";
-import type { IngesterRedis } from "../leases.ts";
-import { LeaseTable, leaseTarget } from "../leases.ts";
-import type { IngesterMetrics } from "../metrics.ts";
-import { toOutcome } from "../records.ts";
-import type { StartPosition } from "../settings.ts";
-import type { DeadLetterInput, RawRecord, Sink } from "../sink.ts";
-import { backoffMs, errorName, sleep } from "../util.ts";
+import type { Source } from "../source.ts";
+import { AT_TIMESTAMP, Checkpoints, SHARD_END } from "./checkpoints.ts";
+import type { IngesterRedis } from "../../leases.ts";
+import { LeaseTable, leaseTarget } from "../../leases.ts";
+import type { IngesterMetrics } from "../../metrics.ts";
+import { toOutcome } from "../../records.ts";
+import type { StartPosition } from "../../settings.ts";
+import type { DeadLetterInput, RawRecord, Sink } from "../../sink.ts";
+import { backoffMs, errorName, sleep } from "../../util.ts";
 import {
   ensureConsumer,
   type FanOutRecord,
@@ -28,7 +29,7 @@ import {
   type StartingPosition,
   type SubscribeTarget,
   subscribeToShard,
-} from "./kinesis-fanout.ts";
+} from "./fanout.ts";
 
 export interface KinesisSourceOptions {
   client: KinesisClient;
@@ -77,7 +78,7 @@ interface ShardWorker {
   lastRenewed: number;
 }
 
-export class KinesisSource {
+export class KinesisSource implements Source {
   readonly #o: KinesisSourceOptions;
   readonly #leases: LeaseTable;
   readonly #checkpoints: Checkpoints;
@@ -114,7 +115,7 @@ export class KinesisSource {
   }
 
   /** Problems for /readyz: empty when the lease loop ran recently. */
-  notReady(): string[] {
+  ready(): string[] {
     const stale = Date.now() - this.#lastTickOk > Math.max(this.#o.leaseDurationMs, 3 * this.#o.leaseRenewMs);
     return this.#healthy && !stale ? [] : [`${this.name}: lease loop not running`];
   }
@@ -123,8 +124,11 @@ export class KinesisSource {
     this.#loop ??= this.#run();
   }
 
-  /** Stops reading, lets every shard finish its batch and checkpoint, hands the leases back. */
-  async stop(): Promise<void> {
+  /**
+   * Stops reading, lets every shard finish its batch and checkpoint, hands the leases back. A batch
+   * is small and bounded, so it is always finished: `drainMs` is not needed to cut one short.
+   */
+  async stop(_drainMs?: number): Promise<void> {
     this.#stop.abort();
     await this.#loop;
     const workers = [...this.#workers.values()];

@@ -5,7 +5,7 @@
 // holds the shard's lease (checked in the same script), so a replica that lost its lease while a
 // batch was in flight cannot move the checkpoint of the shard's new holder.
 import { defineScript, replyMap, replyNumber, replyText } from "@trailstream/redis";
-import { type IngesterRedis, streamKey } from "./leases.ts";
+import { type IngesterRedis, streamKey } from "../../leases.ts";
 
 export const SHARD_END = "SHARD_END";
 /** A starting time (ms) stored before the first record, for LATEST and AT_TIMESTAMP starts. */

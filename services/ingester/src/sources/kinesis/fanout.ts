@@ -12,7 +12,7 @@ import {
   type KinesisClient,
   RegisterStreamConsumerCommand,
 } from "@aws-sdk/client-kinesis";
-import { errorName, sleep } from "../util.ts";
+import { errorName, sleep } from "../../util.ts";
 
 export interface FanOutRecord {
   SequenceNumber: string;
