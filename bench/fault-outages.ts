@@ -62,7 +62,8 @@ const run = `fo-${Date.now().toString(36)}`;
 const started = Date.now();
 const loads: number[] = [loadavg()[0] ?? 0];
 // Enough input to keep the feed going through every phase; the estate has about 1.5 records per event.
-const plannedS = 20 + redisDownS + SETTLE_S + 20 + SETTLE_S + throttleS + SETTLE_S;
+// The broker takes up to a minute to stop and start on a loaded machine.
+const plannedS = 20 + redisDownS + SETTLE_S + 60 + SETTLE_S + throttleS + SETTLE_S;
 const estate = await campaignEstate({ run, events: Math.ceil((rate * plannedS) / 1.47), eventsPerWindow: 250, seed });
 // Delivery order, as the trails deliver them: each window's files from every trail together.
 const stamp = (key: string) => /_(\d{8}T\d{4}Z)_/.exec(key)?.[1] ?? "";
