@@ -9,7 +9,9 @@
 // --only kinesis-modes reads one pre-loaded stream in polling and in fan-out mode side by side
 // (records/s), then puts one record every 250 ms and measures put -> ingester receipt (latency).
 //   node bench/ingester.ts [--files 100] [--per-file 1000] [--kinesis-records 20000] [--only s3|files|kinesis|kinesis-core|kinesis-modes]
-//                            [--files-in-flight 8] [--kinesis-page 1000]
+//                            [--files-in-flight 8] [--kinesis-page 1000] [--rounds 1] [--no-anchor]
+// The S3 run is paired with Kafka's ProducerPerformance writing the same records (idempotent,
+// acks=all), in --rounds rounds of alternating order; the ratio of the medians is printed.
 import { execFile } from "node:child_process";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
@@ -56,6 +58,8 @@ const { values } = parseArgs({
     "per-file": { type: "string", default: "1000" },
     "kinesis-records": { type: "string", default: "20000" },
     only: { type: "string" },
+    rounds: { type: "string", default: "1" },
+    "no-anchor": { type: "boolean", default: false },
     "files-in-flight": { type: "string", default: "8" },
     "kinesis-page": { type: "string", default: "1000" },
   },
@@ -133,56 +137,109 @@ const totalFileRecords = fileCount * perFile;
 const gzBytes = files.reduce((n, f) => n + f.body.length, 0);
 const rawBytes = files.reduce((n, f) => n + JSON.stringify({ Records: f.records }).length, 0);
 
+const kafkaLibs = process.env.KAFKA_LIBS ?? `${process.env.HOME}/.cache/trailstream/kafka-4.1.2/libs`;
+
+/**
+ * Kafka's ProducerPerformance on the same records (one JSON record a line), idempotent, acks=all:
+ * the ceiling of writing them with no gunzip or parse. Returns its records/s.
+ */
+async function producerPerformance(): Promise<number> {
+  const topics = await rawTopic();
+  const payloads = join(ROOT, ".out", "bench", "ingester-payloads.txt");
+  await mkdir(dirname(payloads), { recursive: true });
+  await writeFile(payloads, `${files.flatMap((f) => f.records.map((r) => JSON.stringify(r))).join("\n")}\n`);
+  const { stdout } = await promisify(execFile)(
+    "java",
+    [
+      ...["-Xms256m", "-Xmx512m", "-cp", `${kafkaLibs}/*`, "org.apache.kafka.tools.ProducerPerformance"],
+      ...["--topic", topics.raw, "--num-records", String(totalFileRecords), "--throughput", "-1"],
+      ...["--payload-file", payloads, "--producer-props", `bootstrap.servers=${e.kafkaBrokers.join(",")}`],
+      ...["acks=all", "enable.idempotence=true"],
+    ],
+    { maxBuffer: 16 << 20 },
+  );
+  // "N records sent, X records/sec (Y MB/sec), ..." is its last line.
+  const m = /records sent, ([\d.]+) records\/sec/.exec(stdout.trim().split("\n").at(-1) ?? "");
+  if (!m) throw new Error(`ProducerPerformance said: ${stdout.slice(-500)}`);
+  return Number(m[1]);
+}
+
 if (only === undefined || only === "s3") {
   const bucket = uniqueName("bench-trail");
   await aws.s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  const queueUrl =
-    (await aws.sqs.send(new CreateQueueCommand({ QueueName: uniqueName("bench-notices") }))).QueueUrl ?? "";
   console.error(`uploading ${files.length} files (${(gzBytes / 1024 ** 2).toFixed(1)} MiB gzipped) to moto`);
   for (let i = 0; i < files.length; i += 8) {
     await Promise.all(
       files.slice(i, i + 8).map((f) => aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: f.key, Body: f.body }))),
     );
   }
-  const topics = await rawTopic();
-  const p = spawnIngester(
-    "bench-s3",
-    ingesterEnv(e, {
-      TOPIC_RAW: topics.raw,
-      TOPIC_DLQ: topics.dlq,
-      SQS_QUEUE_URLS: queueUrl,
-      LOG_LEVEL: "info",
-      SQS_WAIT_SECONDS: "2",
-      MAX_FILES_IN_FLIGHT: values["files-in-flight"],
-    }),
-  );
-  await started(p);
-  const start = performance.now();
-  for (let i = 0; i < files.length; i += 10) {
-    await aws.sqs.send(
-      new SendMessageBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: files.slice(i, i + 10).map((f, k) => ({
-          Id: String(k),
-          MessageBody: JSON.stringify({
-            Records: [
-              {
-                eventSource: "aws:s3",
-                eventName: "ObjectCreated:Put",
-                s3: { bucket: { name: bucket }, object: { key: f.key, size: f.body.length } },
-              },
-            ],
-          }),
-        })),
+  const s3Run = async (): Promise<number> => {
+    const queueUrl =
+      (await aws.sqs.send(new CreateQueueCommand({ QueueName: uniqueName("bench-notices") }))).QueueUrl ?? "";
+    const topics = await rawTopic();
+    const p = spawnIngester(
+      "bench-s3",
+      ingesterEnv(e, {
+        TOPIC_RAW: topics.raw,
+        TOPIC_DLQ: topics.dlq,
+        SQS_QUEUE_URLS: queueUrl,
+        LOG_LEVEL: "info",
+        SQS_WAIT_SECONDS: "2",
+        MAX_FILES_IN_FLIGHT: values["files-in-flight"],
       }),
     );
+    await started(p);
+    const start = performance.now();
+    for (let i = 0; i < files.length; i += 10) {
+      await aws.sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: files.slice(i, i + 10).map((f, k) => ({
+            Id: String(k),
+            MessageBody: JSON.stringify({
+              Records: [
+                {
+                  eventSource: "aws:s3",
+                  eventName: "ObjectCreated:Put",
+                  s3: { bucket: { name: bucket }, object: { key: f.key, size: f.body.length } },
+                },
+              ],
+            }),
+          })),
+        }),
+      );
+    }
+    const seconds = await waitFor(p, totalFileRecords, start, "s3");
+    await stop(p);
+    lines.push(
+      `| sqs-s3 (moto S3 + SQS -> Kafka) | ${files.length} files x ${perFile} | ${fmt(totalFileRecords / seconds)} | ${(gzBytes / 1024 ** 2 / seconds).toFixed(2)} | ${(rawBytes / 1024 ** 2 / seconds).toFixed(1)} | ${seconds.toFixed(1)} |`,
+    );
+    console.error(lines.at(-1));
+    return totalFileRecords / seconds;
+  };
+  // Rounds alternate which goes first; the ratio of the medians is the figure.
+  const s3Rates: number[] = [];
+  const anchorRates: number[] = [];
+  for (let round = 0; round < Number(values.rounds); round++) {
+    const order = round % 2 === 0 ? ["s3", "anchor"] : ["anchor", "s3"];
+    for (const which of order) {
+      if (which === "s3") s3Rates.push(await s3Run());
+      else if (!values["no-anchor"]) {
+        anchorRates.push(await producerPerformance());
+        console.error(
+          `ProducerPerformance, the same ${fmt(totalFileRecords)} records: ${fmt(anchorRates.at(-1) ?? 0)} records/s`,
+        );
+      }
+    }
   }
-  const seconds = await waitFor(p, totalFileRecords, start, "s3");
-  await stop(p);
-  lines.push(
-    `| sqs-s3 (moto S3 + SQS -> Kafka) | ${files.length} files x ${perFile} | ${fmt(totalFileRecords / seconds)} | ${(gzBytes / 1024 ** 2 / seconds).toFixed(2)} | ${(rawBytes / 1024 ** 2 / seconds).toFixed(1)} | ${seconds.toFixed(1)} |`,
-  );
-  console.error(lines.at(-1));
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? Number.NaN;
+  if (anchorRates.length > 0) {
+    lines.push(
+      `S3 path beside ProducerPerformance (${values.rounds} rounds): sqs-s3 ${s3Rates.map(fmt).join(", ")}; ` +
+        `ProducerPerformance ${anchorRates.map(fmt).join(", ")} records/s; ratio of the medians ${(median(s3Rates) / median(anchorRates)).toFixed(2)}`,
+    );
+    console.error(lines.at(-1));
+  }
 }
 
 if (only === undefined || only === "files") {

@@ -7,7 +7,7 @@
 // are rare. The payloads are built before the clock starts, so the putter is not what limits the rate.
 //   eval "$(deploy/local/stack env)"; node bench/pipeline-latency.ts [--rate 5000] [--seconds 180] [--alerting 1]
 import { mkdtemp } from "node:fs/promises";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
@@ -103,15 +103,25 @@ await Promise.all(services.map((s) => s.ready()));
 
 const putAt = new Map<string, number>();
 const latencies: number[] = [];
+// The same alerts split at the ingester's receipt (origin.receivedAt, the alert's firstSeen):
+// put -> receipt is the Kinesis source (kinesis-local and the polling), receipt -> alert the rest.
+const toReceipt: number[] = [];
+const fromReceipt: number[] = [];
 const alertsConsumer = await startBatchConsumer(kafka, {
   groupId: `${run}-reader`,
   topics: [topics.alerts],
   fromBeginning: true,
   handle: async (batch) => {
     for (const m of batch.messages) {
-      const doc = JSON.parse(m.value?.toString() ?? "{}") as { identity?: string };
+      const doc = JSON.parse(m.value?.toString() ?? "{}") as { identity?: string; firstSeen?: string | null };
       const at = putAt.get(doc.identity ?? "");
-      if (at !== undefined) latencies.push(m.timestampMs - at);
+      if (at === undefined) continue;
+      latencies.push(m.timestampMs - at);
+      const received = doc.firstSeen ? Date.parse(doc.firstSeen) : Number.NaN;
+      if (Number.isFinite(received)) {
+        toReceipt.push(received - at);
+        fromReceipt.push(m.timestampMs - received);
+      }
     }
   },
 });
@@ -189,15 +199,24 @@ for (const s of services) await s.stop();
 // kinesis-local holds at most 50 shards across all streams: give these back.
 await kinesis.send(new DeleteStreamCommand({ StreamName: stream, EnforceConsumerDeletion: true }));
 
-const sorted = [...latencies].sort((a, b) => a - b);
-const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+const percentiles = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const pct = (p: number) =>
+    sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+  return `p50 ${pct(50)} ms, p95 ${pct(95)} ms, p99 ${pct(99)} ms, max ${sorted.at(-1)} ms`;
+};
 console.log(
   `machine: ${cpus().length} x ${cpus()[0]?.model ?? "?"}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${process.version}`,
 );
 console.log(
   `put ${sent} events in ${putSeconds.toFixed(0)} s (${Math.round(sent / putSeconds)} events/s offered; target ${rate}); ${latencies.length} alerts`,
 );
+console.log(`added latency, Kinesis put → alert on the alerts topic: ${percentiles(latencies)}`);
+console.log(`  put → ingester receipt (kinesis-local, polling): ${percentiles(toReceipt)}`);
+console.log(`  ingester receipt → alert (Kafka, enricher, alerter): ${percentiles(fromReceipt)}`);
 console.log(
-  `added latency, Kinesis put → alert on the alerts topic: p50 ${pct(50)} ms, p95 ${pct(95)} ms, p99 ${pct(99)} ms, max ${sorted.at(-1)} ms`,
+  `load average at the end: ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")}`,
 );
 process.exit(0);

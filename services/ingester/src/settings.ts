@@ -234,7 +234,7 @@ export const SETTINGS = {
     "KINESIS_IDLE_MS",
     1_000,
     { min: 0, max: 60_000 },
-    "Sleep after a GetRecords call that returned nothing, ms",
+    "Sleep after an empty GetRecords on a shard quiet for 10 s, ms (one with records lately is polled every 200 ms)",
   ),
   kinesisMaxRecords: setting.integer(
     "KINESIS_MAX_RECORDS",

@@ -68,6 +68,8 @@ const THROTTLED = new Set([
 ]);
 /** Kinesis allows five GetRecords calls per second per shard. */
 const MIN_CALL_INTERVAL_MS = 200;
+/** A shard that returned records this recently is not idle: empty polls do not sleep idleMs. */
+export const ACTIVE_SHARD_MS = 10_000;
 
 interface ShardWorker {
   shardId: string;
@@ -379,6 +381,7 @@ export class KinesisSource implements Source {
     let last: string | null = checkpoint;
     let failures = 0;
     let lastCall = 0;
+    let lastRecordsAt = 0;
     // One GetRecords ahead: the next page is fetched while this one waits for Kafka, so the
     // shard's read latency and Kafka's acknowledgement overlap. Pages are still delivered and
     // checkpointed strictly in order; a prefetched page dropped on stop is simply read again.
@@ -424,6 +427,7 @@ export class KinesisSource implements Source {
       const busy = records.length > 0 || (page.MillisBehindLatest ?? 0) > 0;
       if (following && busy) next = fetch(following);
       if (records.length > 0) {
+        lastRecordsAt = Date.now();
         const lastSeq = await this.#deliver(shardId, records);
         // Kafka has everything up to lastSeq: only now may the checkpoint move.
         if (!(await this.#checkpoints.set(shardId, lastSeq, o.workerId))) {
@@ -442,7 +446,10 @@ export class KinesisSource implements Source {
         return;
       }
       if (!busy) {
-        await sleep(o.idleMs, signal);
+        // A shard that had records lately is polled again at Kinesis's pace (fetch keeps calls
+        // MIN_CALL_INTERVAL_MS apart), so a record put between two polls waits at most that long,
+        // not idleMs; only a shard quiet for ACTIVE_SHARD_MS sleeps idleMs between empty polls.
+        if (Date.now() - lastRecordsAt > ACTIVE_SHARD_MS) await sleep(o.idleMs, signal);
         next = fetch(following);
       }
     }

@@ -82,6 +82,15 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** Log files up to this size (gzipped) are read into memory whole; CloudTrail's rarely exceed it. */
+const READ_WHOLE_BYTES = 4 * 1024 ** 2;
+
+async function readWhole(source: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of source) chunks.push(chunk);
+  return chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks);
+}
+
 /** How many write batches of one file may await Kafka while the file is still being read. */
 const MAX_PENDING_WRITES = 8;
 
@@ -348,8 +357,12 @@ export class SqsS3Source implements Source {
     const onAbort = () => destroy(body);
     signal.addEventListener("abort", onAbort, { once: true });
     try {
+      const counted = counting(body, (n) => m?.bytes.inc({ source: "s3" }, n));
+      // A small file is read whole, so the decoder can parse it in one JSON.parse (much faster than
+      // record by record); a large one streams, holding one record at a time.
+      const source = size !== undefined && size <= READ_WHOLE_BYTES ? await readWhole(counted) : counted;
       for await (const item of decodeLogFile(
-        counting(body, (n) => m?.bytes.inc({ source: "s3" }, n)),
+        source,
         {
           maxDecompressedBytes: o.maxDecompressedBytes,
           maxRecordBytes: o.maxRecordBytes,
