@@ -4,9 +4,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { KinesisClient } from "@aws-sdk/client-kinesis";
 import { createRegistry } from "@trailstream/runtime";
-import { Checkpoints } from "../src/sources/kinesis/checkpoints.ts";
 import { createMetrics } from "../src/metrics.ts";
 import { Sink } from "../src/sink.ts";
+import { Checkpoints } from "../src/sources/kinesis/checkpoints.ts";
 import { KinesisSource } from "../src/sources/kinesis/source.ts";
 import { FakeProducer, fakeClient, fakeRedis, silent } from "./fakes.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Checkpoints } from "../src/sources/kinesis/checkpoints.ts";
 import { LeaseTable, leaseTarget } from "../src/leases.ts";
+import { Checkpoints } from "../src/sources/kinesis/checkpoints.ts";
 import { fakeRedis } from "./fakes.ts";
 
 test("lease targets add up to the shard count and differ by at most one", () => {

@@ -13,8 +13,6 @@ import {
 } from "@aws-sdk/client-kinesis";
 import { decodeKinesisData, type Origin } from "@trailstream/cloudtrail";
 import type { Logger } from "@trailstream/runtime";
-import type { Source } from "../source.ts";
-import { AT_TIMESTAMP, Checkpoints, SHARD_END } from "./checkpoints.ts";
 import type { IngesterRedis } from "../../leases.ts";
 import { LeaseTable, leaseTarget } from "../../leases.ts";
 import type { IngesterMetrics } from "../../metrics.ts";
@@ -22,6 +20,8 @@ import { toOutcome } from "../../records.ts";
 import type { StartPosition } from "../../settings.ts";
 import type { DeadLetterInput, RawRecord, Sink } from "../../sink.ts";
 import { backoffMs, errorName, sleep } from "../../util.ts";
+import type { Source } from "../source.ts";
+import { AT_TIMESTAMP, Checkpoints, SHARD_END } from "./checkpoints.ts";
 import {
   ensureConsumer,
   type FanOutRecord,

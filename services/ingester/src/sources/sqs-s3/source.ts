@@ -26,8 +26,8 @@ import type { IngesterMetrics } from "../../metrics.ts";
 import { toOutcome } from "../../records.ts";
 import type { Semaphore } from "../../semaphore.ts";
 import type { DeadLetterInput, RawRecord, Sink } from "../../sink.ts";
-import type { Source } from "../source.ts";
 import { Acks, backoffMs, errorMessage, errorName, httpStatus, sleep } from "../../util.ts";
+import type { Source } from "../source.ts";
 
 export interface SqsS3Options {
   sqs: SQSClient;
