@@ -1,8 +1,7 @@
 // Feeds a generated bucket tree into the AWS emulator the way CloudTrail would: each file put into
 // its trail's bucket (whose notifications go to an SQS queue), and the same events through a
 // CloudWatch Logs subscription into a Kinesis stream. Used by the end-to-end test and the demo.
-import { readdir, readFile } from "node:fs/promises";
-import { join, sep } from "node:path";
+import { readFile } from "node:fs/promises";
 import { gunzipSync } from "node:zlib";
 import {
   CloudWatchLogsClient,
@@ -21,6 +20,7 @@ import {
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import type { CloudTrailRecord } from "@trailstream/cloudtrail";
+import { listLogFiles } from "@trailstream/ingester/local-files";
 
 export interface AwsEndpoint {
   endpoint: string;
@@ -45,12 +45,12 @@ export interface TreeFile {
   path: string;
 }
 
-/** The files of a tree whose first folder level is the bucket, in path order. */
+/** The gzipped files of a tree whose first folder level is the bucket, in path order. */
 export async function treeFiles(root: string): Promise<TreeFile[]> {
-  const names = (await readdir(root, { recursive: true })).filter((f) => f.endsWith(".json.gz")).sort();
-  return names.map((name) => {
-    const [bucket = "", ...rest] = name.split(sep);
-    return { bucket, key: rest.join("/"), path: join(root, name) };
+  const files = (await listLogFiles([root])).filter((f) => f.unreadable === undefined && f.key.endsWith(".json.gz"));
+  return files.map((f) => {
+    const [bucket = "", ...rest] = f.key.split("/");
+    return { bucket, key: rest.join("/"), path: f.path };
   });
 }
 

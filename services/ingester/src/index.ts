@@ -6,7 +6,8 @@ export { type Ingester, type IngesterDeps, start } from "./ingester.ts";
 export { replayCommand, replayHelp } from "./replay-command.ts";
 export { type IngesterConfig, loadSettings, SETTINGS, type StartPosition } from "./settings.ts";
 export { type DeadLetterInput, type RawRecord, Sink } from "./sink.ts";
-export { listLogFiles, type ReplayedFile, type ReplaySummary, replay } from "./sources/files/replay.ts";
+export { type LocalLogFile, LocalPathError, listLogFiles } from "./sources/files/list.ts";
+export { type ReplayedFile, type ReplaySummary, replay } from "./sources/files/replay.ts";
 
 /** The ingester as the service shell runs it (`trailstream ingester`). */
 export const ingester: ServiceDefinition<IngesterConfig> = { name: "ingester", loadSettings, start };

@@ -1,14 +1,14 @@
 // The files source: local CloudTrail log files (gzipped or plain) into the raw topic, for
-// backfills. Folders are walked; digest and insight files are recognised by their path and skipped.
+// backfills. Folders are walked by list.ts, the lister `scan` uses too; digest and insight files
+// are recognised by their path and skipped.
 import { createReadStream } from "node:fs";
-import { readdir, stat } from "node:fs/promises";
-import { join, relative, resolve, sep } from "node:path";
 import { decodeLogFile, type Origin, parseCloudTrailKey } from "@trailstream/cloudtrail";
 import type { IngesterMetrics } from "../../metrics.ts";
 import { toOutcome } from "../../records.ts";
 import type { RawRecord, Sink } from "../../sink.ts";
 import { Acks } from "../../util.ts";
 import type { Source } from "../source.ts";
+import { type LocalLogFile, listLogFiles } from "./list.ts";
 
 export interface ReplayOptions {
   sink: Sink;
@@ -38,41 +38,6 @@ export interface ReplaySummary {
   deadLetters: number;
   corruptFiles: number;
   skippedFiles: number;
-}
-
-const LOG_FILE = /\.json(\.gz)?$/;
-
-export interface LocalFile {
-  path: string;
-  /** Relative to the folder given, `/`-separated: the S3 key as `aws s3 sync` lays it out. */
-  key: string;
-}
-
-export async function listLogFiles(paths: readonly string[]): Promise<LocalFile[]> {
-  const out: LocalFile[] = [];
-  for (const path of paths) {
-    const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
-      throw new Error(`cannot read ${path}: ${error.code === "ENOENT" ? "no such file or folder" : error.message}`);
-    });
-    if (info.isFile()) {
-      out.push({ path, key: path.split(sep).join("/") });
-      continue;
-    }
-    const root = resolve(path);
-    const files = (await walk(root)).filter((f) => LOG_FILE.test(f)).sort();
-    for (const f of files) out.push({ path: f, key: relative(root, f).split(sep).join("/") });
-  }
-  return out;
-}
-
-async function walk(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const full = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await walk(full)));
-    else if (entry.isFile()) out.push(full);
-  }
-  return out;
 }
 
 /**
@@ -118,6 +83,9 @@ export class FilesSource implements Source {
     const options = this.#options;
     const summary: ReplaySummary = { files: 0, records: 0, deadLetters: 0, corruptFiles: 0, skippedFiles: 0 };
     const queue = await listLogFiles(this.#paths);
+    // A file is the unit acknowledged: a backfill that cannot read part of its tree says so up front.
+    const unreadable = queue.find((f) => f.unreadable !== undefined);
+    if (unreadable) throw new Error(`${unreadable.path}: cannot be read: ${unreadable.unreadable}`);
     let next = 0;
     const worker = async () => {
       for (let file = queue[next++]; file !== undefined && !this.#stopping; file = queue[next++]) {
@@ -143,7 +111,7 @@ export async function replay(paths: readonly string[], options: ReplayOptions): 
   return source.done;
 }
 
-export async function replayFile(file: LocalFile, options: ReplayOptions): Promise<ReplayedFile> {
+export async function replayFile(file: LocalLogFile, options: ReplayOptions): Promise<ReplayedFile> {
   const { sink, metrics } = options;
   const result: ReplayedFile = { path: file.path, key: file.key, records: 0, deadLetters: 0, corrupt: false };
   const parsed = parseCloudTrailKey(file.key);
