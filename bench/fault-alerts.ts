@@ -24,7 +24,7 @@ import { parseArgs } from "node:util";
 import type { CloudTrailRecord } from "@trailstream/cloudtrail";
 import { consumerGroupLag, createKafka, ensureTopics, openProducer } from "@trailstream/kafka";
 import { loadRuleCatalog, RuleSet } from "@trailstream/rules";
-import { freePort, metricValue, startService } from "../scripts/pipeline/services.ts";
+import { freePort, metricValue, startServiceProcess } from "../test/support/service-process.ts";
 
 const { values } = parseArgs({
   options: {
@@ -159,9 +159,9 @@ await ensureTopics(kafka, [
 ]);
 
 const am = await startAlertmanager(dir);
-let alerter: Awaited<ReturnType<typeof startService>> | undefined;
+let alerter: Awaited<ReturnType<typeof startServiceProcess>> | undefined;
 try {
-  alerter = await startService(
+  alerter = await startServiceProcess(
     "alerter",
     {
       KAFKA_BROKERS: brokers.join(","),

@@ -22,7 +22,7 @@ import { PutObjectCommand } from "@aws-sdk/client-s3";
 import type { CloudTrailRecord } from "@trailstream/cloudtrail";
 import { createKafka, ensureTopics, openProducer, startBatchConsumer } from "@trailstream/kafka";
 import { awsClients, prepareBuckets } from "../scripts/pipeline/feed.ts";
-import { type ServiceName, type ServiceProcess, startService } from "../scripts/pipeline/services.ts";
+import { type ServiceName, type ServiceProcess, startServiceProcess } from "../test/support/service-process.ts";
 
 const { values } = parseArgs({
   options: {
@@ -279,7 +279,7 @@ for (const name of wanted) {
   // Idle: started, ready, nothing to do for 3 s, then SIGTERM.
   const idle: { ms: number; code: number | null }[] = [];
   for (let i = 0; i < idleStops; i++) {
-    const p = await startService(name, subject.env, { logDir });
+    const p = await startServiceProcess(name, subject.env, { logDir });
     await p.ready();
     await new Promise((r) => setTimeout(r, 3_000));
     idle.push(await timedStop(p));
@@ -287,7 +287,7 @@ for (const name of wanted) {
 
   // Busy: the whole input in, SIGTERM once a third is out, then a fresh process finishes it.
   const out = await countTopic(subject.outputTopic, subject.identify);
-  let p = await startService(name, subject.env, { logDir });
+  let p = await startServiceProcess(name, subject.env, { logDir });
   await p.ready();
   const feedStart = performance.now();
   const ids = await subject.feed();
@@ -295,7 +295,7 @@ for (const name of wanted) {
   const atStop = out.counts.size;
   const busy = await timedStop(p);
   const afterStop = out.counts.size;
-  p = await startService(name, subject.env, { logDir });
+  p = await startServiceProcess(name, subject.env, { logDir });
   await p.ready();
   const wantedIds = new Set(ids);
   await waitFor(

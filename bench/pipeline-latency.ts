@@ -23,7 +23,7 @@ import { loadTemplates } from "@trailstream/bucket-tree";
 import type { CloudTrailRecord } from "@trailstream/cloudtrail";
 import { createKafka, ensureTopics, startBatchConsumer } from "@trailstream/kafka";
 import { builtinRules, RuleSet } from "@trailstream/rules";
-import { metricValue, startService } from "../scripts/pipeline/services.ts";
+import { metricValue, startServiceProcess } from "../test/support/service-process.ts";
 
 const { values } = parseArgs({
   options: {
@@ -72,7 +72,7 @@ const common = {
   LOG_LEVEL: "warn",
 };
 const services = [
-  await startService(
+  await startServiceProcess(
     "ingester",
     {
       ...common,
@@ -82,12 +82,12 @@ const services = [
     },
     { logDir },
   ),
-  await startService(
+  await startServiceProcess(
     "enricher",
     { ...common, ENRICHER_GROUP_ID: `${run}-enricher`, DEDUP_KEY_PREFIX: `${run}:dedup:` },
     { logDir },
   ),
-  await startService(
+  await startServiceProcess(
     "alerter",
     {
       ...common,

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadTemplates, writeBucketTree } from "@trailstream/bucket-tree";
 import { eventIdentity, isGlobalServiceEvent } from "@trailstream/cloudtrail";
+import { freePort, metricValue, type ServiceProcess, startServiceProcess } from "../test/support/service-process.ts";
 import { plantedEvents, trailsFor } from "./pipeline/estate.ts";
 import {
   awsClients,
@@ -16,7 +17,6 @@ import {
   treeFiles,
   treeRecords,
 } from "./pipeline/feed.ts";
-import { freePort, metricValue, type ServiceProcess, startService } from "./pipeline/services.ts";
 
 const { values } = parseArgs({
   options: {
@@ -108,7 +108,7 @@ process.on("unhandledRejection", (error) => {
 });
 
 services.push(
-  await startService(
+  await startServiceProcess(
     "ingester",
     {
       ...common,
@@ -121,8 +121,12 @@ services.push(
     },
     { logDir: out, port: ports.ingester },
   ),
-  await startService("enricher", { ...common, DEDUP_TTL: "2h" }, { logDir: out, port: ports.enricher }),
-  await startService("alerter", { ...common, ALERTMANAGER_URL: alertmanager }, { logDir: out, port: ports.alerter }),
+  await startServiceProcess("enricher", { ...common, DEDUP_TTL: "2h" }, { logDir: out, port: ports.enricher }),
+  await startServiceProcess(
+    "alerter",
+    { ...common, ALERTMANAGER_URL: alertmanager },
+    { logDir: out, port: ports.alerter },
+  ),
 );
 await Promise.all(services.map((s) => s.ready()));
 say(

@@ -1,5 +1,5 @@
 // The whole pipeline for the fault campaign: ingester, enricher and alerter as separate processes
-// (scripts/pipeline/services.ts, the end-to-end test's launcher), several replicas of each, fed by
+// (test/support/service-process.ts, the end-to-end test's launcher), several replicas of each, fed by
 // S3 notifications on SQS; live readers of the events, alerts and DLQ topics (read_committed) that
 // count records by key; and the verdict, counted by identity against the estate's truth.
 import { mkdir } from "node:fs/promises";
@@ -13,7 +13,7 @@ import {
   startBatchConsumer,
 } from "@trailstream/kafka";
 import type { AwsClients } from "../../scripts/pipeline/feed.ts";
-import { type ServiceName, type ServiceProcess, startService } from "../../scripts/pipeline/services.ts";
+import { type ServiceName, type ServiceProcess, startServiceProcess } from "../../test/support/service-process.ts";
 import type { CampaignEstate } from "./estate.ts";
 
 export type Kafka = ReturnType<typeof createKafka>;
@@ -105,7 +105,7 @@ export async function startPipeline(kafka: Kafka, o: PipelineOptions): Promise<P
     for (let i = 0; i < o.replicas; i++) {
       const logDir = join(o.logDir, `${name}-${i + 1}`);
       await mkdir(logDir, { recursive: true });
-      replicas[name].push(await startService(name, env[name], { logDir }));
+      replicas[name].push(await startServiceProcess(name, env[name], { logDir }));
     }
   }
   const all = () => SERVICES.flatMap((n) => replicas[n]);

@@ -12,7 +12,7 @@ import { Socket } from "node:net";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { freePort } from "../../scripts/pipeline/services.ts";
+import { freePort } from "../../test/support/service-process.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const CACHE =

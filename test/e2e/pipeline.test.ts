@@ -23,7 +23,6 @@ import {
   treeFiles,
   treeRecords,
 } from "../../scripts/pipeline/feed.ts";
-import { freePort, type ServiceProcess, startService } from "../../scripts/pipeline/services.ts";
 import {
   committedDashboards,
   instantQuery,
@@ -33,6 +32,7 @@ import {
   substitute,
 } from "../support/observability.ts";
 import { endpoints, requireReachable, uniqueName } from "../support/servers.ts";
+import { freePort, type ServiceProcess, startServiceProcess } from "../support/service-process.ts";
 import { eventually } from "../support/wait.ts";
 
 const run = uniqueName("e2e").toLowerCase();
@@ -152,7 +152,7 @@ test("S3 and Kinesis in, each event once on the events topic, planted events ale
     SHUTDOWN_GRACE_MS: "20000",
   };
   const logDir = dir;
-  const ingester = await startService(
+  const ingester = await startServiceProcess(
     "ingester",
     {
       ...common,
@@ -166,7 +166,7 @@ test("S3 and Kinesis in, each event once on the events topic, planted events ale
     },
     { logDir },
   );
-  const enricher = await startService(
+  const enricher = await startServiceProcess(
     "enricher",
     {
       ...common,
@@ -178,7 +178,7 @@ test("S3 and Kinesis in, each event once on the events topic, planted events ale
     },
     { logDir },
   );
-  const alerter = await startService(
+  const alerter = await startServiceProcess(
     "alerter",
     {
       ...common,

@@ -4,13 +4,13 @@
 // answers /healthz, runs as uid 1000, and exits 0 on SIGTERM within its grace period.
 import assert from "node:assert/strict";
 import { chmodSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { CreateQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { createKafka, ensureTopics } from "@trailstream/kafka";
 import { type Image, image, ROOT, run, tempDir } from "../support/deploy.ts";
 import { endpoints, requireReachable, uniqueName } from "../support/servers.ts";
+import { freePort } from "../support/service-process.ts";
 
 // At module level, outside any test's timeout: installs buildah/podman and builds the image
 // (about a minute; skipped when the sources did not change).
@@ -20,18 +20,6 @@ const started: string[] = [];
 after(async () => {
   for (const name of started) await img.podman(["rm", "--force", "--time", "0", name]);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function httpStatus(url: string): Promise<number> {
   try {

@@ -3,7 +3,6 @@
 // read_committed, a private redis-server, and the enricher as a child process.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
 import {
@@ -251,15 +250,7 @@ export async function waitForLag0(kafka: Kafka, groupId: string, topic: string, 
   throw new Error(`group ${groupId} still lags ${lag} records on ${topic} after ${timeoutMs} ms`);
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : 0;
-  await new Promise((r) => server.close(r));
-  return port;
-}
+export { freePort } from "./service-process.ts";
 
 /** A private, memory-only redis-server, so a test can kill and restart it without touching the shared one. */
 export class PrivateRedis {

@@ -3,12 +3,12 @@
 // parser, and Debian's promtool/prometheus (installed with apt-get when missing).
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parser } from "@prometheus-io/lezer-promql";
 import { createRegistry } from "@trailstream/runtime";
 import { parse } from "yaml";
+import { freePort } from "./service-process.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..", "..");
 export const GRAFANA_DIR = join(ROOT, "deploy", "grafana");
@@ -180,17 +180,7 @@ export function promtool(args: string[], cwd = ROOT): { code: number; out: strin
   return { code: r.status ?? 1, out: `${r.stdout}${r.stderr}` };
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => ok(port));
-    });
-  });
-}
+export { freePort };
 
 export interface RunningPrometheus {
   url: string;
