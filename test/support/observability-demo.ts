@@ -1,12 +1,14 @@
-// A demo run for the dashboards and their pictures: the three services as deployed (`node
-// services/<name>/src/main.ts`) on the local servers (deploy/local/stack), each on its own topics,
+// A demo run for the dashboards and their pictures: the three services as deployed (`trailstream
+// <service>`, started by startServiceProcess) on the local servers (deploy/local/stack), each on its own topics,
 // consumer groups and Redis prefixes; a Prometheus scraping them with the trailstream rules; and
 // CloudTrail records (the Stratus detonation logs, with fresh ids and eventTimes) put into a Kinesis
 // stream for a few minutes, some twice (copies to collapse) and some broken (the DLQ), with a
 // webhook sink that refuses (sink errors). Then scripts/pictures.ts draws the overview.
 //   eval "$(deploy/local/stack env)"; node test/support/observability-demo.ts [--minutes 8] [--out docs/images] [--keep]
 // --keep leaves everything running (Ctrl-C stops it) so the Prometheus can be browsed.
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
@@ -22,6 +24,7 @@ import { deadUrl } from "./alerter.ts";
 import { freshRecords, type Json, kinesisPayloads, stratusRecords } from "./ingester.ts";
 import { freePort, ROOT, type RunningPrometheus, startPrometheus } from "./observability.ts";
 import { endpoints, uniqueName } from "./servers.ts";
+import { type ServiceName, type ServiceProcess, startServiceProcess } from "./service-process.ts";
 
 const { values } = parseArgs({
   options: {
@@ -72,20 +75,17 @@ const common = {
   TOPIC_ALERTS: topics.alerts,
   TOPIC_DLQ: topics.dlq,
 };
-const children: ChildProcess[] = [];
-function start(service: string, env: Record<string, string>): void {
-  const child = spawn(process.execPath, [join(ROOT, "services", service, "src", "main.ts")], {
-    env: { ...common, ...env },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  children.push(child);
+const children: ServiceProcess[] = [];
+const logDir = await mkdtemp(join(tmpdir(), `${run}-logs-`));
+async function start(service: ServiceName, env: Record<string, string>): Promise<void> {
+  const { METRICS_PORT, ...rest } = env;
+  children.push(await startServiceProcess(service, { ...common, ...rest }, { logDir, port: Number(METRICS_PORT) }));
 }
 let prometheus: RunningPrometheus | undefined;
 let stopping = false;
 async function stop(): Promise<void> {
   stopping = true;
-  for (const c of children) c.kill("SIGTERM");
-  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once("exit", r)) : undefined)));
+  await Promise.all(children.map((c) => c.stop()));
   await prometheus?.stop();
   // kinesis-local allows 50 shards in all: leave none behind.
   await kinesis.send(new DeleteStreamCommand({ StreamName: stream, EnforceConsumerDeletion: true })).catch(() => {});
@@ -97,7 +97,7 @@ process.once("SIGINT", () => {
 });
 
 try {
-  start("ingester", {
+  await start("ingester", {
     METRICS_PORT: String(ports.ingester),
     KINESIS_STREAMS: stream,
     AWS_ENDPOINT_URL_KINESIS: e.kinesisEndpoint,
@@ -105,12 +105,12 @@ try {
     REDIS_KEY_PREFIX: `${run}:ingester:`,
     INGESTER_ID: `${run}-ingester`,
   });
-  start("enricher", {
+  await start("enricher", {
     METRICS_PORT: String(ports.enricher),
     ENRICHER_GROUP_ID: `${run}-enricher`,
     DEDUP_KEY_PREFIX: `${run}:dedup:`,
   });
-  start("alerter", {
+  await start("alerter", {
     METRICS_PORT: String(ports.alerter),
     ALERTER_GROUP_ID: `${run}-alerter`,
     ALERTER_KEY_PREFIX: `${run}:alerter:`,
@@ -126,7 +126,7 @@ try {
     "5s",
     prometheusPort,
   );
-  console.error(`[demo] PROMETHEUS_URL=${prometheus.url}  topics ${run}.*  stream ${stream}`);
+  console.error(`[demo] PROMETHEUS_URL=${prometheus.url}  topics ${run}.*  stream ${stream}  logs ${logDir}`);
 
   // Feed: every 5 s a batch of fresh records, a third of them put twice, and now and then a record
   // that is not JSON (the enricher dead-letters it).
