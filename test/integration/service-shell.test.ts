@@ -3,8 +3,6 @@
 // against each service as `trailstream <service>` processes and, where a process would exit before
 // it could be asked, in process through the service's own start().
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { CreateQueueCommand, DeleteQueueCommand } from "@aws-sdk/client-sqs";
 import { alerter } from "@trailstream/alerter";
@@ -21,41 +19,14 @@ import {
 import { joinWithOtherProtocol } from "../../packages/kafka/test/support/other-protocol-member.ts";
 import { awsClients } from "../support/aws.ts";
 import { type Endpoints, endpoints, uniqueName } from "../support/servers.ts";
+import { type ServiceName, type ServiceProcess, startServiceProcess } from "../support/service-process.ts";
 import { eventually, withTimeout } from "../support/wait.ts";
 
-const CLI = resolve(import.meta.dirname, "../../services/cli/src/main.ts");
+/** `trailstream <service>` with `env` alone (no settings from the test's environment), port fixed up front. */
+const runCli = (name: string, env: Env): Promise<ServiceProcess> =>
+  startServiceProcess(name as ServiceName, env as Record<string, string>, { inheritEnv: false });
 
-interface ServiceProcess {
-  child: ChildProcess;
-  stdout: string[];
-  stderr: string[];
-  exited: Promise<number | null>;
-  port(): number | undefined;
-}
-
-function runCli(name: string, env: Env): ServiceProcess {
-  const child = spawn(process.execPath, [CLI, name], {
-    env: { PATH: process.env.PATH ?? "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const keep = (into: string[]) => (chunk: Buffer) => {
-    for (const line of chunk.toString("utf8").split("\n")) if (line) into.push(line);
-  };
-  child.stdout?.on("data", keep(stdout));
-  child.stderr?.on("data", keep(stderr));
-  const exited = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
-  const port = () => {
-    for (const line of stdout) {
-      if (line.includes('"serving /metrics, /healthz and /readyz"')) return (JSON.parse(line) as { port: number }).port;
-    }
-    return undefined;
-  };
-  return { child, stdout, stderr, exited, port };
-}
-
-const logs = (p: ServiceProcess) => [...p.stdout, ...p.stderr].join("\n");
+const logs = (p: ServiceProcess) => p.logs();
 
 /** How each service is given working settings, and how one of its components is made to stop for good. */
 interface Case {
@@ -77,7 +48,6 @@ let aws: ReturnType<typeof awsClients>;
 const common = (): Env => ({
   KAFKA_BROKERS: e.kafkaBrokers.join(","),
   REDIS_URL: e.redisUrl,
-  METRICS_PORT: "0",
   LOG_LEVEL: "info",
   SHUTDOWN_GRACE_MS: "15000",
   TOPIC_PARTITIONS: "1",
@@ -176,8 +146,8 @@ for (const c of cases) {
   const name = c.definition.name;
   describe(`service shell: ${name}`, () => {
     test(`${name}: bad settings exit 2 with one message that names every problem`, async () => {
-      const p = runCli(name, { ...(await c.env()), KAFKA_BROKERS: "no-port-here", METRICS_PORT: "-1" });
-      assert.equal(await withTimeout(p.exited, 30_000, () => logs(p)), 2, logs(p));
+      const p = await runCli(name, { ...(await c.env()), KAFKA_BROKERS: "no-port-here", METRICS_PORT: "-1" });
+      assert.equal(await withTimeout(p.exited(), 30_000, () => logs(p)), 2, logs(p));
       assert.deepEqual(p.stdout, [], "nothing on stdout: no logger was started");
       assert.equal(p.stderr[0], `${name}: invalid configuration:`, logs(p));
       assert.ok(p.stderr.some((l) => l.includes("KAFKA_BROKERS")) && p.stderr.some((l) => l.includes("METRICS_PORT")));
@@ -185,12 +155,14 @@ for (const c of cases) {
 
     let running: ServiceProcess | undefined;
     test(`${name}: starts, answers /healthz and /metrics, and /readyz turns 200`, async () => {
-      running = runCli(name, await c.env());
+      running = await runCli(name, await c.env());
       const p = running;
-      const port = await eventually(async () => {
-        const found = p.port();
-        assert.ok(found, `no port logged yet:\n${logs(p)}`);
-        return found;
+      const port = p.port;
+      await eventually(async () => {
+        assert.ok(
+          p.stdout.some((l) => l.includes('"serving /metrics, /healthz and /readyz"')),
+          `not serving yet:\n${logs(p)}`,
+        );
       }, 30_000);
       assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
       await eventually(async () => {
@@ -204,8 +176,7 @@ for (const c of cases) {
     test(`${name}: SIGTERM stops it in order and it exits 0`, async () => {
       const p = running;
       assert.ok(p, "started by the test before");
-      p.child.kill("SIGTERM");
-      assert.equal(await withTimeout(p.exited, 20_000, () => logs(p)), 0, logs(p));
+      assert.equal(await withTimeout(p.stop(), 20_000, () => logs(p)), 0, logs(p));
       const last = JSON.parse(p.stdout.at(-1) ?? "{}") as { msg?: string; exitCode?: number };
       assert.deepEqual([last.msg, last.exitCode], ["stopped", 0], logs(p));
     });
@@ -234,17 +205,13 @@ for (const c of cases) {
     test(`${name}: a component that stopped for good exits 1 with one fatal line carrying err.stack`, async () => {
       const env = await c.env();
       let undo = c.breakWhen === "before-start" ? await c.breakIt(env) : async () => {};
-      const p = runCli(name, env);
+      const p = await runCli(name, env);
       try {
         if (c.breakWhen === "once-ready") {
-          await eventually(async () => {
-            const port = p.port();
-            assert.ok(port);
-            assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
-          }, 60_000);
+          await p.ready(60_000);
           undo = await c.breakIt(env);
         }
-        assert.equal(await withTimeout(p.exited, 60_000, () => logs(p)), 1, logs(p));
+        assert.equal(await withTimeout(p.exited(), 60_000, () => logs(p)), 1, logs(p));
         const fatal = p.stdout
           .map((l) => JSON.parse(l) as { level?: string; msg?: string; err?: { stack?: string } })
           .filter((l) => l.level === "fatal");
@@ -252,7 +219,7 @@ for (const c of cases) {
         assert.match(fatal[0]?.msg ?? "", /stopped for good/);
         assert.ok(fatal[0]?.err?.stack, `the fatal line carries err.stack:\n${logs(p)}`);
       } finally {
-        p.child.kill("SIGKILL");
+        await p.kill();
         await undo();
       }
     });

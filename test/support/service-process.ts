@@ -1,10 +1,12 @@
 // Runs the three services as separate processes, the way they run in production: the same
 // `trailstream` command, configured by environment variables, each with its own health port.
-// The one launcher of service processes: the end-to-end test, the system demo and the benchmarks.
+// The one launcher of service processes: the service-shell and end-to-end tests, the system demo,
+// the observability demo and the benchmarks.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 
 export type ServiceName = "ingester" | "enricher" | "alerter";
 const CLI = new URL("../../services/cli/src/main.ts", import.meta.url).pathname;
@@ -12,8 +14,16 @@ const CLI = new URL("../../services/cli/src/main.ts", import.meta.url).pathname;
 export interface ServiceProcess {
   name: ServiceName;
   port: number;
-  logFile: string;
+  /** Where stdout and stderr are appended, when a logDir was given. */
+  logFile: string | undefined;
   readonly child: ChildProcess;
+  /** The lines written so far (the last 2,000 of each stream), across restarts. */
+  stdout: string[];
+  stderr: string[];
+  /** Both streams' lines, for a failure message. */
+  logs(): string;
+  /** Resolves with the exit code when the current process exits. */
+  exited(): Promise<number | null>;
   /** SIGKILL, as a crash would: nothing is flushed, nothing is handed back. */
   kill(): Promise<void>;
   /** SIGTERM and wait for a clean exit; resolves with the exit code. */
@@ -37,24 +47,41 @@ export async function freePort(): Promise<number> {
 export async function startServiceProcess(
   name: ServiceName,
   env: Record<string, string>,
-  options: { logDir: string; port?: number },
+  options: {
+    logDir?: string;
+    /** /metrics, /healthz and /readyz here (METRICS_PORT); a free port when absent. `env` may still set METRICS_PORT. */
+    port?: number;
+    /** false: only PATH of the test's environment, so nothing but `env` configures the service. */
+    inheritEnv?: boolean;
+  } = {},
 ): Promise<ServiceProcess> {
   const port = options.port ?? (await freePort());
-  const logFile = join(options.logDir, `${name}.log`);
-  const log = createWriteStream(logFile, { flags: "a" });
+  const logFile = options.logDir === undefined ? undefined : join(options.logDir, `${name}.log`);
+  const log = logFile === undefined ? undefined : createWriteStream(logFile, { flags: "a" });
+  const base = options.inheritEnv === false ? { PATH: process.env.PATH ?? "" } : process.env;
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const keep = (stream: NodeJS.ReadableStream | null, into: string[]) => {
+    if (!stream) return;
+    if (log) stream.pipe(log, { end: false });
+    createInterface({ input: stream }).on("line", (line) => {
+      if (line) into.push(line);
+      if (into.length > 2_000) into.shift();
+    });
+  };
   let child: ChildProcess;
   const launch = () => {
     child = spawn(process.execPath, [CLI, name], {
-      env: { ...process.env, ...env, METRICS_PORT: String(port) },
+      env: { ...base, METRICS_PORT: String(port), ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    child.stdout?.pipe(log, { end: false });
-    child.stderr?.pipe(log, { end: false });
+    keep(child.stdout, stdout);
+    keep(child.stderr, stderr);
   };
   const exited = () =>
     new Promise<number | null>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
-      else child.once("exit", (code) => resolve(code));
+      else child.once("close", (code) => resolve(code));
     });
   launch();
   const service: ServiceProcess = {
@@ -64,6 +91,10 @@ export async function startServiceProcess(
     get child() {
       return child;
     },
+    stdout,
+    stderr,
+    logs: () => [...stdout, ...stderr].join("\n"),
+    exited,
     async kill() {
       child.kill("SIGKILL");
       await exited();
@@ -81,7 +112,9 @@ export async function startServiceProcess(
       let last = "no answer yet";
       while (Date.now() < deadline) {
         if (child.exitCode !== null)
-          throw new Error(`${name} exited with ${child.exitCode} before it was ready: see ${logFile}`);
+          throw new Error(
+            `${name} exited with ${child.exitCode} before it was ready: ${logFile ? `see ${logFile}` : service.logs()}`,
+          );
         try {
           const response = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2_000) });
           if (response.ok) return;
@@ -91,7 +124,9 @@ export async function startServiceProcess(
         }
         await new Promise((r) => setTimeout(r, 250));
       }
-      throw new Error(`${name} was not ready within ${timeoutMs} ms (${last}): see ${logFile}`);
+      throw new Error(
+        `${name} was not ready within ${timeoutMs} ms (${last}): ${logFile ? `see ${logFile}` : service.logs()}`,
+      );
     },
   };
   return service;
