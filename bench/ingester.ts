@@ -120,7 +120,7 @@ async function started(p: IngesterProcess): Promise<void> {
 
 async function stop(p: IngesterProcess): Promise<void> {
   p.child.kill("SIGTERM");
-  await p.exited;
+  await p.exited();
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -177,7 +177,7 @@ if (only === undefined || only === "s3") {
     const queueUrl =
       (await aws.sqs.send(new CreateQueueCommand({ QueueName: uniqueName("bench-notices") }))).QueueUrl ?? "";
     const topics = await rawTopic();
-    const p = spawnIngester(
+    const p = await spawnIngester(
       "bench-s3",
       ingesterEnv(e, {
         TOPIC_RAW: topics.raw,
@@ -305,7 +305,7 @@ async function kinesisRun(label: string, records: Json[], payloads: Buffer[]): P
   }
   const topics = await rawTopic();
   const start = performance.now();
-  const p = spawnIngester(
+  const p = await spawnIngester(
     "bench-kinesis",
     ingesterEnv(e, {
       TOPIC_RAW: topics.raw,
@@ -373,7 +373,7 @@ async function kinesisModes(): Promise<void> {
     const topics = await rawTopic();
     const raw = await TopicReader.open(kafka, topics.raw);
     const start = performance.now();
-    const p = spawnIngester(
+    const p = await spawnIngester(
       `bench-${mode}`,
       ingesterEnv(e, {
         TOPIC_RAW: topics.raw,

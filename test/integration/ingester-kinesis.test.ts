@@ -165,7 +165,7 @@ function assertOnlyCopies(raw: TopicReader, sent: readonly Json[]): void {
 }
 
 function tail(p: IngesterProcess): string {
-  return `${p.name}:\n${p.output.slice(-15).join("\n")}`;
+  return `${p.id}:\n${p.output.slice(-15).join("\n")}`;
 }
 
 for (const mode of MODES) {
@@ -188,8 +188,8 @@ for (const mode of MODES) {
     const feeder = new Feeder(stream);
     try {
       await feeder.put(200);
-      const a = spawnIngester("replica-a", env);
-      const b = spawnIngester("replica-b", env);
+      const a = await spawnIngester("replica-a", env);
+      const b = await spawnIngester("replica-b", env);
       processes.push(a, b);
       feeder.start(300, 30);
 
@@ -229,7 +229,7 @@ for (const mode of MODES) {
 
       // Kill -9 in the middle of the stream: its leases expire (3 s) and b takes all four.
       a.child.kill("SIGKILL");
-      await a.exited;
+      await a.exited();
       await eventually(
         async () => {
           const owners = await leaseOwners(prefix, stream, shardIds);
@@ -255,7 +255,7 @@ for (const mode of MODES) {
 
       // SIGTERM: b stops taking work, checkpoints, hands its leases back and exits 0.
       b.child.kill("SIGTERM");
-      assert.equal(await b.exited, 0, tail(b));
+      assert.equal(await b.exited(), 0, tail(b));
       const owners = await leaseOwners(prefix, stream, shardIds);
       assert.equal(count(owners, "replica-b"), 0, "leases released on SIGTERM");
       const checkpoints = Object.fromEntries(
@@ -287,7 +287,7 @@ for (const mode of MODES) {
     const prefix = env.REDIS_KEY_PREFIX ?? "";
     const feeder = new Feeder(stream);
     try {
-      const c = spawnIngester("replica-c", env);
+      const c = await spawnIngester("replica-c", env);
       processes.push(c);
       feeder.start(250, 30);
       const initial = (await shards(stream)).map((s) => s.ShardId ?? "");
@@ -296,7 +296,7 @@ for (const mode of MODES) {
         20_000,
         250,
       );
-      const d = spawnIngester("replica-d", env);
+      const d = await spawnIngester("replica-d", env);
       processes.push(d);
       await eventually(
         async () => {
@@ -375,7 +375,7 @@ for (const mode of MODES) {
       assert.ok(compared > 0, "records were read from parents and children alike");
 
       for (const p of [c, d]) p.child.kill("SIGTERM");
-      assert.deepEqual(await Promise.all([c.exited, d.exited]), [0, 0]);
+      assert.deepEqual(await Promise.all([c.exited(), d.exited()]), [0, 0]);
     } finally {
       await feeder.stop();
       await raw.close();

@@ -1,7 +1,6 @@
 // Support for the ingester's integration tests: CloudTrail log files built from the Stratus
 // detonation records (real CloudTrail, anonymised), readers of the raw and DLQ topics, and
 // ingester processes spawned as the deployment runs them.
-import { type ChildProcess, spawn } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -9,13 +8,13 @@ import { DeleteStreamCommand, type KinesisClient } from "@aws-sdk/client-kinesis
 import { type createKafka, ensureTopics, startBatchConsumer } from "@trailstream/kafka";
 import type { Endpoints } from "./servers.ts";
 import { uniqueName } from "./servers.ts";
+import { type ServiceProcess, startServiceProcess } from "./service-process.ts";
 import { withTimeout } from "./wait.ts";
 
 const env = process.env;
 export const ROOT = resolve(import.meta.dirname, "../..");
 // The repository's own copy of the Stratus detonation logs (packages/bucket-tree/templates/NOTICE.md).
 export const STRATUS_DIR = env.STRATUS_DIR ?? resolve(ROOT, "packages/bucket-tree/templates/stratus");
-export const INGESTER_MAIN = join(ROOT, "services/ingester/src/main.ts");
 
 export type Json = Record<string, unknown>;
 
@@ -154,38 +153,22 @@ export function ingesterEnv(e: Endpoints, settings: Record<string, string>): Rec
   };
 }
 
-export interface IngesterProcess {
-  child: ChildProcess;
-  name: string;
-  output: string[];
-  exited: Promise<number | null>;
+/** An ingester replica (startServiceProcess), with its INGESTER_ID and its log lines in one list. */
+export type IngesterProcess = ServiceProcess & { readonly id: string; readonly output: string[] };
+
+/** `trailstream ingester` as its own process with `env` alone, INGESTER_ID `id`, on a port of its own. */
+export async function spawnIngester(id: string, env: Record<string, string>): Promise<IngesterProcess> {
+  const { METRICS_PORT: _any, ...settings } = env;
+  const p = await startServiceProcess("ingester", { ...settings, INGESTER_ID: id }, { inheritEnv: false });
+  return Object.defineProperties(p, {
+    id: { value: id },
+    output: { get: () => [...p.stdout, ...p.stderr] },
+  }) as IngesterProcess;
 }
 
-/** `node services/ingester/src/main.ts` as its own process, its log lines kept for failure reports. */
-export function spawnIngester(name: string, env: Record<string, string>): IngesterProcess {
-  const child = spawn(process.execPath, [INGESTER_MAIN], {
-    env: { PATH: process.env.PATH ?? "", ...env, INGESTER_ID: name },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const output: string[] = [];
-  const keep = (chunk: Buffer) => {
-    for (const line of chunk.toString("utf8").split("\n")) if (line) output.push(line);
-    if (output.length > 2_000) output.splice(0, output.length - 2_000);
-  };
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
-  const exited = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
-  return { child, name, output, exited };
-}
-
-/** The metrics port a spawned ingester logged when it started (it runs with METRICS_PORT=0). */
+/** Its metrics port once it serves /metrics; undefined before. */
 export function metricsPortOf(p: IngesterProcess): number | undefined {
-  for (const line of p.output) {
-    if (!line.includes('"serving /metrics, /healthz and /readyz"')) continue;
-    const port = (JSON.parse(line) as { port?: number }).port;
-    if (port) return port;
-  }
-  return undefined;
+  return p.stdout.some((l) => l.includes('"serving /metrics, /healthz and /readyz"')) ? p.port : undefined;
 }
 
 /** CloudWatch Logs subscription payloads, EventBridge events and bare records, as Kinesis data. */
