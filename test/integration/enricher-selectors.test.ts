@@ -102,7 +102,7 @@ test("the enricher keeps what EVENT_SELECTORS keep, claims nothing for the rest,
   const file = join(dir, "selectors.json");
   writeFileSync(file, JSON.stringify(SELECTORS));
   const groupId = `${name}-group`;
-  const enricher = spawnEnricher({
+  const enricher = await spawnEnricher({
     KAFKA_BROKERS: brokers.join(","),
     REDIS_URL: redisUrl,
     TOPIC_RAW: topics.raw,
@@ -123,7 +123,7 @@ test("the enricher keeps what EVENT_SELECTORS keep, claims nothing for the rest,
   for (const identity of kept) assert.equal(events.get(identity)?.count, 1, `${identity} once`);
   assert.equal(await redisClaims(`${name}:dedup:`), kept.size, "a claim for each kept identity, none for the dropped");
 
-  const port = await enricher.port;
+  const port = enricher.port;
   const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const value = (pattern: RegExp) => Number(pattern.exec(metrics)?.[1] ?? Number.NaN);
   assert.equal(value(/^trailstream_enricher_selected_out_total\{[^}]*\} (\d+)$/m), droppedRecords);
@@ -140,7 +140,7 @@ test("the enricher keeps what EVENT_SELECTORS keep, claims nothing for the rest,
   );
   assert.equal(value(/^trailstream_enricher_records_in_total\{[^}]*\} (\d+)$/m), truth.records.length);
 
-  const exited = enricher.exited;
+  const exited = enricher.exited();
   enricher.child.kill("SIGTERM");
   assert.equal(await exited, 0);
   assert.ok(
@@ -152,13 +152,13 @@ test("the enricher keeps what EVENT_SELECTORS keep, claims nothing for the rest,
 });
 
 test("invalid EVENT_SELECTORS stop the enricher at start with the problem named", async () => {
-  const enricher = spawnEnricher({
+  const enricher = await spawnEnricher({
     KAFKA_BROKERS: brokers.join(","),
     REDIS_URL: redisUrl,
     EVENT_SELECTORS: JSON.stringify([{ FieldSelectors: [{ Field: "eventCategory", Equals: ["Insight"] }] }]),
   });
   children.push(enricher);
-  assert.equal(await enricher.exited, 2);
+  assert.equal(await enricher.exited(), 2);
   assert.match(
     enricher.lines.join("\n"),
     /EVENT_SELECTORS: InvalidEventSelectorsException: .*eventCategory Insight is for event data stores/,

@@ -130,15 +130,15 @@ export async function crashRun(o: CrashRunOptions): Promise<CrashRunResult> {
   const spawned: EnricherChild[] = [];
   const health: Array<{ readyz: number; reasons: string; metrics: string }> = [];
   const exitCodes: Array<number | null> = [];
-  const spawnOne = () => {
-    const child = spawnEnricher(env);
+  const spawnOne = async () => {
+    const child = await spawnEnricher(env);
     spawned.push(child);
     startedAt.set(child, Date.now());
     alive.push(child);
     return child;
   };
   try {
-    for (let n = 0; n < instances; n++) spawnOne();
+    for (let n = 0; n < instances; n++) await spawnOne();
     for (let i = 0; i < o.kills; i++) {
       const victimIndex = Math.floor(rnd() * alive.length);
       const victim = alive[victimIndex];
@@ -156,7 +156,7 @@ export async function crashRun(o: CrashRunOptions): Promise<CrashRunResult> {
       await new Promise((r) => setTimeout(r, wait));
       const lag = await consumerGroupLag(kafka, groupId, topics.raw).catch(() => -1n);
       victim.child.kill("SIGKILL");
-      await victim.exited;
+      await victim.exited();
       alive.splice(victimIndex, 1);
       count(victim.lines);
       killedAfterMs.push(Date.now() - (startedAt.get(victim) ?? 0));
@@ -165,7 +165,7 @@ export async function crashRun(o: CrashRunOptions): Promise<CrashRunResult> {
         `kill ${i + 1}/${o.kills} ${duringStartup ? "at any moment" : "once assigned"}, ${wait} ms after a burst, ` +
           `${lag} records not yet committed`,
       );
-      spawnOne();
+      await spawnOne();
     }
 
     // Zombies: an instance frozen (SIGSTOP) mid-work for longer than its session timeout loses its
@@ -205,7 +205,7 @@ export async function crashRun(o: CrashRunOptions): Promise<CrashRunResult> {
     await waitForLag0(kafka, groupId, topics.raw, 300_000);
     for (const child of alive) {
       try {
-        const port = await child.port;
+        const port = child.port;
         const readyz = await fetch(`http://127.0.0.1:${port}/readyz`);
         const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
         health.push({ readyz: readyz.status, reasons: (await readyz.text()).trim(), metrics: await metrics.text() });
@@ -219,7 +219,7 @@ export async function crashRun(o: CrashRunOptions): Promise<CrashRunResult> {
     }
     for (const child of alive) {
       child.child.kill("SIGTERM");
-      exitCodes.push(await child.exited);
+      exitCodes.push(await child.exited());
       count(child.lines);
     }
     log(`the last enrichers caught up and stopped on SIGTERM with exit codes ${exitCodes.join(", ")}`);

@@ -12,6 +12,7 @@ import {
   openProducer,
   startBatchConsumer,
 } from "../../packages/kafka/src/index.ts";
+import { type ServiceProcess, startServiceProcess } from "./service-process.ts";
 
 export type Kafka = ReturnType<typeof createKafka>;
 export { consumerGroupLag, createKafka, ensureTopics };
@@ -298,41 +299,19 @@ export class PrivateRedis {
   }
 }
 
-export interface EnricherChild {
-  child: ChildProcess;
+/** An enricher (startServiceProcess), with when it got partitions and its log lines in one list. */
+export type EnricherChild = ServiceProcess & {
   /** Resolves when the child logged a partition assignment that is not empty. */
-  assigned: Promise<void>;
-  /** The port of its /metrics, /healthz and /readyz, from its log. */
-  port: Promise<number>;
-  exited: Promise<number | null>;
-  lines: string[];
-}
+  readonly assigned: Promise<void>;
+  readonly lines: string[];
+};
 
-/** Runs `node services/enricher/src/main.ts` with `env`, keeping its log lines. */
-export function spawnEnricher(env: Record<string, string>): EnricherChild {
-  const child = spawn(process.execPath, [resolve(ROOT, "services/enricher/src/main.ts")], {
-    env: { PATH: process.env.PATH ?? "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const lines: string[] = [];
-  let onAssigned: () => void = () => {};
-  const assigned = new Promise<void>((r) => {
-    onAssigned = r;
-  });
-  let onPort: (port: number) => void = () => {};
-  const port = new Promise<number>((r) => {
-    onPort = r;
-  });
-  for (const stream of [child.stdout, child.stderr]) {
-    if (!stream) continue;
-    createInterface({ input: stream }).on("line", (line) => {
-      lines.push(line);
-      if (lines.length > 2_000) lines.shift();
-      if (line.includes('"partitions assigned"') && !line.includes('"partitions":[]')) onAssigned();
-      const served = /"port":(\d+).*serving \/metrics/.exec(line);
-      if (served) onPort(Number(served[1]));
-    });
-  }
-  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  return { child, assigned, port, exited, lines };
+/** `trailstream enricher` as its own process with `env` alone, on a port of its own. */
+export async function spawnEnricher(env: Record<string, string>): Promise<EnricherChild> {
+  const { METRICS_PORT: _any, ...settings } = env;
+  const p = await startServiceProcess("enricher", settings, { inheritEnv: false });
+  return Object.defineProperties(p, {
+    assigned: { value: p.logged((l) => l.includes('"partitions assigned"') && !l.includes('"partitions":[]')) },
+    lines: { get: () => [...p.stdout, ...p.stderr] },
+  }) as EnricherChild;
 }

@@ -24,6 +24,8 @@ export interface ServiceProcess {
   logs(): string;
   /** Resolves with the exit code when the current process exits. */
   exited(): Promise<number | null>;
+  /** Resolves once a line of either stream matches (at once when one already did). */
+  logged(match: (line: string) => boolean): Promise<void>;
   /** SIGKILL, as a crash would: nothing is flushed, nothing is handed back. */
   kill(): Promise<void>;
   /** SIGTERM and wait for a clean exit; resolves with the exit code. */
@@ -61,12 +63,18 @@ export async function startServiceProcess(
   const base = options.inheritEnv === false ? { PATH: process.env.PATH ?? "" } : process.env;
   const stdout: string[] = [];
   const stderr: string[] = [];
+  const watchers = new Set<{ match: (line: string) => boolean; resolve: () => void }>();
   const keep = (stream: NodeJS.ReadableStream | null, into: string[]) => {
     if (!stream) return;
     if (log) stream.pipe(log, { end: false });
     createInterface({ input: stream }).on("line", (line) => {
       if (line) into.push(line);
       if (into.length > 2_000) into.shift();
+      for (const w of watchers) {
+        if (!w.match(line)) continue;
+        watchers.delete(w);
+        w.resolve();
+      }
     });
   };
   let child: ChildProcess;
@@ -95,6 +103,10 @@ export async function startServiceProcess(
     stderr,
     logs: () => [...stdout, ...stderr].join("\n"),
     exited,
+    logged(match) {
+      if (stdout.some(match) || stderr.some(match)) return Promise.resolve();
+      return new Promise((resolve) => watchers.add({ match, resolve }));
+    },
     async kill() {
       child.kill("SIGKILL");
       await exited();
