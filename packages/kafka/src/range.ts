@@ -56,6 +56,8 @@ export interface ReadRangesOptions {
   readCommitted?: boolean;
   /** Called with each fetched batch of records inside the ranges, in offset order per partition. */
   handle: (messages: ConsumedMessage[]) => void | Promise<void>;
+  /** Bytes fetched per partition and request (default 4 MiB). */
+  maxBytesPerPartition?: number;
   /** After this long without a record, the ranges count as read (the end may be a transaction marker). */
   idleMs?: number;
 }
@@ -76,7 +78,7 @@ export async function readRanges(
     groupId: `trailstream-range-${randomUUID()}`,
     readUncommitted: options.readCommitted === false,
     allowAutoTopicCreation: false,
-    maxBytesPerPartition: 4 * 1024 * 1024,
+    maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
     maxBytes: 16 * 1024 * 1024,
   });
   let lastProgress = Date.now();
@@ -108,6 +110,8 @@ export async function readRanges(
         }
         if (BigInt(batch.lastOffset()) >= range.to - 1n) {
           pending.delete(batch.partition);
+          // Otherwise kafkajs goes on fetching the partition past the range, to its end.
+          consumer.pause([{ topic, partitions: [batch.partition] }]);
           if (pending.size === 0) finish();
         }
       },

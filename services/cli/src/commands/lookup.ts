@@ -9,10 +9,18 @@ import {
   isPlainObject,
   LookupError,
   LookupPage,
+  type LookupRequest,
   type LookupRequestInput,
   lookupRequest,
 } from "@trailstream/cloudtrail";
-import { createKafka, endOffsets, offsetsAt, readKafkaSettings, readRanges } from "@trailstream/kafka";
+import {
+  type ConsumedMessage,
+  createKafka,
+  endOffsets,
+  offsetsAt,
+  readKafkaSettings,
+  readRanges,
+} from "@trailstream/kafka";
 import { ConfigReader, parseDuration } from "@trailstream/runtime";
 import { EXIT, UsageError } from "../exit.ts";
 import { writeLine } from "../output.ts";
@@ -79,7 +87,7 @@ export async function lookupCommand(argv: string[]): Promise<number> {
     const request = lookupRequest(input);
     const page = new LookupPage(request);
     if (positionals.length > 0) await fromFiles(positionals, page);
-    else await fromTopic(values.topic, request.startMs, request.endMs, delayMs, page);
+    else await fromTopic(values.topic, request, delayMs, page);
     await writeLine(process.stdout, JSON.stringify(page.response(), null, 4));
     return EXIT.ok;
   } catch (error) {
@@ -123,10 +131,37 @@ async function fromFiles(paths: readonly string[], page: LookupPage): Promise<vo
   }
 }
 
+/**
+ * The bytes a matching record's JSON must contain, or undefined when there is no such test. For the
+ * keys whose values are JSON strings of the record or parts of them (not Username, which may be
+ * derived), the asked value appears verbatim in the record's JSON unless it was escaped: a value
+ * without `"`, `\\` or control characters can only be escaped as `\\uXXXX` (or `/` as `\\/`), so a
+ * record containing neither the value nor such an escape cannot match and is not parsed.
+ */
+export function recordFilter(request: LookupRequest): ((raw: Buffer) => boolean) | undefined {
+  const a = request.attribute;
+  if (a === undefined || a.key === "Username") return undefined;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is excluded
+  if (/["\\\u0000-\u001f\ud800-\udfff]/.test(a.value)) return undefined;
+  const needle = Buffer.from(a.value, "utf8");
+  const slash = a.value.includes("/");
+  return (raw) => raw.includes(needle) || raw.includes("\\u") || (slash && raw.includes("\\/"));
+}
+
+/** The first slice read ends this far before the newest time that can answer; each next is 8 times wider. */
+const FIRST_SLICE_MS = 60_000;
+
+/**
+ * Reads the topic newest first, in slices of Kafka time going back from the end: the offsets at
+ * a time T (Kafka's time index) split what is read from what is not, and every unread record has a
+ * timestamp before T, so an eventTime before T + CLOCK_SKEW_MS. Once the page is full with events
+ * at or after that, nothing unread can enter it and reading stops: a first page of a common
+ * attribute reads minutes, not the hour. A later page (NextToken) starts at the previous page's
+ * last event instead of the end time.
+ */
 async function fromTopic(
   topicFlag: string | undefined,
-  startMs: number | undefined,
-  endMs: number | undefined,
+  request: LookupRequest,
   delayMs: number,
   page: LookupPage,
 ): Promise<void> {
@@ -135,25 +170,51 @@ async function fromTopic(
   const topic = topicFlag ?? r.string("TOPIC_EVENTS", "cloudtrail.events");
   r.done();
   const kafka = createKafka(connection);
-  const from = await offsetsAt(kafka, topic, startMs === undefined ? undefined : startMs - CLOCK_SKEW_MS);
-  const to =
-    endMs === undefined || endMs + delayMs >= Date.now()
+  const { startMs } = request;
+  // The newest eventTime that can be in the answer.
+  const newestMs = Math.min(
+    request.endMs ?? Number.POSITIVE_INFINITY,
+    request.after?.timeMs ?? Number.POSITIVE_INFINITY,
+  );
+  const lowest = await offsetsAt(kafka, topic, startMs === undefined ? undefined : startMs - CLOCK_SKEW_MS);
+  const from = new Map(lowest.map((p) => [p.partition, p.offset]));
+  let upper =
+    !Number.isFinite(newestMs) || newestMs + delayMs >= Date.now()
       ? await endOffsets(kafka, topic)
-      : await offsetsAt(kafka, topic, endMs + delayMs + 1);
-  const end = new Map(to.map((p) => [p.partition, p.offset]));
-  const ranges = from.map((p) => ({ partition: p.partition, from: p.offset, to: end.get(p.partition) ?? p.offset }));
-  await readRanges(kafka, topic, ranges, {
-    handle: (messages) => {
-      for (const m of messages) {
-        if (!m.value) continue;
-        let envelope: unknown;
-        try {
-          envelope = JSON.parse(m.value.toString("utf8"));
-        } catch {
-          continue;
-        }
-        if (isPlainObject(envelope) && isPlainObject(envelope.event)) page.offer(envelope.event as CloudTrailRecord);
+      : await offsetsAt(kafka, topic, newestMs + delayMs + 1);
+  const wanted = recordFilter(request);
+  const handle = (messages: ConsumedMessage[]) => {
+    for (const m of messages) {
+      if (!m.value) continue;
+      if (wanted && !wanted(m.value)) continue;
+      let envelope: unknown;
+      try {
+        envelope = JSON.parse(m.value.toString("utf8"));
+      } catch {
+        continue;
       }
-    },
-  });
+      if (isPlainObject(envelope) && isPlainObject(envelope.event)) page.offer(envelope.event as CloudTrailRecord);
+    }
+  };
+  let width = FIRST_SLICE_MS;
+  const top = Number.isFinite(newestMs) ? newestMs : Date.now();
+  for (;;) {
+    const sliceMs = top - CLOCK_SKEW_MS - width;
+    const last = startMs !== undefined && sliceMs <= startMs - CLOCK_SKEW_MS;
+    const at = last ? lowest : await offsetsAt(kafka, topic, sliceMs);
+    const lower = at.map((p) => {
+      const floor = from.get(p.partition) ?? p.offset;
+      return { partition: p.partition, offset: p.offset > floor ? p.offset : floor };
+    });
+    const end = new Map(upper.map((p) => [p.partition, p.offset]));
+    const ranges = lower.map((p) => {
+      const to = end.get(p.partition) ?? p.offset;
+      return { partition: p.partition, from: p.offset < to ? p.offset : to, to };
+    });
+    await readRanges(kafka, topic, ranges, { handle });
+    const exhausted = lower.every((p) => p.offset <= (from.get(p.partition) ?? p.offset));
+    if (last || exhausted || page.floorMs >= sliceMs + CLOCK_SKEW_MS) return;
+    upper = ranges.map((p) => ({ partition: p.partition, offset: p.from }));
+    width *= 8;
+  }
 }
