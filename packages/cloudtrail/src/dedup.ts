@@ -4,6 +4,8 @@
 // `partition:offset`), so a record replayed after a crash finds its own claim and goes out again.
 // A store that forgets a claim can only let a copy through; it can never drop an event.
 
+import { IdentityTable, KEY_WORDS, packIdentity } from "./identity-table.ts";
+
 export type DedupVerdict =
   /** Nobody claimed this identity: the first copy, emit it. */
   | "first"
@@ -107,20 +109,21 @@ export class MemoryDedupStore implements DedupStore {
 
 /**
  * The embedded `scan`'s memory of which identities it has read: no owners and no expiry (a scan
- * covers whatever time its files span), so each identity costs one string in a Set. Bounded in
- * count: past `maxEntries` the oldest is forgotten, which can only let a copy through.
+ * covers whatever time its files span). Bounded in count: past `maxEntries` the oldest is
+ * forgotten, which can only let a copy through. Each identity is packed into 24 bytes
+ * (`packIdentity`: exact for `ACCOUNT:uuid`, a 192-bit digest otherwise) and kept off the JS heap
+ * in an `IdentityTable`, so a scan's half million identities cost the garbage collector nothing.
  */
 export class SeenIdentities {
   // Each identity keeps a 31-bit fingerprint of what the event says (eventName, eventSource,
   // eventTime), so one eventID carrying two different events is counted rather than collapsed
-  // without a word. A small integer is stored in the Map's slot itself: no allocation per event.
-  readonly #seen = new Map<string, number>();
-  readonly #maxEntries: number;
-  #evicted = 0;
+  // without a word.
+  readonly #table: IdentityTable;
+  readonly #key = new Uint32Array(KEY_WORDS);
 
   constructor(maxEntries: number) {
     if (!(maxEntries > 0)) throw new RangeError("SeenIdentities needs a positive maxEntries");
-    this.#maxEntries = maxEntries;
+    this.#table = new IdentityTable(Math.min(Math.floor(maxEntries), MAX_IDENTITIES) || 1);
   }
 
   /** True the first time an identity is offered, false for every copy after it. */
@@ -130,28 +133,29 @@ export class SeenIdentities {
 
   /** "first" the first time; "copy" for a copy; "conflict" for the same identity with another fingerprint. */
   offer(identity: string, fingerprint = 0): "first" | "copy" | "conflict" {
-    const key = compactIdentity(identity);
-    const known = this.#seen.get(key);
-    if (known !== undefined) return known === fingerprint ? "copy" : "conflict";
-    this.#seen.set(key, fingerprint);
-    if (this.#seen.size > this.#maxEntries) {
-      const oldest = this.#seen.keys().next();
-      if (!oldest.done) {
-        this.#seen.delete(oldest.value);
-        this.#evicted++;
-      }
-    }
-    return "first";
+    packIdentity(identity, this.#key);
+    const print = fingerprint & 0x7fffffff;
+    const known = this.#table.offer(this.#key, print);
+    if (known === -1) return "first";
+    return known === print ? "copy" : "conflict";
   }
 
   get evicted(): number {
-    return this.#evicted;
+    return this.#table.evicted;
   }
 
   get size(): number {
-    return this.#seen.size;
+    return this.#table.size;
+  }
+
+  /** Bytes the identities take (outside the JS heap). */
+  get bytes(): number {
+    return this.#table.bytes;
   }
 }
+
+/** The table numbers its entries in 31 bits (2^31 identities would take some 90 GB). */
+const MAX_IDENTITIES = 2 ** 31 - 1;
 
 /** A 31-bit FNV-1a of the fields every copy of one event shares; 0 when none is a string. */
 export function eventFingerprint(record: { eventName?: unknown; eventSource?: unknown; eventTime?: unknown }): number {
@@ -166,21 +170,4 @@ export function eventFingerprint(record: { eventName?: unknown; eventSource?: un
     h = Math.imul(h, 0x01000193);
   }
   return h & 0x7fffffff;
-}
-
-const UUID_IDENTITY = /^(\d{12}):([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/;
-const packed = Buffer.alloc(29);
-
-/**
- * `ACCOUNT:uuid` (49 characters, usually a concatenation V8 keeps as two strings) packed into one
- * flat 29-character string: \x01, the account's digits, the uuid's 16 bytes. A raw identity never
- * starts with \x01, so packed and unpacked keys cannot collide. A 1 GB scan's set shrinks by half.
- */
-export function compactIdentity(identity: string): string {
-  const m = UUID_IDENTITY.exec(identity);
-  if (!m) return identity;
-  packed[0] = 1;
-  packed.write(m[1] ?? "", 1, "latin1");
-  packed.write(`${m[2]}${m[3]}${m[4]}${m[5]}${m[6]}`, 13, "hex");
-  return packed.toString("latin1");
 }

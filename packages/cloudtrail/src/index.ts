@@ -17,7 +17,6 @@ export {
   type Stage,
 } from "./contract.ts";
 export {
-  compactIdentity,
   type DedupClaim,
   type DedupStore,
   type DedupVerdict,
@@ -106,6 +105,7 @@ export {
 } from "./envelope.ts";
 export { DECODE_ERROR_CODES, DecodeError, type DecodeErrorCode, isDecodeError } from "./errors.ts";
 export { alertIdentity, correctedEventID, eventIdentity } from "./identity.ts";
+export { IdentityTable, packIdentity } from "./identity-table.ts";
 export { type CloudTrailFileKind, type CloudTrailKey, decodeNotificationKey, parseCloudTrailKey } from "./keys.ts";
 export { CLOUDTRAIL_DETAIL_TYPES, decodeEventBridgeEvent, decodeKinesisData, type KinesisPayload } from "./kinesis.ts";
 export {

@@ -37,7 +37,7 @@ enriches each event and reports what it found. Needs no server.
 Options:
   --json                       print the report as one JSON document
   --ndjson                     stream each unique, enriched event as one JSON line (report to stderr)
-  --max-identities N           remember at most N event identities (default 5000000, about 150 bytes each)
+  --max-identities N           remember at most N event identities (default 5000000, at most 45 bytes each)
   --price-management USD       per 100,000 extra copies of management events (default ${AWS_PRICES.managementPer100k})
   --price-data USD             per 100,000 data events (default ${AWS_PRICES.dataPer100k})
   --selectors FILE|JSON        keep only the events these CloudTrail event selectors keep (the JSON of

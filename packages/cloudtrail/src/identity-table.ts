@@ -1,0 +1,285 @@
+// The set of event identities `scan` has read, kept off the JavaScript heap.
+//
+// Half a million identities held as strings in a Map are half a million objects that every full
+// garbage collection walks (docs/benchmarks.md, "Scan"). Here each identity is packed into six
+// 32-bit words and kept, with a 31-bit value, in one typed array; a second typed array is the
+// open-addressing (linear probing) index into it. Typed arrays keep their contents outside V8's
+// heap, so the collector sees two objects, whatever the count.
+//
+// Entries sit in a ring in the order they were first offered, so the oldest is always at the head:
+// past `maxEntries` the oldest is forgotten (the index entry removed by backward shift), as the
+// Map-based set before it did. The ring and the index grow by doubling up to `maxEntries`.
+
+import { hash } from "node:crypto";
+
+/** Words of one packed key. */
+export const KEY_WORDS = 6;
+const STRIDE = KEY_WORDS + 1; // the key, then its value
+const MIN_CAPACITY = 1024;
+
+/**
+ * A bounded, insertion-ordered map from packed keys (`KEY_WORDS` uint32 words) to 31-bit values,
+ * stored in two typed arrays. Memory: 28 bytes per ring entry plus 4 bytes per index slot, the index
+ * at most half full: a full table of 5M entries takes 140 MB + 64 MiB, none of it on the JS heap.
+ */
+export class IdentityTable {
+  #entries: Uint32Array;
+  /** Ring slot + 1 of the entry stored there, 0 for an empty slot. Its length is a power of two. */
+  #index: Uint32Array;
+  #mask: number;
+  #capacity: number;
+  /** Ring slot of the oldest entry. */
+  #head = 0;
+  #size = 0;
+  #evicted = 0;
+  readonly #maxEntries: number;
+
+  constructor(maxEntries: number, initialCapacity = MIN_CAPACITY) {
+    if (!(maxEntries > 0) || !Number.isInteger(maxEntries) || maxEntries >= 2 ** 31) {
+      throw new RangeError("IdentityTable needs a whole maxEntries from 1 to 2^31 - 1");
+    }
+    this.#maxEntries = maxEntries;
+    this.#capacity = Math.max(1, Math.min(maxEntries, Math.floor(initialCapacity)));
+    this.#entries = new Uint32Array(this.#capacity * STRIDE);
+    this.#index = new Uint32Array(indexLength(this.#capacity));
+    this.#mask = this.#index.length - 1;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Entries forgotten because the table was full. */
+  get evicted(): number {
+    return this.#evicted;
+  }
+
+  /** Bytes held in the two typed arrays. */
+  get bytes(): number {
+    return this.#entries.byteLength + this.#index.byteLength;
+  }
+
+  /** The value stored for `key`, or -1 if it is not in the table. */
+  get(key: Uint32Array): number {
+    const position = this.#find(key, keyHash(key, 0));
+    return position < 0 ? -1 : (this.#entries[((this.#index[position] as number) - 1) * STRIDE + KEY_WORDS] as number);
+  }
+
+  has(key: Uint32Array): boolean {
+    return this.#find(key, keyHash(key, 0)) >= 0;
+  }
+
+  /**
+   * Stores `key` with `value` (0 to 2^31 - 1) unless it is there already. Answers the value already
+   * stored, or -1 when this call stored it (evicting the oldest entry first if the table was full).
+   */
+  offer(key: Uint32Array, value: number): number {
+    const h = keyHash(key, 0);
+    const entries = this.#entries;
+    const index = this.#index;
+    const mask = this.#mask;
+    let position = h & mask;
+    for (let slot = index[position] as number; slot !== 0; slot = index[position] as number) {
+      const base = (slot - 1) * STRIDE;
+      if (
+        entries[base + 2] === key[2] &&
+        entries[base + 5] === key[5] &&
+        entries[base] === key[0] &&
+        entries[base + 1] === key[1] &&
+        entries[base + 3] === key[3] &&
+        entries[base + 4] === key[4]
+      ) {
+        return entries[base + KEY_WORDS] as number;
+      }
+      position = (position + 1) & mask;
+    }
+    if (this.#size === this.#maxEntries) {
+      this.#evictOldest();
+      position = this.#emptyPosition(h);
+    } else if (this.#size === this.#capacity) {
+      this.#grow();
+      position = this.#emptyPosition(h);
+    }
+    const slot = (this.#head + this.#size) % this.#capacity;
+    const base = slot * STRIDE;
+    const target = this.#entries;
+    for (let w = 0; w < KEY_WORDS; w++) target[base + w] = key[w] as number;
+    target[base + KEY_WORDS] = value & 0x7fffffff;
+    this.#index[position] = slot + 1;
+    this.#size++;
+    return -1;
+  }
+
+  /** Index position holding `key`, or -1. */
+  #find(key: Uint32Array, h: number): number {
+    const entries = this.#entries;
+    const index = this.#index;
+    const mask = this.#mask;
+    let position = h & mask;
+    for (let slot = index[position] as number; slot !== 0; slot = index[position] as number) {
+      const base = (slot - 1) * STRIDE;
+      let same = true;
+      for (let w = 0; w < KEY_WORDS; w++) {
+        if (entries[base + w] !== key[w]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return position;
+      position = (position + 1) & mask;
+    }
+    return -1;
+  }
+
+  #emptyPosition(h: number): number {
+    const index = this.#index;
+    const mask = this.#mask;
+    let position = h & mask;
+    while (index[position] !== 0) position = (position + 1) & mask;
+    return position;
+  }
+
+  /** Doubles the ring (up to maxEntries) and rebuilds the index for it. Only before any eviction. */
+  #grow(): void {
+    // Evictions start only once the ring holds maxEntries, and then it never grows again: the
+    // ring has not wrapped, so its entries are slots 0..size-1 in order.
+    const capacity = Math.min(this.#maxEntries, this.#capacity * 2);
+    const entries = new Uint32Array(capacity * STRIDE);
+    entries.set(this.#entries);
+    const index = new Uint32Array(indexLength(capacity));
+    const mask = index.length - 1;
+    for (let slot = 0; slot < this.#size; slot++) {
+      let position = keyHash(entries, slot * STRIDE) & mask;
+      while (index[position] !== 0) position = (position + 1) & mask;
+      index[position] = slot + 1;
+    }
+    this.#entries = entries;
+    this.#index = index;
+    this.#mask = mask;
+    this.#capacity = capacity;
+  }
+
+  #evictOldest(): void {
+    const entries = this.#entries;
+    const index = this.#index;
+    const mask = this.#mask;
+    const oldest = this.#head;
+    let hole = keyHash(entries, oldest * STRIDE) & mask;
+    while (index[hole] !== oldest + 1) hole = (hole + 1) & mask;
+    // Backward shift: move each later entry of the cluster whose home is not in (hole, position]
+    // into the hole, so every entry stays reachable from its home without a tombstone.
+    let position = hole;
+    for (;;) {
+      position = (position + 1) & mask;
+      const slot = index[position] as number;
+      if (slot === 0) break;
+      const home = keyHash(entries, (slot - 1) * STRIDE) & mask;
+      const stays = hole <= position ? hole < home && home <= position : hole < home || home <= position;
+      if (!stays) {
+        index[hole] = slot;
+        hole = position;
+      }
+    }
+    index[hole] = 0;
+    this.#head = (oldest + 1) % this.#capacity;
+    this.#size--;
+    this.#evicted++;
+  }
+}
+
+/** The index is a power of two at least twice the ring's capacity: never more than half full. */
+function indexLength(capacity: number): number {
+  let length = 4;
+  while (length < capacity * 2) length *= 2;
+  return length;
+}
+
+/** Murmur3's 32-bit mixing over the key's six words, read from `words` at `offset`. */
+export function keyHash(words: Uint32Array, offset: number): number {
+  let h = 0x2c1b3c6d;
+  for (let w = 0; w < KEY_WORDS; w++) {
+    let k = Math.imul(words[offset + w] as number, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, 0x1b873593);
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+const UPDATED_SUFFIX = ":updated";
+const UPDATED_FLAG = 1 << 20;
+const DIGEST_FLAG = 0x80000000;
+
+/**
+ * Packs an identity (`eventIdentity`'s `ACCOUNT:eventID`, or `ACCOUNT:eventID:updated`) into
+ * `out[0..5]`, one to one for equal strings:
+ * - the usual form, a 12-digit account and a lowercase UUID, exactly: word 0 the account's first six
+ *   digits, word 1 its last six (below 2^20) plus bit 20 for `:updated`, words 2-5 the UUID's 16 bytes;
+ * - anything else as the first 192 bits of its SHA-256 with bit 31 of word 1 set, so the two forms
+ *   never meet. Two different such identities share a key with probability 2^-191 per pair: at
+ *   5M of them (the default `--max-identities`), below n²/2^192 ≈ 4e-45 that any two do.
+ */
+export function packIdentity(identity: string, out: Uint32Array): void {
+  const n = identity.length;
+  if ((n === 49 || (n === 57 && identity.endsWith(UPDATED_SUFFIX))) && packUuidIdentity(identity, out)) {
+    if (n === 57) out[1] = (out[1] as number) | UPDATED_FLAG;
+    return;
+  }
+  const digest = hash("sha256", identity, "buffer");
+  for (let w = 0; w < KEY_WORDS; w++) out[w] = digest.readUInt32LE(w * 4);
+  out[1] = (out[1] as number) | DIGEST_FLAG;
+}
+
+// `DDDDDDDDDDDD:xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`: dashes at 21, 26, 31 and 36.
+function packUuidIdentity(s: string, out: Uint32Array): boolean {
+  let high = 0;
+  let low = 0;
+  for (let i = 0; i < 6; i++) {
+    const d = s.charCodeAt(i) - 48;
+    const e = s.charCodeAt(i + 6) - 48;
+    if (d < 0 || d > 9 || e < 0 || e > 9) return false;
+    high = high * 10 + d;
+    low = low * 10 + e;
+  }
+  if (
+    s.charCodeAt(12) !== 58 ||
+    s.charCodeAt(21) !== 45 ||
+    s.charCodeAt(26) !== 45 ||
+    s.charCodeAt(31) !== 45 ||
+    s.charCodeAt(36) !== 45
+  ) {
+    return false;
+  }
+  const w2 = hex8(s, 13, 17);
+  const w3 = hex8(s, 22, 27);
+  const w4 = hex8(s, 32, 37);
+  const w5 = hex8(s, 41, 45);
+  if (w2 < 0 || w3 < 0 || w4 < 0 || w5 < 0) return false;
+  out[0] = high;
+  out[1] = low;
+  out[2] = w2;
+  out[3] = w3;
+  out[4] = w4;
+  out[5] = w5;
+  return true;
+}
+
+/** Eight lowercase hex digits, four at `a` and four at `b`, as a uint32; -1 if any is not one. */
+function hex8(s: string, a: number, b: number): number {
+  let v = 0;
+  for (let i = 0; i < 8; i++) {
+    const c = s.charCodeAt(i < 4 ? a + i : b + i - 4);
+    let d: number;
+    if (c >= 48 && c <= 57) d = c - 48;
+    else if (c >= 97 && c <= 102) d = c - 87;
+    else return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
