@@ -2,7 +2,7 @@
 // AWS's `validate-logs` calls a log file with any byte after that member invalid; Node's gunzip
 // would quietly inflate a second member (or skip zero padding), so the gzip framing is read here
 // and only the deflate stream goes through zlib. The trailer's CRC-32 and size are checked too.
-import { crc32, createInflateRaw, inflateRawSync } from "node:zlib";
+import { crc32, createInflateRaw, inflateRaw, inflateRawSync } from "node:zlib";
 
 /** How the first member ended: the bytes that followed it (0 for a clean file). */
 export interface MemberEnd {
@@ -64,6 +64,29 @@ export function inflateFirstMemberSync(bytes: Uint8Array, maxOutputLength: numbe
   const consumed = engine.bytesWritten;
   checkTrailer(deflated.subarray(consumed, consumed + 8), crc32(buffer), buffer.length);
   return [buffer, { trailingBytes: deflated.length - consumed - 8 }];
+}
+
+/**
+ * `inflateFirstMemberSync` on zlib's thread pool, so a file can be inflated while the main thread
+ * parses the one before it. The same answers and errors; the CRC-32 is taken on the main thread.
+ */
+export function inflateFirstMemberAsync(bytes: Uint8Array, maxOutputLength: number): Promise<[Buffer, MemberEnd]> {
+  return new Promise((resolve, reject) => {
+    const header = gzipHeaderLength(bytes);
+    if (header < 0) throw new GzipFramingError("the gzip header is cut short");
+    const deflated = bytes.subarray(header);
+    inflateRaw(deflated, { info: true, maxOutputLength }, (error, result) => {
+      if (error) return reject(error);
+      const { buffer, engine } = result as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+      try {
+        const consumed = engine.bytesWritten;
+        checkTrailer(deflated.subarray(consumed, consumed + 8), crc32(buffer), buffer.length);
+        resolve([buffer, { trailingBytes: deflated.length - consumed - 8 }]);
+      } catch (framing) {
+        reject(framing);
+      }
+    });
+  });
 }
 
 /**

@@ -256,30 +256,39 @@ function packUuidIdentity(s: string, out: Uint32Array): boolean {
   ) {
     return false;
   }
-  const w2 = hex8(s, 13, 17);
-  const w3 = hex8(s, 22, 27);
-  const w4 = hex8(s, 32, 37);
-  const w5 = hex8(s, 41, 45);
-  if (w2 < 0 || w3 < 0 || w4 < 0 || w5 < 0) return false;
+  const a = hex4(s, 13);
+  const b = hex4(s, 17);
+  const c = hex4(s, 22);
+  const d = hex4(s, 27);
+  const e = hex4(s, 32);
+  const f = hex4(s, 37);
+  const g = hex4(s, 41);
+  const h = hex4(s, 45);
+  if ((a | b | c | d | e | f | g | h) < 0) return false;
   out[0] = high;
   out[1] = low;
-  out[2] = w2;
-  out[3] = w3;
-  out[4] = w4;
-  out[5] = w5;
+  out[2] = (a << 16) | b;
+  out[3] = (c << 16) | d;
+  out[4] = (e << 16) | f;
+  out[5] = (g << 16) | h;
   return true;
 }
 
-/** Eight lowercase hex digits, four at `a` and four at `b`, as a uint32; -1 if any is not one. */
-function hex8(s: string, a: number, b: number): number {
-  let v = 0;
-  for (let i = 0; i < 8; i++) {
-    const c = s.charCodeAt(i < 4 ? a + i : b + i - 4);
-    let d: number;
-    if (c >= 48 && c <= 57) d = c - 48;
-    else if (c >= 97 && c <= 102) d = c - 87;
-    else return -1;
-    v = v * 16 + d;
-  }
-  return v;
+const HEX_DIGIT = new Int8Array(128).fill(-1);
+for (let c = 48; c <= 57; c++) HEX_DIGIT[c] = c - 48;
+for (let c = 97; c <= 102; c++) HEX_DIGIT[c] = c - 87;
+
+/** Four lowercase hex digits at `at` as a number below 2^16; -1 if any is not one. */
+function hex4(s: string, at: number): number {
+  const c0 = s.charCodeAt(at);
+  const c1 = s.charCodeAt(at + 1);
+  const c2 = s.charCodeAt(at + 2);
+  const c3 = s.charCodeAt(at + 3);
+  if ((c0 | c1 | c2 | c3) > 127) return -1;
+  const d0 = HEX_DIGIT[c0] as number;
+  const d1 = HEX_DIGIT[c1] as number;
+  const d2 = HEX_DIGIT[c2] as number;
+  const d3 = HEX_DIGIT[c3] as number;
+  if ((d0 | d1 | d2 | d3) < 0) return -1;
+  return (d0 << 12) | (d1 << 8) | (d2 << 4) | d3;
 }

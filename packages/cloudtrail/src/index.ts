@@ -110,7 +110,9 @@ export { type CloudTrailFileKind, type CloudTrailKey, decodeNotificationKey, par
 export { CLOUDTRAIL_DETAIL_TYPES, decodeEventBridgeEvent, decodeKinesisData, type KinesisPayload } from "./kinesis.ts";
 export {
   decodeLogFile,
+  InflatedLogFile,
   inflateBounded,
+  inflateLogFile,
   isGzip,
   type LogFileHash,
   LogFileHasher,

@@ -5,7 +5,7 @@
 // one bad record spoils only itself (an irregular small file goes this way too).
 import { createHash, type Hash } from "node:crypto";
 import { DecodeError } from "./errors.ts";
-import { inflateFirstMember, inflateFirstMemberSync, type MemberEnd } from "./gzip-member.ts";
+import { inflateFirstMember, inflateFirstMemberAsync, inflateFirstMemberSync, type MemberEnd } from "./gzip-member.ts";
 import type { CloudTrailRecord } from "./record.ts";
 import type { DecodeItem, Result } from "./result.ts";
 import { validateRecord } from "./validate.ts";
@@ -63,11 +63,18 @@ export class LogFileHasher {
 }
 
 export async function* decodeLogFile(
-  source: AsyncIterable<Uint8Array> | Uint8Array,
+  source: AsyncIterable<Uint8Array> | Uint8Array | InflatedLogFile,
   limits: LogFileLimits = {},
   hasher?: LogFileHasher,
 ): AsyncGenerator<DecodeItem> {
-  if (source instanceof Uint8Array) {
+  if (source instanceof InflatedLogFile) {
+    const whole = decodeWhole(source.source, limits, hasher, source.inflated);
+    if (whole) {
+      yield* whole;
+      return;
+    }
+    source = source.source;
+  } else if (source instanceof Uint8Array) {
     const whole = decodeWhole(source, limits, hasher);
     if (whole) {
       yield* whole;
@@ -75,6 +82,44 @@ export async function* decodeLogFile(
     }
   }
   yield* decodeStream(source, limits, hasher);
+}
+
+/**
+ * A log file in memory whose gzip member was inflated ahead by `inflateLogFile`; `decodeLogFile`
+ * gives exactly the items it gives for the bytes themselves.
+ */
+export class InflatedLogFile {
+  readonly source: Uint8Array;
+  /** The inflated member; null when it is not to be parsed whole (too large, or not inflatable). */
+  readonly inflated: readonly [Buffer, MemberEnd] | null;
+
+  private constructor(source: Uint8Array, inflated: readonly [Buffer, MemberEnd] | null) {
+    this.source = source;
+    this.inflated = inflated;
+  }
+
+  static of(source: Uint8Array, inflated: readonly [Buffer, MemberEnd] | null): InflatedLogFile {
+    return new InflatedLogFile(source, inflated);
+  }
+}
+
+/**
+ * Inflates a gzipped log file held in memory on zlib's thread pool, so the caller can decode the
+ * file before it meanwhile (`scan` keeps one file ahead). A file that `decodeLogFile` would stream,
+ * or that is not gzip, comes back as it was. Never rejects: a corrupt file is left for the decoder.
+ */
+export async function inflateLogFile(
+  source: Uint8Array,
+  limits: LogFileLimits = {},
+): Promise<InflatedLogFile | Uint8Array> {
+  if (!isGzip(source)) return source;
+  const limit = wholeParseLimit(limits);
+  if (exceedsByTrailer(source, limit)) return InflatedLogFile.of(source, null);
+  try {
+    return InflatedLogFile.of(source, await inflateFirstMemberAsync(source, limit));
+  } catch {
+    return InflatedLogFile.of(source, null);
+  }
 }
 
 /**
@@ -90,14 +135,21 @@ export const WHOLE_PARSE_BYTES = 8 * 1024 ** 2;
  * too large, not gzip-inflatable in one call, or anything irregular (bad JSON or UTF-8, no Records
  * array, a repeated Records key), which the splitter reports record by record.
  */
-function decodeWhole(source: Uint8Array, limits: LogFileLimits, hasher?: LogFileHasher): DecodeItem[] | undefined {
-  const limit = Math.min(WHOLE_PARSE_BYTES, limits.maxRecordBytes ?? DEFAULT_MAX_RECORD);
+function decodeWhole(
+  source: Uint8Array,
+  limits: LogFileLimits,
+  hasher?: LogFileHasher,
+  /** The gzip member inflated ahead (null: not to be parsed whole); undefined to inflate it here. */
+  inflated?: readonly [Buffer, MemberEnd] | null,
+): DecodeItem[] | undefined {
+  const limit = wholeParseLimit(limits);
   let bytes: Uint8Array;
   let end: MemberEnd;
-  if (isGzip(source)) {
-    // A gzip member ends with its size (mod 2^32): a larger file is not inflated twice.
-    const view = Buffer.from(source.buffer, source.byteOffset, source.length);
-    if (source.length >= 18 && view.readUInt32LE(source.length - 4) > limit) return undefined;
+  if (inflated === null) return undefined;
+  if (inflated !== undefined) {
+    [bytes, end] = inflated;
+  } else if (isGzip(source)) {
+    if (exceedsByTrailer(source, limit)) return undefined;
     try {
       [bytes, end] = inflateFirstMemberSync(source, limit);
     } catch {
@@ -124,8 +176,7 @@ function decodeWhole(source: Uint8Array, limits: LogFileLimits, hasher?: LogFile
     bare = true;
   } else if (typeof parsed === "object" && parsed !== null && Object.hasOwn(parsed, "Records")) {
     // JSON.parse keeps the last of repeated keys, where the splitter reads every Records array.
-    const first = text.indexOf('"Records"');
-    if (first < 0 || text.indexOf('"Records"', first + 1) >= 0) return undefined;
+    if (quotedRecordsCount(bytes) !== 1) return undefined;
     records = (parsed as { Records: unknown }).Records;
   }
   if (!Array.isArray(records)) return undefined;
@@ -141,6 +192,32 @@ function decodeWhole(source: Uint8Array, limits: LogFileLimits, hasher?: LogFile
   }
   if (end.trailingBytes > 0) items.push(trailingDataItem(end.trailingBytes, bytes.length));
   return items;
+}
+
+function wholeParseLimit(limits: LogFileLimits): number {
+  return Math.min(WHOLE_PARSE_BYTES, limits.maxRecordBytes ?? DEFAULT_MAX_RECORD);
+}
+
+/** A gzip member ends with its size (mod 2^32): a file too large to parse whole is not inflated twice. */
+function exceedsByTrailer(source: Uint8Array, limit: number): boolean {
+  const view = Buffer.from(source.buffer, source.byteOffset, source.length);
+  return source.length >= 18 && view.readUInt32LE(source.length - 4) > limit;
+}
+
+const RECORDS = Buffer.from("Records");
+
+/**
+ * How many times `"Records"` appears in the file's bytes, counting to 2. The same count as a search
+ * of the decoded text (valid UTF-8 has no ASCII byte inside a longer character), three times as
+ * fast: the search skips on `Records`, which is rare, where a quote is in every few bytes of JSON.
+ */
+function quotedRecordsCount(bytes: Uint8Array): number {
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  let count = 0;
+  for (let at = view.indexOf(RECORDS, 1); at >= 0; at = view.indexOf(RECORDS, at + RECORDS.length)) {
+    if (view[at - 1] === 0x22 && view[at + RECORDS.length] === 0x22 && ++count === 2) break;
+  }
+  return count;
 }
 
 function trailingDataItem(trailingBytes: number, at: number): DecodeItem {

@@ -11,6 +11,8 @@ import {
   enrich,
   eventFingerprint,
   eventIdentity,
+  type InflatedLogFile,
+  inflateLogFile,
   LogFileHasher,
   parseCloudTrailKey,
   SeenIdentities,
@@ -60,20 +62,35 @@ export async function scan(inputs: readonly ScanInput[], options: ScanOptions): 
   const selectors = options.selectors;
   let selectedOut = 0;
 
+  const parsedKeys = inputs.map((input) => (input.key === "-" ? null : parseCloudTrailKey(input.key)));
+  // A digest folder synced on its own has no AWSLogs/ layout above it; its names still say so.
+  const isDigest = (i: number) => {
+    const parsedKey = parsedKeys[i];
+    return (parsedKey?.ok && parsedKey.value.kind === "digest") || DIGEST_NAME.test(inputs[i]?.key ?? "");
+  };
+  // The next log file is read and inflated (on zlib's thread pool) while this one is parsed.
+  let ahead: { index: number; opened: Promise<Opened> } | undefined;
+
   for (const [fileIndex, input] of inputs.entries()) {
-    const parsedKey = input.key === "-" ? null : parseCloudTrailKey(input.key);
-    // A digest folder synced on its own has no AWSLogs/ layout above it; its names still say so.
-    if ((parsedKey?.ok && parsedKey.value.kind === "digest") || DIGEST_NAME.test(input.key)) {
+    const parsedKey = parsedKeys[fileIndex] ?? null;
+    if (isDigest(fileIndex)) {
       tally.filesSkipped++;
       options.integrity?.addDigest(input);
       continue;
     }
+    const opened = ahead?.index === fileIndex ? ahead.opened : openAhead(input);
+    let next = fileIndex + 1;
+    while (next < inputs.length && isDigest(next)) next++;
+    const nextInput = inputs[next];
+    ahead = nextInput ? { index: next, opened: openAhead(nextInput) } : undefined;
     const hasher = options.integrity ? new LogFileHasher() : undefined;
     const location = tally.location(parsedKey?.ok ? parsedKey.value.location : "(outside a CloudTrail key layout)");
     location.files++;
     tally.files++;
     try {
-      for await (const item of decodeLogFile(await input.open(), {}, hasher)) {
+      const source = await opened;
+      if (!source.ok) throw source.error;
+      for await (const item of decodeLogFile(source.value, {}, hasher)) {
         if (!item.ok) {
           if (item.index === undefined) tally.errors.push({ file: input.name, reason: item.error.message });
           else tally.recordError(input.name, item.index, item.error.message);
@@ -129,6 +146,20 @@ export async function scan(inputs: readonly ScanInput[], options: ScanOptions): 
     ruleErrors: options.ruleErrors?.report() ?? (options.rules ? [] : null),
     integrity,
   };
+}
+
+type Opened =
+  | { ok: true; value: AsyncIterable<Uint8Array> | Uint8Array | InflatedLogFile }
+  | { ok: false; error: unknown };
+
+/** Opens a file and inflates it if it is in memory; never rejects (it may wait unawaited a while). */
+async function openAhead(input: ScanInput): Promise<Opened> {
+  try {
+    const source = await input.open();
+    return { ok: true, value: source instanceof Uint8Array ? await inflateLogFile(source) : source };
+  } catch (error) {
+    return { ok: false, error };
+  }
 }
 
 function originFromKey(parsed: ReturnType<typeof parseCloudTrailKey> | null): { account?: string; region?: string } {
