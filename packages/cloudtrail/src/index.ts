@@ -119,6 +119,13 @@ export {
   type LogFileLimits,
 } from "./log-file.ts";
 export {
+  BloomFilter,
+  blockMayAnswer,
+  decodeIndexBlock,
+  encodeIndexBlock,
+  type IndexBlock,
+  IndexBlockBuilder,
+  indexEntry,
   isInsight,
   LOOKUP_ATTRIBUTE_KEYS,
   type LookupAttributeKey,
@@ -131,8 +138,16 @@ export {
   type LookupResponse,
   lookupEvent,
   lookupMatches,
+  lookupRecordOf,
   lookupRequest,
   lookupValues,
+  murmur3,
+  newestUnread,
+  nextRound,
+  type OffsetWindow,
+  planIndexedRead,
+  type ReadSegment,
+  segmentOffsets,
 } from "./lookup/index.ts";
 export { decodeNotification, type Notification, type NotificationKind, type S3ObjectRef } from "./notification.ts";
 export {

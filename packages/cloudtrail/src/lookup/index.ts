@@ -8,6 +8,24 @@ export {
   lookupUsername,
   lookupValues,
 } from "./attributes.ts";
+export { BloomFilter, murmur3 } from "./bloom.ts";
+export {
+  decodeIndexBlock,
+  encodeIndexBlock,
+  type IndexBlock,
+  IndexBlockBuilder,
+  indexEntry,
+  lookupRecordOf,
+} from "./index-block.ts";
+export {
+  blockMayAnswer,
+  newestUnread,
+  nextRound,
+  type OffsetWindow,
+  planIndexedRead,
+  type ReadSegment,
+  segmentOffsets,
+} from "./index-plan.ts";
 export { isInsight, LookupPage, type LookupResponse, lookupMatches } from "./page.ts";
 export {
   LookupError,
