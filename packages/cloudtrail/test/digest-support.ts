@@ -133,7 +133,7 @@ export class Harness {
     if (!k.ok) throw k.error;
     const delivered = logFileDeliveryMs(k.value.fileName);
     if (!delivered.ok) throw delivered.error;
-    const result = hasher.result;
+    const result = await hasher.result();
     this.verdicts.push(
       ...(await this.tracker.logFile(
         {

@@ -126,7 +126,7 @@ export async function scan(inputs: readonly ScanInput[], options: ScanOptions): 
           });
         }
       }
-      await options.integrity?.logFile(input, hasher?.result);
+      await options.integrity?.logFile(input, await hasher?.result());
     } catch (error) {
       // The decoder reports bad input as items; anything thrown is the file system's (unreadable file).
       tally.errors.push({ file: input.name, reason: error instanceof Error ? error.message : String(error) });

@@ -392,7 +392,7 @@ export class SqsS3Source implements Source {
     if (signal.aborted) throw new Error("stopped while reading");
     m?.files.inc({ kind: "log", outcome: corrupt ? "corrupt" : "read" });
     // The hash is remembered with the ETag: an identical copy under another key is skipped, not unverified.
-    const hash = hasher?.result;
+    const hash = await hasher?.result();
     await o.integrity?.logFile(object.bucket, object.key, hash);
     if (eTag !== undefined && size !== undefined) {
       await this.#markSeen(eTag, size, hash ? `${hash.sha256}:${hash.trailingBytes}` : "1");
