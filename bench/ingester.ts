@@ -9,9 +9,11 @@
 // --only kinesis-modes reads one pre-loaded stream in polling and in fan-out mode side by side
 // (records/s), then puts one record every 250 ms and measures put -> ingester receipt (latency).
 //   node bench/ingester.ts [--files 100] [--per-file 1000] [--kinesis-records 20000] [--only s3|files|kinesis|kinesis-core|kinesis-modes]
-//                            [--files-in-flight 8] [--kinesis-page 1000] [--rounds 1] [--no-anchor]
+//                            [--files-in-flight 8] [--kinesis-page 1000] [--rounds 1] [--no-anchor] [--integrity]
 // The S3 run is paired with Kafka's ProducerPerformance writing the same records (idempotent,
 // acks=all), in --rounds rounds of alternating order; the ratio of the medians is printed.
+// --integrity pairs it instead with itself under INTEGRITY=true (every log file hashed while it is
+// decoded, its hash kept for the digests to judge): the cost of validation on the S3 path (issue 15).
 import { execFile } from "node:child_process";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
@@ -60,6 +62,7 @@ const { values } = parseArgs({
     only: { type: "string" },
     rounds: { type: "string", default: "1" },
     "no-anchor": { type: "boolean", default: false },
+    integrity: { type: "boolean", default: false },
     "files-in-flight": { type: "string", default: "8" },
     "kinesis-page": { type: "string", default: "1000" },
   },
@@ -173,7 +176,7 @@ if (only === undefined || only === "s3") {
       files.slice(i, i + 8).map((f) => aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: f.key, Body: f.body }))),
     );
   }
-  const s3Run = async (): Promise<number> => {
+  const s3Run = async (integrity = false): Promise<number> => {
     const queueUrl =
       (await aws.sqs.send(new CreateQueueCommand({ QueueName: uniqueName("bench-notices") }))).QueueUrl ?? "";
     const topics = await rawTopic();
@@ -186,6 +189,8 @@ if (only === undefined || only === "s3") {
         LOG_LEVEL: "info",
         SQS_WAIT_SECONDS: "2",
         MAX_FILES_IN_FLIGHT: values["files-in-flight"],
+        INTEGRITY: String(integrity),
+        ...(integrity ? { TOPIC_INTEGRITY: uniqueName("integrity") } : {}),
       }),
     );
     await started(p);
@@ -212,7 +217,7 @@ if (only === undefined || only === "s3") {
     const seconds = await waitFor(p, totalFileRecords, start, "s3");
     await stop(p);
     lines.push(
-      `| sqs-s3 (moto S3 + SQS -> Kafka) | ${files.length} files x ${perFile} | ${fmt(totalFileRecords / seconds)} | ${(gzBytes / 1024 ** 2 / seconds).toFixed(2)} | ${(rawBytes / 1024 ** 2 / seconds).toFixed(1)} | ${seconds.toFixed(1)} |`,
+      `| sqs-s3 (moto S3 + SQS -> Kafka)${integrity ? ", INTEGRITY=true" : ""} | ${files.length} files x ${perFile} | ${fmt(totalFileRecords / seconds)} | ${(gzBytes / 1024 ** 2 / seconds).toFixed(2)} | ${(rawBytes / 1024 ** 2 / seconds).toFixed(1)} | ${seconds.toFixed(1)} |`,
     );
     console.error(lines.at(-1));
     return totalFileRecords / seconds;
@@ -220,10 +225,12 @@ if (only === undefined || only === "s3") {
   // Rounds alternate which goes first; the ratio of the medians is the figure.
   const s3Rates: number[] = [];
   const anchorRates: number[] = [];
+  const validatedRates: number[] = [];
   for (let round = 0; round < Number(values.rounds); round++) {
     const order = round % 2 === 0 ? ["s3", "anchor"] : ["anchor", "s3"];
     for (const which of order) {
       if (which === "s3") s3Rates.push(await s3Run());
+      else if (values.integrity) validatedRates.push(await s3Run(true));
       else if (!values["no-anchor"]) {
         anchorRates.push(await producerPerformance());
         console.error(
@@ -233,6 +240,13 @@ if (only === undefined || only === "s3") {
     }
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? Number.NaN;
+  if (validatedRates.length > 0) {
+    lines.push(
+      `S3 path with and without validation (${values.rounds} rounds): INTEGRITY=false ${s3Rates.map(fmt).join(", ")}; ` +
+        `INTEGRITY=true ${validatedRates.map(fmt).join(", ")} records/s; ratio of the medians ${(median(validatedRates) / median(s3Rates)).toFixed(3)}`,
+    );
+    console.error(lines.at(-1));
+  }
   if (anchorRates.length > 0) {
     lines.push(
       `S3 path beside ProducerPerformance (${values.rounds} rounds): sqs-s3 ${s3Rates.map(fmt).join(", ")}; ` +
