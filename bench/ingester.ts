@@ -37,7 +37,6 @@ import { KinesisSource } from "../services/ingester/src/sources/kinesis/source.t
 import { awsClients } from "../test/support/aws.ts";
 import {
   deleteStream,
-  type Envelope,
   freshRecords,
   type IngesterProcess,
   ingesterEnv,
@@ -48,10 +47,10 @@ import {
   ROOT,
   spawnIngester,
   stratusRecords,
-  TopicReader,
   trailKey,
 } from "../test/support/ingester.ts";
 import { endpoints, uniqueName } from "../test/support/servers.ts";
+import { type Envelope, TopicReader } from "../test/support/topic-reader.ts";
 
 const run = promisify(execFile);
 const { values } = parseArgs({

@@ -11,7 +11,7 @@ import { after, before, test } from "node:test";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { loadTemplates, writeBucketTree } from "@trailstream/bucket-tree";
 import { type CloudTrailRecord, eventIdentity, isGlobalServiceEvent } from "@trailstream/cloudtrail";
-import { type ConsumedMessage, createKafka, ensureTopics, startBatchConsumer } from "@trailstream/kafka";
+import { createKafka, ensureTopics } from "@trailstream/kafka";
 import { applyPolicy, builtinRules, DEFAULT_POLICY, RuleSet } from "@trailstream/rules";
 import { plantedEvents, trailsFor } from "../../scripts/pipeline/estate.ts";
 import {
@@ -33,6 +33,7 @@ import {
 } from "../support/observability.ts";
 import { endpoints, requireReachable, uniqueName } from "../support/servers.ts";
 import { freePort, type ServiceProcess, startServiceProcess } from "../support/service-process.ts";
+import { TopicReader } from "../support/topic-reader.ts";
 import { eventually } from "../support/wait.ts";
 
 const run = uniqueName("e2e").toLowerCase();
@@ -40,7 +41,7 @@ const topics = { raw: `raw.${run}`, events: `events.${run}`, alerts: `alerts.${r
 const services: ServiceProcess[] = [];
 let dir = "";
 let kafka: ReturnType<typeof createKafka>;
-const readers: Array<{ close(): Promise<void> }> = [];
+const readers: TopicReader[] = [];
 let prometheus: RunningPrometheus | undefined;
 
 before(async () => {
@@ -68,23 +69,6 @@ after(async () => {
   await prometheus?.stop();
   if (dir && !process.env.KEEP_E2E) await rm(dir, { recursive: true, force: true });
 });
-
-/** Reads a topic from its start with read_committed, collecting every message as it comes. */
-async function collect(topic: string): Promise<ConsumedMessage[]> {
-  const messages: ConsumedMessage[] = [];
-  const consumer = await startBatchConsumer(kafka, {
-    groupId: uniqueName(`reader-${topic}`),
-    topics: [topic],
-    fromBeginning: true,
-    readCommitted: true,
-    handle: async (batch) => {
-      messages.push(...batch.messages);
-    },
-  });
-  readers.push(consumer);
-  await consumer.started;
-  return messages;
-}
 
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -201,13 +185,15 @@ test("S3 and Kinesis in, each event once on the events topic, planted events ale
   // A real Prometheus scraping the three services, with trailstream's rules loaded.
   prometheus = await startPrometheus(Object.fromEntries(services.map((s) => [s.name, `127.0.0.1:${s.port}`])), "2s");
 
-  const events = await collect(topics.events);
-  const alerts = await collect(topics.alerts);
-  const dlq = await collect(topics.dlq);
+  // Every message of the three topics as it comes, read_committed, as the services read.
+  readers.push(
+    ...(await Promise.all([topics.events, topics.alerts, topics.dlq].map((t) => TopicReader.open(kafka, t)))),
+  );
+  const [events, alerts, dlq] = readers as [TopicReader, TopicReader, TopicReader];
 
   const identitiesIn = (fileList: typeof files) =>
     treeRecords(fileList).then((rs) => new Set(rs.map((r) => eventIdentity(r) ?? "")));
-  const onEventsTopic = () => new Set(events.map((m) => m.key?.toString() ?? ""));
+  const onEventsTopic = () => new Set(events.keys());
 
   // Steady state: the first half of the files, all of their events through to the events topic.
   const half = Math.floor(files.length / 2);
@@ -238,7 +224,7 @@ test("S3 and Kinesis in, each event once on the events topic, planted events ale
 
   await eventually(
     async () => {
-      const seen = new Set(events.map((m) => m.key?.toString()));
+      const seen = new Set(events.keys());
       assert.equal(seen.size, unique.size, `${seen.size} of ${unique.size} identities on the events topic`);
     },
     240_000,
@@ -247,19 +233,19 @@ test("S3 and Kinesis in, each event once on the events topic, planted events ale
   // Whatever is still in flight (the Kinesis copies) must collapse too: wait for the raw topic to settle.
   await new Promise((r) => setTimeout(r, 8_000));
 
-  const keys = events.map((m) => m.key?.toString() ?? "");
+  const keys = events.records.map((r) => r.key);
   const counts = new Map<string, number>();
   for (const k of keys) counts.set(k, (counts.get(k) ?? 0) + 1);
   const twice = [...counts].filter(([, n]) => n > 1);
   assert.deepEqual(twice, [], "no identity twice on the events topic (read_committed)");
   assert.deepEqual(new Set(keys), new Set(unique.keys()), "exactly the estate's identities");
-  const letters = () => dlq.map((m) => JSON.parse(m.value?.toString() ?? "{}") as { stage: string; reason: string });
+  const letters = () => dlq.values as { stage: string; reason: string }[];
 
   // Alerts: one per rule and matching event, whatever copies arrived and despite the crash. The
   // built-in rules have no thresholds, so the count is the number of (rule, event) matches.
-  const docs = alerts.map((m) => JSON.parse(m.value?.toString() ?? "{}") as { ruleId: string; identity: string });
   const expectedAlerts = [...unique.values()].reduce((n, r) => n + catalog.match(r).length, 0);
   await eventually(async () => assert.equal(alerts.length, expectedAlerts, "alerts on the topic"), 60_000);
+  const docs = alerts.values as { ruleId: string; identity: string }[];
   // The DLQ holds the bad notification, and each alert the dead webhook refused; nothing else.
   await eventually(async () => {
     const byKind = new Map<string, number>();
@@ -321,7 +307,7 @@ test("S3 and Kinesis in, each event once on the events topic, planted events ale
   }
   for (const [id, at] of logPutAt) firstPut.set(id, Math.min(firstPut.get(id) ?? at, at));
   const latency = (from: number, to: number) =>
-    alerts
+    alerts.records
       .slice(from, to)
       .map((m, i) => m.timestampMs - (firstPut.get(docs[from + i]?.identity ?? "") ?? Number.NaN))
       .filter((ms) => Number.isFinite(ms));

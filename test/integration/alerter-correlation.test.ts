@@ -8,9 +8,10 @@ import { consumerGroupLag, createKafka, ensureTopics, openProducer, type Produce
 import { loadRuleFile, RuleSet } from "@trailstream/rules";
 import type { AlertDocument } from "../../services/alerter/src/index.ts";
 import { AlertTally } from "../../services/cli/src/scan/alerts.ts";
-import { type AlerterProcess, readTopic, startAlerterProcess } from "../support/alerter.ts";
+import { type AlerterProcess, startAlerterProcess } from "../support/alerter.ts";
 import { CORRELATION_FILE, correlationEstate, shuffle } from "../support/correlation-estate.ts";
 import { endpoints, requireReachable, uniqueName } from "../support/servers.ts";
+import { readTopic } from "../support/topic-reader.ts";
 import { eventually } from "../support/wait.ts";
 
 let brokers: string[];
@@ -96,7 +97,7 @@ test("the alerter raises each correlation for its group, across replicas and a r
   await send(records.slice(0, half));
   await caughtUp();
 
-  const alerts = (await readTopic(brokers, t.alerts)).map((r) => JSON.parse(r.value) as AlertDocument);
+  const alerts = (await readTopic(kafka, t.alerts)).values as AlertDocument[];
   const live = alerts.map((d) => `${d.ruleId} ${d.group}`).sort();
   for (const d of alerts) {
     assert.ok(d.correlation, `${d.ruleId}: only correlations alert (the feeding rules are silent)`);

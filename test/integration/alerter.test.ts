@@ -12,13 +12,13 @@ import {
   alertmanagerAlerts,
   alertmanagerUrl,
   deadUrl,
-  readTopic,
   startAlerterProcess,
   type WebhookReceiver,
   webhookReceiver,
   writeRuleFile,
 } from "../support/alerter.ts";
 import { endpoints, requireReachable, uniqueName } from "../support/servers.ts";
+import { readTopic, type TopicReader } from "../support/topic-reader.ts";
 import { eventually } from "../support/wait.ts";
 
 let brokers: string[];
@@ -99,7 +99,7 @@ async function caughtUp(group: string, topic: string) {
   await eventually(async () => assert.equal(await consumerGroupLag(kafka, group, topic), 0n), 30_000, 250);
 }
 
-const docs = (records: { value: string }[]) => records.map((r) => JSON.parse(r.value) as AlertDocument);
+const docs = (reader: TopicReader) => reader.values as AlertDocument[];
 
 test("an event becomes an alert on the alerts topic, in Alertmanager and at the webhooks; once, however often it comes", async () => {
   const t = await setup();
@@ -134,13 +134,13 @@ test("an event becomes an alert on the alerts topic, in Alertmanager and at the 
   await eventually(async () => assert.equal(mine(hook.bodies).length, 1), 30_000);
   await caughtUp(t.group, t.events);
 
-  const [alertRecords, dlqRecords] = await Promise.all([readTopic(brokers, t.alerts), readTopic(brokers, t.dlq)]);
+  const [alertRecords, dlqRecords] = await Promise.all([readTopic(kafka, t.alerts), readTopic(kafka, t.dlq)]);
   // The alerts topic: the document, keyed by rule id (no group), once.
   const alerts = docs(alertRecords);
   const ours = alerts.filter((a) => a.ruleId === ruleId);
   assert.equal(ours.length, 1, JSON.stringify(alerts.map((a) => a.ruleId)));
   const doc = ours[0] as AlertDocument;
-  assert.equal(alertRecords.find((r) => r.value.includes(`"ruleId":"${ruleId}"`))?.key, ruleId);
+  assert.equal(alertRecords.records.find((r) => r.text.includes(`"ruleId":"${ruleId}"`))?.key, ruleId);
   assert.equal(doc.identity, identityOf(stop));
   assert.equal(doc.severity, "high");
   assert.equal(doc.ruleSource, "custom");
@@ -177,7 +177,7 @@ test("an event becomes an alert on the alerts topic, in Alertmanager and at the 
   assert.equal(am?.status.state, "active");
 
   // The undecodable record went to the DLQ with its reason.
-  const letters = dlqRecords.map((r) => JSON.parse(r.value) as DeadLetter);
+  const letters = dlqRecords.values as DeadLetter[];
   assert.deepEqual(
     letters.map((l) => [l.stage, l.reason]),
     [["alerter", "json"]],
@@ -248,7 +248,7 @@ test("thresholds and suppression hold across two alerter replicas sharing Redis"
   for (let i = 0; i < records.length; i += 4) await produce(t.events, records.slice(i, i + 4));
   await caughtUp(t.group, t.events);
 
-  const alerts = docs(await readTopic(brokers, t.alerts));
+  const alerts = docs(await readTopic(kafka, t.alerts));
   const byRule = (id: string) => alerts.filter((x) => x.ruleId === id);
   assert.deepEqual(
     byRule(thr).map((x) => x.group),
@@ -299,7 +299,8 @@ test("a webhook that is down: bounded retries, the alert goes to the DLQ with th
   await produce(t.events, later);
   await caughtUp(t.group, t.events);
 
-  const [alertRecords, letters] = await Promise.all([readTopic(brokers, t.alerts), readTopic(brokers, t.dlq)]);
+  const [alertRecords, dlqRecords] = await Promise.all([readTopic(kafka, t.alerts), readTopic(kafka, t.dlq)]);
+  const letters = dlqRecords.values as DeadLetter[];
   const alerts = docs(alertRecords);
   assert.deepEqual(
     alerts.map((a) => a.identity).sort(),
@@ -307,15 +308,14 @@ test("a webhook that is down: bounded retries, the alert goes to the DLQ with th
     "every alert reached the alerts topic",
   );
   assert.equal(letters.length, 5);
-  for (const r of letters) {
-    const letter = JSON.parse(r.value) as DeadLetter;
+  for (const [i, letter] of letters.entries()) {
     assert.equal(letter.stage, "alerter");
     assert.equal(letter.reason, "sink-webhook");
     assert.match(letter.message, /webhook http:\/\/127\.0\.0\.1:\d+/);
     assert.ok(!letter.message.includes("secret-path"), "the webhook's path is not written out");
     const payload = JSON.parse(letter.payload ?? "{}") as AlertDocument;
     assert.equal(payload.ruleId, ruleId);
-    assert.equal(r.key, payload.identity);
+    assert.equal(dlqRecords.records[i]?.key, payload.identity);
   }
   const metrics = await alerter.metrics();
   assert.match(metrics, /trailstream_alerter_dlq_records_total\{reason="sink-webhook",service="alerter"\} 5/);

@@ -15,11 +15,11 @@ import {
   type Kafka,
   produceRaw,
   rawRecords,
-  readTopic,
   spawnEnricher,
   waitForLag0,
 } from "../support/enricher.ts";
 import { endpoints, requireReachable, uniqueName } from "../support/servers.ts";
+import { readTopic } from "../support/topic-reader.ts";
 
 let kafka: Kafka;
 let brokers: string[];
@@ -118,7 +118,9 @@ test("the enricher keeps what EVENT_SELECTORS keep, claims nothing for the rest,
   children.push(enricher);
   await waitForLag0(kafka, groupId, topics.raw, 180_000);
 
-  const events = await readTopic(kafka, topics.events, { expect: kept.size, idleMs: 2_000 });
+  const events = (
+    await readTopic(kafka, topics.events, (r) => r.quiet({ keys: kept.size, idleMs: 2_000 }))
+  ).keyCounts();
   assert.equal(events.size, kept.size, "exactly the kept identities");
   for (const identity of kept) assert.equal(events.get(identity)?.count, 1, `${identity} once`);
   assert.equal(await redisClaims(`${name}:dedup:`), kept.size, "a claim for each kept identity, none for the dropped");

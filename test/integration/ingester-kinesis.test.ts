@@ -25,7 +25,6 @@ import { createLogger } from "@trailstream/runtime";
 import { awsClients } from "../support/aws.ts";
 import {
   deleteStream,
-  type Envelope,
   freshRecords,
   type IngesterProcess,
   identityOf,
@@ -35,10 +34,10 @@ import {
   metricsPortOf,
   spawnIngester,
   stratusRecords,
-  TopicReader,
   testTopics,
 } from "../support/ingester.ts";
 import { type Endpoints, endpoints, requireReachable, uniqueName } from "../support/servers.ts";
+import { TopicReader } from "../support/topic-reader.ts";
 import { eventually } from "../support/wait.ts";
 
 let e: Endpoints;
@@ -157,10 +156,11 @@ function modeEnv(mode: Mode): Record<string, string> {
 /** Every record in raw is one that was put, and every copy of an identity holds the same event. */
 function assertOnlyCopies(raw: TopicReader, sent: readonly Json[]): void {
   const wanted = new Set(sent.map(identityOf));
-  for (const [key, list] of raw.byKey) {
+  for (const key of raw.keys()) {
     assert.ok(wanted.has(key), `raw holds ${key}, which was never put`);
-    const first = JSON.stringify((list[0] as Envelope).event);
-    for (const env of list.slice(1) as Envelope[]) assert.equal(JSON.stringify(env.event), first);
+    const [head, ...rest] = raw.envelopes(key);
+    const first = JSON.stringify(head?.event);
+    for (const env of rest) assert.equal(JSON.stringify(env.event), first);
   }
 }
 
@@ -344,8 +344,8 @@ for (const mode of MODES) {
       // Parents before children: every record read from a child was received after the last record
       // read from its parent(s).
       const received = new Map<string, { first: string; last: string }>();
-      for (const list of raw.byKey.values()) {
-        for (const env of list as Envelope[]) {
+      for (const key of raw.keys()) {
+        for (const env of raw.envelopes(key)) {
           const shard = String(env.origin.shardId);
           const at = String(env.origin.receivedAt);
           const r = received.get(shard);

@@ -17,10 +17,10 @@ import {
   type Json,
   logFile,
   stratusRecords,
-  TopicReader,
   trailKey,
 } from "../support/ingester.ts";
 import { type Endpoints, endpoints, requireReachable, uniqueName } from "../support/servers.ts";
+import { TopicReader } from "../support/topic-reader.ts";
 import { eventually } from "../support/wait.ts";
 
 const TOPIC_MAX = 20_000;

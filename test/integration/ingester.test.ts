@@ -22,7 +22,6 @@ import { createLogger } from "@trailstream/runtime";
 import { awsClients } from "../support/aws.ts";
 import {
   deleteStream,
-  type Envelope,
   freshRecords,
   identityOf,
   ingesterEnv,
@@ -30,11 +29,11 @@ import {
   logFile,
   stratusFiles,
   stratusRecords,
-  TopicReader,
   testTopics,
   trailKey,
 } from "../support/ingester.ts";
 import { type Endpoints, endpoints, requireReachable, uniqueName } from "../support/servers.ts";
+import { type Envelope, TopicReader } from "../support/topic-reader.ts";
 import { eventually } from "../support/wait.ts";
 
 let e: Endpoints;

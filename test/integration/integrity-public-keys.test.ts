@@ -24,7 +24,7 @@ import { createKafka, ensureTopics } from "@trailstream/kafka";
 import { createLogger } from "@trailstream/runtime";
 import { cloudTrailClients, ListPublicKeysSource } from "../../services/ingester/src/integrity/public-keys.ts";
 import { awsClients } from "../support/aws.ts";
-import { freshRecords, ingesterEnv, type Json, stratusRecords, TopicReader } from "../support/ingester.ts";
+import { freshRecords, ingesterEnv, type Json, stratusRecords } from "../support/ingester.ts";
 import {
   LIST_PUBLIC_KEYS_TARGET,
   type ListPublicKeysStub,
@@ -32,6 +32,7 @@ import {
   startListPublicKeysStub,
 } from "../support/list-public-keys-stub.ts";
 import { endpoints, requireReachable, uniqueName } from "../support/servers.ts";
+import { TopicReader } from "../support/topic-reader.ts";
 import { eventually } from "../support/wait.ts";
 
 const HOUR = 3_600_000;

@@ -27,8 +27,9 @@ import { createKafka, ensureTopics } from "@trailstream/kafka";
 import { createLogger } from "@trailstream/runtime";
 import { type AlerterProcess, alertmanagerAlerts, alertmanagerUrl, startAlerterProcess } from "../support/alerter.ts";
 import { awsClients } from "../support/aws.ts";
-import { freshRecords, ingesterEnv, type Json, ROOT, stratusRecords, TopicReader } from "../support/ingester.ts";
+import { freshRecords, ingesterEnv, type Json, ROOT, stratusRecords } from "../support/ingester.ts";
 import { type Endpoints, endpoints, requireReachable, uniqueName } from "../support/servers.ts";
+import { TopicReader } from "../support/topic-reader.ts";
 import { eventually } from "../support/wait.ts";
 
 const HOUR = 3_600_000;

@@ -8,8 +8,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, test } from "node:test";
 import { createKafka, type KafkaSettings } from "@trailstream/kafka";
-import { freshRecords, identityOf, logFile, stratusRecords, TopicReader } from "../support/ingester.ts";
+import { freshRecords, identityOf, logFile, stratusRecords } from "../support/ingester.ts";
 import { STACK_HINT, uniqueName } from "../support/servers.ts";
+import { TopicReader } from "../support/topic-reader.ts";
 import { eventually } from "../support/wait.ts";
 
 const CLI = resolve(import.meta.dirname, "../../services/cli/src/main.ts");

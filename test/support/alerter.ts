@@ -1,14 +1,13 @@
-// Support for the alerter's end-to-end tests: alerter child processes, a webhook receiver, topic
-// readers and the real Alertmanager (deploy/local/stack runs it on 127.0.0.1:9094).
+// Support for the alerter's end-to-end tests: alerter child processes, a webhook receiver and the
+// real Alertmanager (deploy/local/stack runs it on 127.0.0.1:9094).
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { consumerGroupLag, createKafka, startBatchConsumer } from "@trailstream/kafka";
 import { STACK_HINT, uniqueName } from "./servers.ts";
-import { eventually, withTimeout } from "./wait.ts";
+import { withTimeout } from "./wait.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const MAIN = join(ROOT, "services/alerter/src/main.ts");
@@ -155,63 +154,4 @@ export async function deadUrl(): Promise<string> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((r) => server.close(() => r()));
   return `http://127.0.0.1:${port}/hook`;
-}
-
-export interface TopicRecord {
-  key: string | null;
-  value: string;
-}
-
-/** Reads a topic from the beginning until `done(records)` holds, or fails after ms. */
-export async function readTopicUntil(
-  brokers: string[],
-  topic: string,
-  done: (records: TopicRecord[]) => boolean,
-  ms = 30_000,
-): Promise<TopicRecord[]> {
-  const kafka = createKafka({ brokers, clientId: "alerter-test-reader" });
-  const records: TopicRecord[] = [];
-  let finish: () => void = () => {};
-  const finished = new Promise<void>((r) => {
-    finish = r;
-  });
-  const consumer = await startBatchConsumer(kafka, {
-    groupId: uniqueName("reader"),
-    topics: [topic],
-    handle: async (batch) => {
-      for (const m of batch.messages)
-        records.push({ key: m.key?.toString() ?? null, value: m.value?.toString() ?? "" });
-      if (done(records)) finish();
-    },
-  });
-  try {
-    await withTimeout(finished, ms, () => `${topic}: ${records.length} records, not yet what was expected`);
-    return records;
-  } finally {
-    await consumer.close();
-  }
-}
-
-/** Everything a topic holds now: read from the beginning until the reader's group owes nothing. */
-export async function readTopic(brokers: string[], topic: string, ms = 30_000): Promise<TopicRecord[]> {
-  const kafka = createKafka({ brokers, clientId: "alerter-test-reader" });
-  const groupId = uniqueName("reader");
-  const records: TopicRecord[] = [];
-  const consumer = await startBatchConsumer(kafka, {
-    groupId,
-    topics: [topic],
-    handle: async (batch) => {
-      for (const m of batch.messages)
-        records.push({ key: m.key?.toString() ?? null, value: m.value?.toString() ?? "" });
-    },
-  });
-  try {
-    await eventually(async () => {
-      const lag = await consumerGroupLag(kafka, groupId, topic);
-      if (lag !== 0n) throw new Error(`${topic}: reader still ${lag} records behind`);
-    }, ms);
-    return records;
-  } finally {
-    await consumer.close();
-  }
 }

@@ -9,14 +9,13 @@ import {
   ensureTopics,
   produceRaw,
   type RawTruth,
-  type ReadRecord,
   random,
   rawRecords,
-  readTopic,
   spawnEnricher,
   waitForLag0,
 } from "./enricher.ts";
 import { uniqueName } from "./servers.ts";
+import { type KeyCount, readTopic } from "./topic-reader.ts";
 
 export interface CrashRunOptions {
   kafkaBrokers: string[];
@@ -39,7 +38,7 @@ export interface CrashRunResult {
   killedAfterMs: number[];
   /** The group's uncommitted records when each kill came (work in flight or waiting). */
   lagAtKill: bigint[];
-  events: Map<string, ReadRecord>;
+  events: Map<string, KeyCount>;
   dlqRecords: number;
   /** Exit codes of the enrichers stopped with SIGTERM at the end (0 each). */
   exitCodes: Array<number | null>;
@@ -230,19 +229,19 @@ export async function crashRun(o: CrashRunOptions): Promise<CrashRunResult> {
     }
   }
 
-  const events = await readTopic(kafka, topics.events, {
-    expect: truth.identities.size,
-    idleMs: 2_000,
-    timeoutMs: 300_000,
-  });
-  const dlq = await readTopic(kafka, topics.dlq, { expect: truth.bad, idleMs: 500 });
+  const events = (
+    await readTopic(kafka, topics.events, (r) =>
+      r.quiet({ keys: truth.identities.size, idleMs: 2_000, timeoutMs: 300_000 }),
+    )
+  ).keyCounts();
+  const dlq = await readTopic(kafka, topics.dlq, (r) => r.quiet({ keys: truth.bad, idleMs: 500 }));
   return {
     truth,
     kills: killedAfterMs.length,
     killedAfterMs,
     lagAtKill,
     events,
-    dlqRecords: [...dlq.values()].reduce((n, r) => n + r.count, 0),
+    dlqRecords: dlq.length,
     exitCodes,
     health,
     notes,

@@ -1,17 +1,11 @@
 // Support for the enricher's integration tests and benchmarks: raw records with copies spread over
-// time and origins (and the truth about them), producing them, reading a topic back with
-// read_committed, a private redis-server, and the enricher as a child process.
+// time and origins (and the truth about them), producing them (read them back with ./topic-reader.ts),
+// a private redis-server, and the enricher as a child process.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
-import {
-  consumerGroupLag,
-  createKafka,
-  ensureTopics,
-  openProducer,
-  startBatchConsumer,
-} from "../../packages/kafka/src/index.ts";
+import { consumerGroupLag, createKafka, ensureTopics, openProducer } from "../../packages/kafka/src/index.ts";
 import { type ServiceProcess, startServiceProcess } from "./service-process.ts";
 
 export type Kafka = ReturnType<typeof createKafka>;
@@ -194,49 +188,6 @@ export async function produceRaw(
   } finally {
     await producer.close();
   }
-}
-
-export interface ReadRecord {
-  count: number;
-  value: Record<string, unknown>;
-}
-
-/**
- * Reads a topic from the beginning with read_committed until `expect` distinct keys arrived and
- * nothing more came for `idleMs`; returns each key with how many times it came.
- */
-export async function readTopic(
-  kafka: Kafka,
-  topic: string,
-  options: { expect: number; idleMs?: number; timeoutMs?: number },
-): Promise<Map<string, ReadRecord>> {
-  const seen = new Map<string, ReadRecord>();
-  let last = Date.now();
-  const consumer = await startBatchConsumer(kafka, {
-    groupId: `reader-${topic}-${Date.now().toString(36)}`,
-    topics: [topic],
-    readCommitted: true,
-    handle: async (batch) => {
-      for (const m of batch.messages) {
-        const key = m.key?.toString() ?? "";
-        const found = seen.get(key);
-        if (found) found.count++;
-        else seen.set(key, { count: 1, value: JSON.parse(m.value?.toString() ?? "null") as Record<string, unknown> });
-      }
-      last = Date.now();
-    },
-  });
-  try {
-    const deadline = Date.now() + (options.timeoutMs ?? 120_000);
-    const idle = options.idleMs ?? 2_000;
-    while (Date.now() < deadline) {
-      if (seen.size >= options.expect && Date.now() - last >= idle) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  } finally {
-    await consumer.close();
-  }
-  return seen;
 }
 
 /** Waits until the group has committed every offset of the topic. */

@@ -1,15 +1,14 @@
 // Support for the ingester's integration tests: CloudTrail log files built from the Stratus
-// detonation records (real CloudTrail, anonymised), readers of the raw and DLQ topics, and
-// ingester processes spawned as the deployment runs them.
+// detonation records (real CloudTrail, anonymised), the raw and DLQ topics of a test (read them with
+// ./topic-reader.ts), and ingester processes spawned as the deployment runs them.
 import { readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { DeleteStreamCommand, type KinesisClient } from "@aws-sdk/client-kinesis";
-import { type createKafka, ensureTopics, startBatchConsumer } from "@trailstream/kafka";
+import { ensureTopics, type KafkaClient } from "@trailstream/kafka";
 import type { Endpoints } from "./servers.ts";
 import { uniqueName } from "./servers.ts";
 import { type ServiceProcess, startServiceProcess } from "./service-process.ts";
-import { withTimeout } from "./wait.ts";
 
 const env = process.env;
 export const ROOT = resolve(import.meta.dirname, "../..");
@@ -71,55 +70,8 @@ export function freshRecords(templates: readonly Json[], count: number, tag = un
   });
 }
 
-export interface Envelope {
-  v: number;
-  event: Json;
-  origin: Json;
-}
-
-/** Reads a topic from its beginning into memory, by key. */
-export class TopicReader {
-  readonly byKey = new Map<string, unknown[]>();
-  readonly values: unknown[] = [];
-  #close: () => Promise<void> = async () => {};
-
-  static async open(kafka: ReturnType<typeof createKafka>, topic: string): Promise<TopicReader> {
-    const reader = new TopicReader();
-    const consumer = await startBatchConsumer(kafka, {
-      groupId: uniqueName(`reader-${topic}`),
-      topics: [topic],
-      fromBeginning: true,
-      readCommitted: false,
-      handle: async (batch) => {
-        for (const m of batch.messages) {
-          const value = JSON.parse(m.value?.toString("utf8") ?? "null") as unknown;
-          const key = m.key?.toString("utf8") ?? "";
-          reader.values.push(value);
-          const list = reader.byKey.get(key) ?? [];
-          list.push(value);
-          reader.byKey.set(key, list);
-        }
-      },
-    });
-    reader.#close = () => consumer.close();
-    await withTimeout(consumer.started, 30_000, () => `consumer of ${topic} did not join its group`);
-    return reader;
-  }
-
-  envelopes(key: string): Envelope[] {
-    return (this.byKey.get(key) ?? []) as Envelope[];
-  }
-
-  close(): Promise<void> {
-    return this.#close();
-  }
-}
-
 /** A raw and a DLQ topic of the test's own, created up front so readers can subscribe at once. */
-export async function testTopics(
-  kafka: ReturnType<typeof createKafka>,
-  partitions = 3,
-): Promise<{ raw: string; dlq: string }> {
+export async function testTopics(kafka: KafkaClient, partitions = 3): Promise<{ raw: string; dlq: string }> {
   const raw = uniqueName("raw");
   const dlq = uniqueName("dlq");
   await ensureTopics(kafka, [
