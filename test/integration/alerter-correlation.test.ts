@@ -8,7 +8,7 @@ import { consumerGroupLag, createKafka, ensureTopics, openProducer, type Produce
 import { loadRuleFile, RuleSet } from "@trailstream/rules";
 import type { AlertDocument } from "../../services/alerter/src/index.ts";
 import { AlertTally } from "../../services/cli/src/scan/alerts.ts";
-import { type AlerterProcess, startAlerterProcess } from "../support/alerter.ts";
+import { type AlerterProcess, spawnAlerter } from "../support/alerter.ts";
 import { CORRELATION_FILE, correlationEstate, shuffle } from "../support/correlation-estate.ts";
 import { endpoints, requireReachable, uniqueName } from "../support/servers.ts";
 import { readTopic } from "../support/topic-reader.ts";
@@ -61,8 +61,8 @@ test("the alerter raises each correlation for its group, across replicas and a r
     // The shuffle below sends matches up to two hours of eventTime out of order.
     CORRELATION_LATENESS: "3h",
   };
-  const start = (name: string) => {
-    const p = startAlerterProcess(env, name);
+  const start = async () => {
+    const p = await spawnAlerter(env);
     processes.push(p);
     return p;
   };
@@ -82,16 +82,15 @@ test("the alerter raises each correlation for its group, across replicas and a r
 
   // Two replicas share the first half, then both stop; a new one takes the second half and must
   // find the first half's matches in Redis.
-  const a = start("alerter-a");
-  const b = start("alerter-b");
-  await Promise.all([a.ready, b.ready]);
+  const [a, b] = await Promise.all([start(), start()]);
+  await Promise.all([a.ready(), b.ready()]);
   const half = Math.floor(records.length / 2);
   await send(records.slice(0, half));
   await caughtUp();
   assert.equal(await a.stop(), 0);
   assert.equal(await b.stop(), 0);
-  const c = start("alerter-c");
-  await c.ready;
+  const c = await start();
+  await c.ready();
   await send(records.slice(half));
   // The first half sent again, as after a crash before the commit: nothing more may be raised.
   await send(records.slice(0, half));

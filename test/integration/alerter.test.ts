@@ -1,5 +1,5 @@
 // The alerter end to end on the real servers: Kafka, Redis and Alertmanager (deploy/local/stack),
-// with the alerter running as child processes exactly as deployed (`node services/alerter/src/main.ts`).
+// with the alerter running as child processes exactly as deployed (`trailstream alerter`, startServiceProcess).
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, test } from "node:test";
@@ -12,7 +12,7 @@ import {
   alertmanagerAlerts,
   alertmanagerUrl,
   deadUrl,
-  startAlerterProcess,
+  spawnAlerter,
   type WebhookReceiver,
   webhookReceiver,
   writeRuleFile,
@@ -89,9 +89,10 @@ async function produce(topic: string, records: CloudTrailRecord[]) {
   );
 }
 
-function start(env: Record<string, string>, name?: string): AlerterProcess {
-  const p = startAlerterProcess(env, name);
+async function start(env: Record<string, string>): Promise<AlerterProcess> {
+  const p = await spawnAlerter(env);
   processes.push(p);
+  await p.ready();
   return p;
 }
 
@@ -115,7 +116,7 @@ test("an event becomes an alert on the alerts topic, in Alertmanager and at the 
   const hook = await webhookReceiver();
   const slack = await webhookReceiver();
   receivers.push(hook, slack);
-  const alerter = start({
+  const alerter = await start({
     ...t.env,
     RULE_FILES: rules,
     RULES_BUILTIN: "true",
@@ -123,7 +124,7 @@ test("an event becomes an alert on the alerts topic, in Alertmanager and at the 
     WEBHOOK_URLS: hook.url,
     SLACK_WEBHOOK_URLS: slack.url,
   });
-  const port = await alerter.ready;
+  const port = alerter.port;
 
   const stop = event({ requestParameters: { name: ruleId }, responseElements: { password: "hunter2" } });
   const quiet = event({ eventName: "DescribeTrails", readOnly: true });
@@ -215,10 +216,8 @@ test("thresholds and suppression hold across two alerter replicas sharing Redis"
     suppression: { window: 10m, groupBy: [userIdentity.arn] }
 `);
   const env = { ...t.env, RULE_FILES: rules, RULES_BUILTIN: "false" };
-  const a = start(env, "replica-a");
-  await a.ready;
-  const b = start(env, "replica-b");
-  await b.ready;
+  const a = await start(env);
+  const b = await start(env);
 
   // Windows follow eventTime, and four partitions are read in no common order: with distinct times a
   // late-read early event would make the crossing count 6 or 7. One second for all of them keeps the
@@ -281,7 +280,7 @@ test("a webhook that is down: bounded retries, the alert goes to the DLQ with th
   pattern: '{ $.eventName = "DeleteTrail" }'
 `);
   const down = `${await deadUrl()}/${uniqueName("secret-path")}`;
-  const alerter = start({
+  const alerter = await start({
     ...t.env,
     RULE_FILES: rules,
     RULES_BUILTIN: "false",
@@ -290,7 +289,6 @@ test("a webhook that is down: bounded retries, the alert goes to the DLQ with th
     SINK_RETRY_BASE_MS: "50",
     SINK_RETRY_MAX_MS: "100",
   });
-  await alerter.ready;
   const deleteTrail = () => event({ eventName: "DeleteTrail" });
   const first = [deleteTrail(), deleteTrail(), deleteTrail()];
   await produce(t.events, first);

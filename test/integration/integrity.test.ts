@@ -25,7 +25,7 @@ import {
 import { type Ingester, loadSettings, start as startIngester } from "@trailstream/ingester";
 import { createKafka, ensureTopics } from "@trailstream/kafka";
 import { createLogger } from "@trailstream/runtime";
-import { type AlerterProcess, alertmanagerAlerts, alertmanagerUrl, startAlerterProcess } from "../support/alerter.ts";
+import { type AlerterProcess, alertmanagerAlerts, alertmanagerUrl, spawnAlerter } from "../support/alerter.ts";
 import { awsClients } from "../support/aws.ts";
 import { freshRecords, ingesterEnv, type Json, ROOT, stratusRecords } from "../support/ingester.ts";
 import { type Endpoints, endpoints, requireReachable, uniqueName } from "../support/servers.ts";
@@ -153,7 +153,7 @@ test("a signed chain over hours: every file valid; a deleted and an edited log f
   readers.push(verdictReader, alertReader);
   const verdicts = () => verdictReader.values as Verdict[];
 
-  alerter = startAlerterProcess({
+  alerter = await spawnAlerter({
     KAFKA_BROKERS: e.kafkaBrokers.join(","),
     REDIS_URL: e.redisUrl,
     TOPIC_EVENTS: events,
@@ -164,7 +164,7 @@ test("a signed chain over hours: every file valid; a deleted and an edited log f
     ALERTER_KEY_PREFIX: `${uniqueName("integrity-alerter")}:`,
     ALERTMANAGER_URL: amUrl,
   });
-  await alerter.ready;
+  await alerter.ready();
 
   const env = ingesterEnv(e, {
     TOPIC_RAW: topics.raw,

@@ -1,16 +1,13 @@
 // Support for the alerter's end-to-end tests: alerter child processes, a webhook receiver and the
 // real Alertmanager (deploy/local/stack runs it on 127.0.0.1:9094).
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { STACK_HINT, uniqueName } from "./servers.ts";
+import { type ServiceProcess, startServiceProcess } from "./service-process.ts";
 import { withTimeout } from "./wait.ts";
-
-const ROOT = resolve(import.meta.dirname, "../..");
-const MAIN = join(ROOT, "services/alerter/src/main.ts");
 
 /** Alertmanager's URL from the environment (`deploy/local/stack env` prints it). */
 export async function alertmanagerUrl(): Promise<string> {
@@ -50,71 +47,40 @@ export async function writeRuleFile(yaml: string): Promise<string> {
   return file;
 }
 
-export interface AlerterProcess {
-  child: ChildProcess;
-  /** Log lines (JSON) so far. */
-  lines: string[];
-  /** Resolves with the metrics port once the consumer joined its group. */
-  ready: Promise<number>;
+/** An alerter (startServiceProcess), with its log lines in one list and its /metrics text. */
+export type AlerterProcess = ServiceProcess & {
+  readonly lines: string[];
+  /** /readyz answers 200 and the consumer joined its group (logged), so what is produced now is read. */
+  ready(timeoutMs?: number): Promise<void>;
   metrics(): Promise<string>;
-  /** SIGTERM, then the exit code. */
-  stop(): Promise<number | null>;
-}
+};
 
-/** `node services/alerter/src/main.ts` with `env` over the test's environment; logs kept in memory. */
-export function startAlerterProcess(env: Record<string, string>, name = "alerter"): AlerterProcess {
-  const child = spawn(process.execPath, [MAIN], {
-    cwd: ROOT,
-    env: { ...process.env, METRICS_PORT: "0", LOG_LEVEL: "info", SHUTDOWN_GRACE_MS: "20000", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const lines: string[] = [];
-  const { ALERTER_TEST_LOGS: showLogs } = process.env;
-  let port = 0;
-  let joined = false;
-  let resolveReady: (port: number) => void = () => {};
-  let rejectReady: (error: Error) => void = () => {};
-  const ready = new Promise<number>((res, rej) => {
-    resolveReady = res;
-    rejectReady = rej;
-  });
-  const exited = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
-  void exited.then((code) =>
-    rejectReady(new Error(`${name} exited (${code}) before it was ready:\n${lines.join("\n")}`)),
+/** `trailstream alerter` as its own process with `env` alone, on a port of its own, logging at info. */
+export async function spawnAlerter(env: Record<string, string>): Promise<AlerterProcess> {
+  const { METRICS_PORT: _any, ...settings } = env;
+  const p = await startServiceProcess(
+    "alerter",
+    { LOG_LEVEL: "info", SHUTDOWN_GRACE_MS: "20000", ...settings },
+    { inheritEnv: false },
   );
-  let buffer = "";
-  const onData = (chunk: Buffer) => {
-    buffer += chunk.toString("utf8");
-    let nl = buffer.indexOf("\n");
-    while (nl >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      lines.push(line);
-      if (showLogs) process.stderr.write(`[${name}] ${line}\n`);
-      try {
-        const entry = JSON.parse(line) as { msg?: string; port?: number };
-        if (entry.msg === "serving /metrics, /healthz and /readyz" && typeof entry.port === "number") port = entry.port;
-        if (entry.msg === "consumer joined its group") joined = true;
-      } catch {}
-      if (port > 0 && joined) resolveReady(port);
-      nl = buffer.indexOf("\n");
-    }
-  };
-  child.stdout?.on("data", onData);
-  child.stderr?.on("data", onData);
-  return {
-    child,
-    lines,
-    ready,
-    async metrics() {
-      const res = await fetch(`http://127.0.0.1:${await ready}/metrics`);
-      return res.text();
+  const serviceReady = p.ready;
+  const joined = p.logged((l) => l.includes('"consumer joined its group"'));
+  return Object.defineProperties(p, {
+    lines: { get: () => [...p.stdout, ...p.stderr] },
+    ready: {
+      value: async (timeoutMs = 60_000) => {
+        await serviceReady(timeoutMs);
+        const exit = await withTimeout(
+          Promise.race([joined.then(() => undefined), p.exited().then((code) => ({ code }))]),
+          timeoutMs,
+          () => `the alerter's consumer did not join its group:\n${p.logs()}`,
+        );
+        if (exit)
+          throw new Error(`the alerter exited (${exit.code}) before its consumer joined its group:\n${p.logs()}`);
+      },
     },
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      return withTimeout(exited, 30_000, () => `${name} did not exit after SIGTERM`);
-    },
-  };
+    metrics: { value: async () => (await fetch(`http://127.0.0.1:${p.port}/metrics`)).text() },
+  }) as AlerterProcess;
 }
 
 export interface WebhookReceiver {

@@ -1,7 +1,7 @@
 // Runs the three services as separate processes, the way they run in production: the same
 // `trailstream` command, configured by environment variables, each with its own health port.
-// The one launcher of service processes: the service-shell and end-to-end tests, the system demo,
-// the observability demo and the benchmarks.
+// The one launcher of service processes: the service-shell, integration (spawnIngester, spawnEnricher,
+// spawnAlerter) and end-to-end tests, the system demo, the observability demo and the benchmarks.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { createServer } from "node:net";
