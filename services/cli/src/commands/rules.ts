@@ -6,17 +6,14 @@ import {
   compileFilterPattern,
   describeCorrelation,
   FilterPatternSyntaxError,
-  loadRuleCatalog,
   type Rule,
   type RuleCatalog,
-  RuleFileError,
-  RulePolicyError,
   RuleSet,
 } from "@trailstream/rules";
 import { EXIT, UsageError } from "../exit.ts";
 import { writeLine } from "../output.ts";
-import { policyFromEnv } from "../policy.ts";
 import { readRecords } from "../records.ts";
+import { loadCliRuleCatalog, policyFromEnv } from "../rule-catalog.ts";
 import { listInputs, type ScanInput } from "../scan/inputs.ts";
 import { safe } from "../text.ts";
 
@@ -94,23 +91,10 @@ async function loadRules(options: Options): Promise<Rule[]> {
 
 /** The alerter's catalog for these options, with RULES_DISABLED and RULE_OVERRIDES from the environment. */
 async function loadCatalog(options: Options): Promise<RuleCatalog> {
-  let catalog: RuleCatalog;
-  try {
-    catalog = await loadRuleCatalog({
-      builtin: true,
-      sigmaDir: options.sigmaDir,
-      customFiles: options.custom,
-      policy: policyFromEnv(process.env),
-    });
-  } catch (error) {
-    if (error instanceof RuleFileError) {
-      throw new UsageError(`${error.input === "sigmaDir" ? "--sigma-dir" : "--custom"} ${error.message}`);
-    }
-    if (error instanceof RulePolicyError) throw new UsageError(`RULES_DISABLED or RULE_OVERRIDES: ${error.message}`);
-    throw error;
-  }
-  for (const f of catalog.failures)
-    process.stderr.write(`trailstream: Sigma rule ${safe(f.file)} not loaded: ${safe(f.reason)}\n`);
+  const catalog = await loadCliRuleCatalog(
+    { builtin: true, sigmaDir: options.sigmaDir, customFiles: options.custom, policy: policyFromEnv(process.env) },
+    { command: "trailstream", customFlag: "--custom" },
+  );
   for (const f of catalog.correlationFailures)
     process.stderr.write(`trailstream: correlation ${f.id}${f.file ? ` (${f.file})` : ""} not loaded: ${f.reason}\n`);
   const failed = new Set(catalog.correlationFailures.map((f) => f.id));

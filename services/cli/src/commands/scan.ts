@@ -9,18 +9,10 @@ import {
   Keyring,
   parsePublicKeyList,
 } from "@trailstream/cloudtrail";
-import {
-  type CorrelationRule,
-  loadRuleCatalog,
-  parseDuration,
-  type RuleCatalogInputs,
-  RuleFileError,
-  RulePolicyError,
-  RuleSet,
-} from "@trailstream/rules";
+import { type CorrelationRule, parseDuration, type RuleCatalogInputs, RuleSet } from "@trailstream/rules";
 import { EXIT, UsageError } from "../exit.ts";
 import { writeLine } from "../output.ts";
-import { policyFromEnv } from "../policy.ts";
+import { loadCliRuleCatalog, policyFromEnv } from "../rule-catalog.ts";
 import { RuleErrorTally } from "../scan/alerts.ts";
 import { listInputs } from "../scan/inputs.ts";
 import { ScanIntegrity } from "../scan/integrity.ts";
@@ -185,18 +177,7 @@ async function loadRules(
   errors: RuleErrorTally,
 ): Promise<{ ruleSet: RuleSet; correlations: CorrelationRule[] } | undefined> {
   if (inputs === undefined) return undefined;
-  let catalog: Awaited<ReturnType<typeof loadRuleCatalog>>;
-  try {
-    catalog = await loadRuleCatalog(inputs);
-  } catch (error) {
-    if (error instanceof RuleFileError) {
-      throw new UsageError(`${error.input === "sigmaDir" ? "--sigma-dir" : "--rules"} ${error.message}`);
-    }
-    if (error instanceof RulePolicyError) throw new UsageError(`RULES_DISABLED or RULE_OVERRIDES: ${error.message}`);
-    throw error;
-  }
-  for (const failure of catalog.failures)
-    process.stderr.write(`scan: a Sigma rule did not load: ${failure.file}: ${failure.reason}\n`);
+  const catalog = await loadCliRuleCatalog(inputs, { command: "scan", customFlag: "--rules" });
   // A correlation of a file the user named that cannot run is a mistake to show, not to skip.
   for (const f of catalog.correlationFailures) {
     if (f.file !== undefined && inputs.customFiles.includes(f.file))
