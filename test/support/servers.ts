@@ -1,9 +1,11 @@
 // Where integration tests find the real servers. Endpoints in environment variables always win
 // (`deploy/local/stack env` prints them); without them, where a Docker engine answers, the same
-// servers start in testcontainers; otherwise the test fails naming the command that starts them.
-// A test never skips silently because a server is missing.
+// servers, of the same versions (deploy/local/versions), start in testcontainers; otherwise the test
+// fails naming the command that starts them. A test never skips silently because a server is missing.
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { connect } from "node:net";
+import { join, resolve } from "node:path";
 import { parseRedisUrl } from "@trailstream/redis";
 
 export interface Endpoints {
@@ -54,13 +56,65 @@ function dockerAvailable(): boolean {
   }
 }
 
-// Same servers, same versions as deploy/local/stack, for a laptop with Docker and no stack running.
+const LOCAL = resolve(import.meta.dirname, "../../deploy/local");
+
+export interface StackVersions {
+  kafka: string;
+  redis: string;
+  moto: string;
+  kinesis: string;
+  alertmanager: string;
+}
+
+/** The versions deploy/local/stack installs: deploy/local/versions, and Kafka's kafka.version in its pom.xml. */
+export function stackVersions(): StackVersions {
+  const vars = new Map<string, string>();
+  for (const line of readFileSync(join(LOCAL, "versions"), "utf8").split("\n")) {
+    const m = /^([A-Z_]+)=([\w.-]+)$/.exec(line.trim());
+    if (m?.[1] && m[2]) vars.set(m[1], m[2]);
+  }
+  const pom = readFileSync(join(LOCAL, "kafka/pom.xml"), "utf8");
+  const found = (what: string, value: string | undefined) => {
+    if (!value) throw new Error(`${what} not found in deploy/local`);
+    return value;
+  };
+  return {
+    kafka: found("kafka.version (kafka/pom.xml)", /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(pom)?.[1]),
+    redis: found("REDIS_VERSION (versions)", vars.get("REDIS_VERSION")),
+    moto: found("MOTO_VERSION (versions)", vars.get("MOTO_VERSION")),
+    kinesis: found("KINESIS_VERSION (versions)", vars.get("KINESIS_VERSION")),
+    alertmanager: found("ALERTMANAGER_VERSION (versions)", vars.get("ALERTMANAGER_VERSION")),
+  };
+}
+
+/** The images of the Docker path: the stack's servers at the stack's versions, tags pinned. */
+export function containerImages(v: StackVersions = stackVersions()): Record<keyof StackVersions, string> {
+  return {
+    kafka: `apache/kafka:${v.kafka}`,
+    redis: `redis:${v.redis}`,
+    moto: `motoserver/moto:${v.moto}`,
+    // kinesis-local on npm is kinesis-mock's build for Node, released with the same version.
+    kinesis: `ghcr.io/etspaceman/kinesis-mock:${v.kinesis}`,
+    alertmanager: `prom/alertmanager:v${v.alertmanager}`,
+  };
+}
+
+/** Alertmanager as deploy/local/stack configures it: alerts are kept (GET /api/v2/alerts) and sent nowhere. */
+const ALERTMANAGER_CONFIG = `route:
+  receiver: "null"
+receivers:
+  - name: "null"
+`;
+
+// Same servers, same versions as deploy/local/stack, for a laptop with Docker and no stack running
+// (no Redis Cluster and no SASL listener: README.md says which tests that leaves out).
 // The containers are left to testcontainers' reaper, which removes them when the test process exits.
 async function startContainers(): Promise<Endpoints> {
   const { GenericContainer, Wait } = await import("testcontainers");
+  const images = containerImages();
   const kafkaPort = 19092;
-  const [, redis, moto, kinesis] = await Promise.all([
-    new GenericContainer("apache/kafka:4.1.1")
+  const [, redis, moto, kinesis, alertmanager] = await Promise.all([
+    new GenericContainer(images.kafka)
       .withExposedPorts({ container: kafkaPort, host: kafkaPort })
       .withEnvironment({
         KAFKA_NODE_ID: "1",
@@ -79,13 +133,26 @@ async function startContainers(): Promise<Endpoints> {
       })
       .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
       .start(),
-    new GenericContainer("redis:7").withExposedPorts(6379).start(),
-    new GenericContainer("motoserver/moto:latest").withExposedPorts(5000).start(),
-    new GenericContainer("ghcr.io/etspaceman/kinesis-mock:latest").withExposedPorts(4568).start(),
+    new GenericContainer(images.redis).withExposedPorts(6379).start(),
+    new GenericContainer(images.moto).withExposedPorts(5000).start(),
+    new GenericContainer(images.kinesis).withExposedPorts(4568).start(),
+    new GenericContainer(images.alertmanager)
+      .withCopyContentToContainer([{ content: ALERTMANAGER_CONFIG, target: "/etc/alertmanager/trailstream.yml" }])
+      // An empty --cluster.listen-address turns gossip off, as on the stack.
+      .withCommand([
+        "--config.file=/etc/alertmanager/trailstream.yml",
+        "--storage.path=/alertmanager",
+        "--cluster.listen-address=",
+      ])
+      .withExposedPorts(9093)
+      .withWaitStrategy(Wait.forHttp("/-/ready", 9093))
+      .start(),
   ]);
   process.env.AWS_REGION ??= "us-east-1";
   process.env.AWS_ACCESS_KEY_ID ??= "test";
   process.env.AWS_SECRET_ACCESS_KEY ??= "test";
+  // The tests that need Alertmanager read ALERTMANAGER_URL, as `deploy/local/stack env` sets it.
+  process.env.ALERTMANAGER_URL ??= `http://${alertmanager.getHost()}:${alertmanager.getMappedPort(9093)}`;
   return {
     kafkaBrokers: [`127.0.0.1:${kafkaPort}`],
     redisUrl: `redis://${redis.getHost()}:${redis.getMappedPort(6379)}`,
