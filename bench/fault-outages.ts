@@ -1,6 +1,6 @@
 // Fault campaign, outages (issue 16): the sample estate fed at a steady rate through the whole
 // pipeline (S3 notifications on SQS -> ingester -> enricher -> alerter) on servers of the run's own
-// (bench/fault/servers.ts: a redis-server, a KRaft Kafka broker, a throttling proxy in front of
+// (test/support/private-servers.ts: a redis-server, a KRaft Kafka broker, a throttling proxy in front of
 // moto; the shared servers are never stopped), while, one after the other:
 //   - Redis is stopped for REDIS_DOWN_S seconds (SHUTDOWN SAVE, then started on its snapshot),
 //   - the Kafka broker is restarted (SIGTERM, controlled shutdown, and started again),
@@ -12,13 +12,14 @@
 // lost, 0 twice on the events topic, every alert group once. Exits 1 when any of that fails.
 //   eval "$(deploy/local/stack env)"      # moto (behind the proxy) and the Kafka jars
 //   node bench/fault-outages.ts [--rate 500] [--redis-down-s 60] [--throttle-s 60] [--throttle-share 0.3] [--batch 1000]
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createKafka } from "@trailstream/kafka";
 import { awsClients, prepareBuckets, putFiles } from "../scripts/pipeline/feed.ts";
 import { random } from "../test/support/enricher.ts";
+import { PrivateKafka, PrivateRedis, ThrottlingProxy } from "../test/support/private-servers.ts";
 import { campaignEstate } from "./fault/estate.ts";
 import {
   openReaders,
@@ -29,7 +30,6 @@ import {
   verdictProblems,
   waitDrained,
 } from "./fault/pipeline.ts";
-import { PrivateKafka, PrivateRedis, ThrottlingProxy } from "./fault/servers.ts";
 
 const { values } = parseArgs({
   options: {
@@ -41,6 +41,8 @@ const { values } = parseArgs({
     replicas: { type: "string", default: "1" },
     seed: { type: "string", default: String(Date.now() % 100_000) },
     "keep-logs": { type: "boolean", default: false },
+    // Which faults to run, in this order: a subset runs faster when looking into one of them.
+    phases: { type: "string", default: "redis,broker,throttle" },
   },
 });
 const awsEndpoint = process.env.AWS_ENDPOINT_URL;
@@ -54,6 +56,7 @@ const redisDownS = Number(values["redis-down-s"]);
 const throttleS = Number(values["throttle-s"]);
 const batch = Number(values.batch);
 const seed = Number(values.seed);
+const only = new Set(values.phases.split(",").map((p) => p.trim()));
 const SETTLE_S = 40;
 const log = (line: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -63,7 +66,11 @@ const started = Date.now();
 const loads: number[] = [loadavg()[0] ?? 0];
 // Enough input to keep the feed going through every phase; the estate has about 1.5 records per event.
 // The broker takes up to a minute to stop and start on a loaded machine.
-const plannedS = 20 + redisDownS + SETTLE_S + 60 + SETTLE_S + throttleS + SETTLE_S;
+const plannedS =
+  20 +
+  (only.has("redis") ? redisDownS + SETTLE_S : 0) +
+  (only.has("broker") ? 60 + SETTLE_S : 0) +
+  (only.has("throttle") ? throttleS + SETTLE_S : 0);
 const estate = await campaignEstate({ run, events: Math.ceil((rate * plannedS) / 1.47), eventsPerWindow: 250, seed });
 // Delivery order, as the trails deliver them: each window's files from every trail together.
 const stamp = (key: string) => /_(\d{8}T\d{4}Z)_/.exec(key)?.[1] ?? "";
@@ -81,7 +88,10 @@ await broker.start();
 const proxy = await ThrottlingProxy.start(awsEndpoint, random(seed));
 log(`private Redis ${redis.url}, Kafka ${broker.brokers}, throttling proxy ${proxy.url} -> ${awsEndpoint}`);
 
-const kafka = createKafka({ brokers: [broker.brokers], clientId: "fault-outages" });
+// The bench's own client (lag, readers) logs nothing: every refused connection during the outage
+// would be an error line, and the sampler records what it could not read as -1.
+const quiet = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {} };
+const kafka = createKafka({ brokers: [broker.brokers], clientId: "fault-outages" }, quiet);
 const aws = awsClients({ endpoint: awsEndpoint, region });
 const queueUrl = await prepareBuckets(aws, [...new Set(files.map((f) => f.bucket))], run);
 const pipeline = await startPipeline(kafka, {
@@ -153,8 +163,29 @@ interface Phase {
   faultSeconds: number;
   peak: { sqsRecords: number; enricherLag: string; alerterLag: string };
   recoverySeconds: number | null;
+  /** From recovery until every stage is under one batch for good (until the next fault); null: never. */
+  forGoodSeconds: number | null;
+  /** Per stage, from recovery until that stage is under one batch for good (until the next fault); null: never. */
+  stages: { sqs: number | null; enricher: number | null; alerter: number | null };
 }
 const phases: Phase[] = [];
+const stageUnder = {
+  sqs: (s: Sample) => s.queued >= 0 && s.queued * recordsPerFile < batch,
+  enricher: (s: Sample) => s.enricherLag >= 0n && s.enricherLag < BigInt(batch),
+  alerter: (s: Sample) => s.alerterLag >= 0n && s.alerterLag < BigInt(batch + pipeline.partitions),
+};
+/** Seconds from `from` until `under` holds for good (up to the last sample); null when it never does. */
+function underForGood(from: number, under: (s: Sample) => boolean): number | null {
+  const after = samples.filter((s) => s.at >= from);
+  let lastOver = -1;
+  after.forEach((s, i) => {
+    if (!under(s)) lastOver = i;
+  });
+  const first = after[lastOver + 1];
+  return first ? Math.round((first.at - from) / 100) / 10 : null;
+}
+/** Every sample from the fault's start, for the timeline file: seconds from recovery, each stage's backlog. */
+const timelines: Record<string, string[]> = {};
 /** From `recoveredAt`, the first sample under one batch; null when none within 300 s. */
 async function recovery(fault: string, faultStart: number, recoveredAt: number): Promise<void> {
   const deadline = recoveredAt + 300_000;
@@ -174,11 +205,24 @@ async function recovery(fault: string, faultStart: number, recoveredAt: number):
       alerterLag: String(max((s) => s.alerterLag)),
     },
     recoverySeconds: back ? Math.round((back.at - recoveredAt) / 100) / 10 : null,
+    forGoodSeconds: null,
+    stages: { sqs: null, enricher: null, alerter: null },
   };
   phases.push(phase);
   loads.push(loadavg()[0] ?? 0);
-  log(`${fault}: ${JSON.stringify(phase)}`);
   await sleep(Math.max(0, SETTLE_S * 1000 - (Date.now() - recoveredAt)));
+  // Judged after the settling time: which stage was the last to get under one batch for good.
+  for (const stage of ["sqs", "enricher", "alerter"] as const) {
+    phase.stages[stage] = underForGood(recoveredAt, stageUnder[stage]);
+  }
+  phase.forGoodSeconds = underForGood(recoveredAt, underOneBatch);
+  timelines[fault] = samples
+    .filter((s) => s.at >= faultStart)
+    .map(
+      (s) =>
+        `${((s.at - recoveredAt) / 1000).toFixed(1)}\t${s.queued < 0 ? -1 : Math.round(s.queued * recordsPerFile)}\t${s.enricherLag}\t${s.alerterLag}\t${s.identities}`,
+    );
+  log(`${fault}: ${JSON.stringify(phase)}`);
 }
 
 let exitCodes: Record<string, Array<number | null>> = {};
@@ -194,28 +238,38 @@ try {
   log(`baseline (the largest backlog while nothing fails): ${JSON.stringify(baseline)}`);
 
   let t = Date.now();
-  log(`Redis stopped for ${redisDownS} s`);
-  await redis.stop();
-  await sleep(redisDownS * 1000);
-  await redis.start();
-  await recovery(`Redis stopped ${redisDownS} s`, t, Date.now());
+  if (only.has("redis")) {
+    log(`Redis stopped for ${redisDownS} s`);
+    await redis.stop();
+    await sleep(redisDownS * 1000);
+    await redis.start();
+    await recovery(`Redis stopped ${redisDownS} s`, t, Date.now());
+  }
 
-  t = Date.now();
-  log("Kafka broker restart");
-  await broker.stop("SIGTERM");
-  await broker.start();
-  await recovery("Kafka broker restarted (SIGTERM, start)", t, Date.now());
+  if (only.has("broker")) {
+    t = Date.now();
+    log("Kafka broker restart");
+    await broker.stop("SIGTERM");
+    log(`Kafka broker stopped after ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    await broker.start();
+    log(`Kafka broker ready ${((Date.now() - t) / 1000).toFixed(1)} s after SIGTERM`);
+    await recovery("Kafka broker restarted (SIGTERM, start)", t, Date.now());
+  }
 
-  t = Date.now();
-  log(`throttling ${values["throttle-share"]} of S3 and SQS requests for ${throttleS} s`);
-  proxy.share = Number(values["throttle-share"]);
-  await sleep(throttleS * 1000);
-  proxy.share = 0;
-  await recovery(
-    `S3/SQS throttled (${Number(values["throttle-share"]) * 100} % of requests) ${throttleS} s`,
-    t,
-    Date.now(),
-  );
+  if (only.has("throttle")) {
+    t = Date.now();
+    log(`throttling ${values["throttle-share"]} of S3 and SQS requests for ${throttleS} s`);
+    const before = proxy.counts.throttled;
+    proxy.share = Number(values["throttle-share"]);
+    await sleep(throttleS * 1000);
+    proxy.share = 0;
+    log(`throttled ${proxy.counts.throttled - before} requests`);
+    await recovery(
+      `S3/SQS throttled (${Number(values["throttle-share"]) * 100} % of requests) ${throttleS} s`,
+      t,
+      Date.now(),
+    );
+  }
 
   await feeding;
   await waitDrained(kafka, aws, pipeline, readers, queueUrl, estate.identities.size, { timeoutMs: 900_000, log });
@@ -228,6 +282,18 @@ try {
 await sleep(1_000);
 await readers.close();
 const v = verdict(estate, readers);
+// The backlog over time around each fault: seconds from recovery (negative: during the fault),
+// SQS records, the enricher's lag, the alerter's lag, identities on the events topic.
+const timelineFile = join(tmpdir(), `${run}-timeline.tsv`);
+await writeFile(
+  timelineFile,
+  Object.entries(timelines)
+    .map(
+      ([fault, lines]) =>
+        `# ${fault}\nseconds\tsqs_records\tenricher_lag\talerter_lag\tidentities\n${lines.join("\n")}\n`,
+    )
+    .join("\n"),
+);
 const problems = verdictProblems(v);
 for (const [service, codes] of Object.entries(exitCodes)) {
   if (codes.some((c) => c !== 0)) problems.push(`${service} exited with ${codes.join(", ")} on SIGTERM`);
@@ -262,5 +328,6 @@ console.log(
 );
 if (!values["keep-logs"] && problems.length === 0) await rm(dir, { recursive: true, force: true });
 else console.error(`logs and server data kept in ${dir}`);
+console.error(`the backlog timeline: ${timelineFile}`);
 await rm(estate.root, { recursive: true, force: true });
 process.exit(problems.length === 0 ? 0 : 1);

@@ -1,8 +1,9 @@
-// Private servers for the fault campaign, so that stopping, restarting and throttling touch nothing
-// another test or person uses: a redis-server, a one-node KRaft Kafka broker (the jars
-// deploy/local/stack cached in ~/.cache/trailstream), both on free ports with their data in a
-// temporary folder, and an HTTP proxy in front of moto that answers a share of requests with
-// AWS's throttling errors. Each is stopped by the pid it was started with, never by name.
+// Private servers for the fault campaign (bench/fault-*.ts) and the broker-restart test, so that
+// stopping, restarting and throttling touch nothing another test or person uses: a redis-server, a
+// one-node KRaft Kafka broker (the jars deploy/local/stack cached in ~/.cache/trailstream), both on
+// free ports with their data in a temporary folder, and an HTTP proxy in front of moto that answers
+// a share of requests with AWS's throttling errors. Each is stopped by the pid it was started with,
+// never by name.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createWriteStream, existsSync, readdirSync } from "node:fs";
