@@ -42,6 +42,17 @@ const QUIET = [
   "Limiting retries for the idempotent producer",
 ];
 
+/**
+ * kafkajs's retries, for every request and every reconnection (they nest: a send retries its
+ * connection within each of its own attempts). The wait between two attempts doubles from 200 ms up
+ * to `maxRetryTime`, so that cap is also how long a client may go on waiting after a broker that was
+ * away answers again. At 10 s it cost up to 10 s per stage after a broker restart (fault campaign,
+ * docs/benchmarks.md); at 1 s a client finds the broker within about a second. 30 attempts keep the
+ * patience before an error reaches the caller at about 28 s per level, as the 8 attempts up to 10 s
+ * did (about 32 s).
+ */
+export const RETRY = { retries: 30, initialRetryTime: 200, maxRetryTime: 1_000 } as const;
+
 /** Errors to stderr when no log is given (the CLI's replay), everything else dropped. */
 const stderrLog: KafkaLog = {
   error: (fields, message) => console.error(`kafka: ${message}`, fields),
@@ -60,7 +71,7 @@ export function createKafka(settings: KafkaSettings, log: KafkaLog = stderrLog):
     ...(settings.ssl ? { ssl: true } : {}),
     ...(settings.sasl ? { sasl: { ...settings.sasl } as kafkajs.SASLOptions } : {}),
     connectionTimeout: 5_000,
-    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 10_000 },
+    retry: RETRY,
     logLevel: logLevel.WARN,
     logCreator:
       () =>
