@@ -169,17 +169,25 @@ interface Phase {
   stages: { sqs: number | null; enricher: number | null; alerter: number | null };
 }
 const phases: Phase[] = [];
-const stageUnder = {
-  sqs: (s: Sample) => s.queued >= 0 && s.queued * recordsPerFile < batch,
-  enricher: (s: Sample) => s.enricherLag >= 0n && s.enricherLag < BigInt(batch),
-  alerter: (s: Sample) => s.alerterLag >= 0n && s.alerterLag < BigInt(batch + pipeline.partitions),
+// Per stage: whether the sample knows its backlog (a lag is negative when the committed offset was
+// read after the end offset, or -1 when it could not be read), and whether that is under one batch.
+const stages = {
+  sqs: { known: (s: Sample) => s.queued >= 0, under: (s: Sample) => s.queued * recordsPerFile < batch },
+  enricher: { known: (s: Sample) => s.enricherLag >= 0n, under: (s: Sample) => s.enricherLag < BigInt(batch) },
+  alerter: {
+    known: (s: Sample) => s.alerterLag >= 0n,
+    under: (s: Sample) => s.alerterLag < BigInt(batch + pipeline.partitions),
+  },
 };
-/** Seconds from `from` until `under` holds for good (up to the last sample); null when it never does. */
-function underForGood(from: number, under: (s: Sample) => boolean): number | null {
-  const after = samples.filter((s) => s.at >= from);
+/**
+ * Seconds from `from` until the stages hold under one batch for good (up to the last sample), judged
+ * on the samples that know every one of them; null when they never do.
+ */
+function underForGood(from: number, which: ReadonlyArray<keyof typeof stages>): number | null {
+  const after = samples.filter((s) => s.at >= from && which.every((k) => stages[k].known(s)));
   let lastOver = -1;
   after.forEach((s, i) => {
-    if (!under(s)) lastOver = i;
+    if (!which.every((k) => stages[k].under(s))) lastOver = i;
   });
   const first = after[lastOver + 1];
   return first ? Math.round((first.at - from) / 100) / 10 : null;
@@ -212,10 +220,8 @@ async function recovery(fault: string, faultStart: number, recoveredAt: number):
   loads.push(loadavg()[0] ?? 0);
   await sleep(Math.max(0, SETTLE_S * 1000 - (Date.now() - recoveredAt)));
   // Judged after the settling time: which stage was the last to get under one batch for good.
-  for (const stage of ["sqs", "enricher", "alerter"] as const) {
-    phase.stages[stage] = underForGood(recoveredAt, stageUnder[stage]);
-  }
-  phase.forGoodSeconds = underForGood(recoveredAt, underOneBatch);
+  for (const stage of ["sqs", "enricher", "alerter"] as const) phase.stages[stage] = underForGood(recoveredAt, [stage]);
+  phase.forGoodSeconds = underForGood(recoveredAt, ["sqs", "enricher", "alerter"]);
   timelines[fault] = samples
     .filter((s) => s.at >= faultStart)
     .map(
