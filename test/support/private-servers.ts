@@ -13,7 +13,7 @@ import { Socket } from "node:net";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { freePort } from "../../test/support/service-process.ts";
+import { freePort } from "./service-process.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const CACHE =
