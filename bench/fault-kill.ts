@@ -5,9 +5,12 @@
 // arrive in bursts, one before each kill, so every kill lands with work in flight. Then everything
 // drains, every replica stops on SIGTERM, and the topics (read_committed) are counted by identity
 // against the input: 0 lost, 0 twice on the events topic, every alert group raised exactly once
-// (suppression is set longer than the run). Exits 1 when any of that fails.
+// (suppression is set longer than the run). Exits 1 when any of that fails. With --rate the bursts
+// are paced to that many events/s and each kill comes at a random moment within its burst's share
+// of the feed, so the kills spread over the whole run instead of its first minutes.
 //   eval "$(deploy/local/stack env)"
 //   node bench/fault-kill.ts [--events 1000000] [--kills 20] [--replicas 2] [--max-wait-ms 4000] [--seed N]
+//     [--rate EVENTS_PER_S] [--drain-timeout-s 1800]
 import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
@@ -32,6 +35,8 @@ const { values } = parseArgs({
     kills: { type: "string", default: "20" },
     replicas: { type: "string", default: "2" },
     "max-wait-ms": { type: "string", default: "4000" },
+    rate: { type: "string", default: "0" },
+    "drain-timeout-s": { type: "string", default: "1800" },
     seed: { type: "string", default: String(Date.now() % 100_000) },
     "keep-logs": { type: "boolean", default: false },
   },
@@ -93,17 +98,26 @@ for (let i = victims.length - 1; i > 0; i--) {
 }
 const bursts = victims.length + 1;
 const perBurst = Math.ceil(estate.files.length / bursts);
+// Paced: one burst per interval, the kill at a random moment within it.
+const rate = Number(values.rate);
+const intervalMs = rate > 0 ? ((perBurst * estate.identities.size) / estate.files.length / rate) * 1000 : 0;
+if (rate > 0) {
+  log(`paced: a burst of ${perBurst} files every ${(intervalMs / 1000).toFixed(1)} s (${rate} events/s)`);
+}
 const kills: Array<{ service: string; replica: number; atS: number; enricherLag: string; alerterLag: string }> = [];
 let put = 0;
 let exitCodes: Record<string, Array<number | null>> = {};
 let drainedS = 0;
 let killPhaseS = 0;
 try {
+  const feedStarted = Date.now();
   for (const [i, service] of victims.entries()) {
+    const burstAt = feedStarted + i * intervalMs;
     const burst = estate.files.slice(put, put + perBurst);
     put += burst.length;
     await putFiles(aws, burst);
-    await new Promise((r) => setTimeout(r, Math.floor(rnd() * Number(values["max-wait-ms"]))));
+    const killAt = rate > 0 ? burstAt + rnd() * intervalMs : Date.now() + rnd() * Number(values["max-wait-ms"]);
+    await new Promise((r) => setTimeout(r, Math.max(0, Math.floor(killAt - Date.now()))));
     const replica = Math.floor(rnd() * pipeline.replicas[service].length);
     const victim = pipeline.replicas[service][replica];
     if (!victim) throw new Error(`no ${service} replica ${replica}`);
@@ -123,12 +137,13 @@ try {
       `kill ${i + 1}/${victims.length}: ${service} ${replica + 1}; ${p.identities}/${estate.identities.size} identities out, ` +
         `enricher lag ${p.enricherLag}, alerter lag ${p.alerterLag}, ${p.queued} SQS messages`,
     );
+    if (rate > 0) await new Promise((r) => setTimeout(r, Math.max(0, burstAt + intervalMs - Date.now())));
   }
   await putFiles(aws, estate.files.slice(put));
   killPhaseS = (Date.now() - started) / 1000;
   await Promise.all(SERVICES.flatMap((s) => pipeline.replicas[s].map((r) => r.ready(180_000))));
   const drained = await waitDrained(kafka, aws, pipeline, readers, queueUrl, estate.identities.size, {
-    timeoutMs: 1_800_000,
+    timeoutMs: Number(values["drain-timeout-s"]) * 1000,
     log,
   });
   drainedS = (Date.now() - started) / 1000;
@@ -157,6 +172,7 @@ console.log(
       records: estate.records,
       compressedMiB: Math.round(estate.compressedBytes / 2 ** 20),
       replicas: Number(values.replicas),
+      rate: rate > 0 ? rate : "bursts as fast as they go",
       kills: Object.fromEntries(SERVICES.map((s) => [s, kills.filter((k) => k.service === s).length])),
       killsWithWorkInFlight: kills.filter((k) => k.enricherLag !== "0" || Number(k.alerterLag) > pipeline.partitions)
         .length,
