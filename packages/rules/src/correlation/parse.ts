@@ -1,7 +1,9 @@
 // A correlation document (a YAML map with a `correlation` section) to a CorrelationRule, checked as
 // the specification and its JSON schema require; every problem is a SigmaRuleError naming the key.
+import { parseDuration } from "../duration.ts";
 import { SigmaRuleError } from "../sigma/errors.ts";
 import { isObject } from "../sigma/fields.ts";
+import { LEVEL_PROBLEM, severityOfLevel } from "../sigma/level.ts";
 import type { Severity } from "../types.ts";
 import {
   CONDITION_OPERATORS,
@@ -12,24 +14,14 @@ import {
   type CorrelationType,
 } from "./types.ts";
 
-const LEVELS: Record<string, Severity> = {
-  informational: "info",
-  info: "info",
-  low: "low",
-  medium: "medium",
-  high: "high",
-  critical: "critical",
-};
-
-const TIMESPAN_UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** The specification's timespan: a whole number and one lower-case letter (s, m, h, d). */
+/**
+ * The specification's timespan: a whole number and one lower-case letter (s, m, h, d), a narrower
+ * form of trailstream's one duration grammar, which reads it.
+ */
 export function parseTimespan(value: unknown): number | undefined {
-  if (typeof value !== "string") return undefined;
-  const m = /^(\d+)([smhd])$/.exec(value.trim());
-  if (!m) return undefined;
-  const ms = Number(m[1]) * (TIMESPAN_UNITS[m[2] ?? ""] ?? Number.NaN);
-  return Number.isSafeInteger(ms) && ms > 0 ? ms : undefined;
+  if (typeof value !== "string" || !/^\d+[smhd]$/.test(value.trim())) return undefined;
+  const ms = parseDuration(value.trim());
+  return ms !== undefined && Number.isSafeInteger(ms) ? ms : undefined;
 }
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
@@ -121,8 +113,8 @@ export function compileCorrelation(doc: Record<string, unknown>, file?: string):
   }
 
   const levelText = str("level")?.toLowerCase();
-  const severity = levelText === undefined ? "medium" : LEVELS[levelText];
-  if (!severity) fail(`level "${levelText}" is not one of informational, low, medium, high, critical`);
+  const severity = severityOfLevel(levelText);
+  if (!severity) fail(`level "${levelText}" ${LEVEL_PROBLEM}`);
   const generate = c.generate ?? doc.generate ?? false;
   if (typeof generate !== "boolean") fail('"generate" must be true or false');
 

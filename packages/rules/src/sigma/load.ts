@@ -6,19 +6,11 @@ import { parseAllDocuments } from "yaml";
 import { compileCorrelation } from "../correlation/parse.ts";
 import type { CorrelationRule } from "../correlation/types.ts";
 import { toIndexKeys } from "../index-keys.ts";
-import type { Rule, Severity } from "../types.ts";
+import type { Rule } from "../types.ts";
 import { compileDetection } from "./detection.ts";
 import { SigmaRuleError } from "./errors.ts";
 import { isObject } from "./fields.ts";
-
-const LEVELS: Record<string, Severity> = {
-  informational: "info",
-  info: "info",
-  low: "low",
-  medium: "medium",
-  high: "high",
-  critical: "critical",
-};
+import { LEVEL_PROBLEM, severityOfLevel } from "./level.ts";
 
 export function compileSigmaRule(yamlText: string, file?: string): Rule {
   const docs = parseAllDocuments(yamlText);
@@ -70,9 +62,8 @@ export function compileSigmaDocument(y: Record<string, unknown>, file?: string):
   }
 
   const levelText = str("level")?.toLowerCase();
-  const severity = levelText === undefined ? "medium" : LEVELS[levelText];
-  if (!severity)
-    throw new SigmaRuleError(`level "${levelText}" is not one of informational, low, medium, high, critical`, file);
+  const severity = severityOfLevel(levelText);
+  if (!severity) throw new SigmaRuleError(`level "${levelText}" ${LEVEL_PROBLEM}`, file);
 
   const compiled = compileDetection(y.detection, file);
   const test = compiled.test;
