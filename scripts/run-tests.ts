@@ -26,6 +26,7 @@ const ON_REDIS_CLUSTER = [
   "test/integration/enricher.test.ts",
   "test/integration/enricher-claims.test.ts",
   "test/integration/enricher-crash.test.ts",
+  "test/integration/enricher-selectors.test.ts",
   "test/integration/ingester-kinesis.test.ts",
   "test/integration/integrity.test.ts",
   "test/e2e/pipeline.test.ts",

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
+import { parseRedisUrl } from "@trailstream/redis";
 import {
   createKafka,
   type EnricherChild,
@@ -62,19 +63,36 @@ const SELECTORS = {
   ],
 };
 
-/** Dedup claims under a prefix: fields of the claim hashes (services/enricher/src/claims.ts). */
+/**
+ * Dedup claims under a prefix: fields of the claim hashes (services/enricher/src/claims.ts), summed
+ * over every node the URL names (each master of a Cluster holds its own share of the keys).
+ */
 async function redisClaims(prefix: string): Promise<number> {
   const exec = promisify(execFile);
-  const { stdout } = await exec("redis-cli", ["-u", redisUrl, "--scan", "--pattern", `${prefix}*`], {
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  const keys = stdout.split("\n").filter(Boolean);
-  const hlen = spawnSync("redis-cli", ["-u", redisUrl], {
-    input: keys.map((k) => `HLEN ${k}\n`).join(""),
-    encoding: "utf8",
-  });
+  const target = parseRedisUrl(redisUrl);
+  if (target.tls || target.kind === "sentinel")
+    throw new Error("this test counts claims on plain redis:// or redis+cluster:// only");
+  const auth = target.credentials.password
+    ? ["--user", target.credentials.username ?? "default", "--pass", target.credentials.password]
+    : [];
+  const nodes = target.kind === "cluster" ? target.seeds : [target.node];
   let claims = 0;
-  for (const n of hlen.stdout.split("\n").filter(Boolean)) claims += Number(n.trim());
+  for (const node of nodes) {
+    const cli = [
+      "-h",
+      node.host,
+      "-p",
+      String(node.port),
+      ...auth,
+      ...(target.kind === "single" ? ["-n", String(target.db)] : []),
+    ];
+    const { stdout } = await exec("redis-cli", [...cli, "--scan", "--pattern", `${prefix}*`], {
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const keys = stdout.split("\n").filter(Boolean);
+    const hlen = spawnSync("redis-cli", cli, { input: keys.map((k) => `HLEN ${k}\n`).join(""), encoding: "utf8" });
+    for (const n of hlen.stdout.split("\n").filter(Boolean)) claims += Number(n.trim());
+  }
   return claims;
 }
 
