@@ -1,7 +1,10 @@
-// kafkajs is reached only through this package (docs/decisions/0001-kafka-client.md); the rest of
-// trailstream holds a KafkaClient, an opaque handle, so the client library can be swapped here.
+// The Kafka client library is reached only through this package (docs/decisions/0001-kafka-client.md);
+// the rest of trailstream holds a KafkaClient, an opaque handle, so the library can be swapped here.
+// Two implementations live here while they are measured against each other: kafkajs (the default)
+// and @platformatic/kafka (`KAFKA_CLIENT=platformatic`, src/platformatic/). Admin calls and
+// readRanges use kafkajs for both.
 import kafkajs from "kafkajs";
-import type { KafkaSettings } from "./settings.ts";
+import type { KafkaClientKind, KafkaSettings } from "./settings.ts";
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -17,9 +20,19 @@ export interface KafkaLog {
 export interface KafkaClient {
   readonly clientId: string;
   readonly brokers: readonly string[];
+  /** Which library the producers and consumers of this handle use. */
+  readonly kind: KafkaClientKind;
 }
 
 const clients = new WeakMap<KafkaClient, kafkajs.Kafka>();
+const settingsOf = new WeakMap<KafkaClient, { settings: KafkaSettings; log: KafkaLog }>();
+
+/** The settings and log a handle was made with: for the @platformatic/kafka implementation. */
+export function clientSettingsOf(client: KafkaClient): { settings: KafkaSettings; log: KafkaLog } {
+  const found = settingsOf.get(client);
+  if (!found) throw new Error("not a KafkaClient made by createKafka()");
+  return found;
+}
 
 /** The kafkajs client behind a handle: for this package's modules only (not exported from index.ts). */
 export function kafkajsOf(client: KafkaClient): kafkajs.Kafka {
@@ -82,7 +95,12 @@ export function createKafka(settings: KafkaSettings, log: KafkaLog = stderrLog):
         log[name]({ kafka: fields }, `kafka: ${message}`);
       },
   });
-  const handle: KafkaClient = Object.freeze({ clientId: settings.clientId, brokers: [...settings.brokers] });
+  const handle: KafkaClient = Object.freeze({
+    clientId: settings.clientId,
+    brokers: [...settings.brokers],
+    kind: settings.client ?? "kafkajs",
+  });
   clients.set(handle, client);
+  settingsOf.set(handle, { settings, log });
   return handle;
 }

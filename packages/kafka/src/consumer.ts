@@ -1,6 +1,7 @@
 import { type KafkaClient, kafkajsOf } from "./client.ts";
 import { toConsumed } from "./consumed.ts";
 import { type ConsumedBatch, nextOffset } from "./message.ts";
+import { startPlatformaticBatchConsumer } from "./platformatic/consumer.ts";
 import { asRetriable } from "./retriable.ts";
 
 /** The longest a fetch waits on a quiet topic: what close() may wait for, so what an idle stop costs. */
@@ -44,6 +45,7 @@ export interface BatchConsumer {
  * batch uncommitted; kafkajs then restarts the consumer and the batch comes again.
  */
 export async function startBatchConsumer(kafka: KafkaClient, options: BatchConsumerOptions): Promise<BatchConsumer> {
+  if (kafka.kind === "platformatic") return startPlatformaticBatchConsumer(kafka, options);
   const consumer = kafkajsOf(kafka).consumer({
     groupId: options.groupId,
     readUncommitted: options.readCommitted === false,

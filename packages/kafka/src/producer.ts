@@ -2,6 +2,7 @@ import type kafkajs from "kafkajs";
 import { chunkBySize, MAX_REQUEST_BYTES } from "./chunk.ts";
 import { type KafkaClient, kafkajsOf } from "./client.ts";
 import type { OutgoingMessage } from "./message.ts";
+import { openPlatformaticProducer } from "./platformatic/producer.ts";
 
 export interface Producer {
   /**
@@ -26,6 +27,7 @@ function toKafkaMessages(messages: readonly OutgoingMessage[]): kafkajs.Message[
  * means a resolved send is durable, so upstream may be acknowledged after it.
  */
 export async function openProducer(kafka: KafkaClient, options: { maxRequestBytes?: number } = {}): Promise<Producer> {
+  if (kafka.kind === "platformatic") return openPlatformaticProducer(kafka, options);
   const maxBytes = options.maxRequestBytes ?? MAX_REQUEST_BYTES;
   const producer = kafkajsOf(kafka).producer({
     idempotent: true,

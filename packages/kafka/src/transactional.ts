@@ -7,6 +7,7 @@ import { type KafkaClient, kafkajsOf } from "./client.ts";
 import { toConsumed } from "./consumed.ts";
 import { FETCH_MAX_WAIT_MS } from "./consumer.ts";
 import { type ConsumedBatch, type ConsumedMessage, nextOffset, type OutgoingMessage } from "./message.ts";
+import { startPlatformaticTransactionalPipe } from "./platformatic/transactional.ts";
 import { asRetriable } from "./retriable.ts";
 
 export interface OutgoingRecord extends OutgoingMessage {
@@ -105,6 +106,7 @@ export async function startTransactionalPipe(
   client: KafkaClient,
   options: TransactionalPipeOptions,
 ): Promise<TransactionalPipe> {
+  if (client.kind === "platformatic") return startPlatformaticTransactionalPipe(client, options);
   const kafka = kafkajsOf(client);
   const { groupId, inputTopic } = options;
   const emit = options.onEvent ?? (() => {});

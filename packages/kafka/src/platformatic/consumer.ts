@@ -1,0 +1,129 @@
+// startBatchConsumer on @platformatic/kafka: one fetch of every assigned partition, each partition's
+// batch handled (up to `concurrentPartitions` at once), then one OffsetCommit for the batches that
+// were handled. A batch whose handler threw is fetched again from its first offset.
+import type { KafkaClient } from "../client.ts";
+import type { BatchConsumer, BatchConsumerOptions } from "../consumer.ts";
+import { FETCH_MAX_WAIT_MS } from "../consumer.ts";
+import { type FetchedBatch, Fetcher, key, type TopicPartition } from "./fetcher.ts";
+import { Group } from "./group.ts";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Runs `work` on every item, at most `limit` at once; the first failure is kept per item. */
+export async function eachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<PromiseSettledResult<void>[]> {
+  const results: PromiseSettledResult<void>[] = new Array(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        await work(items[i] as T);
+        results[i] = { status: "fulfilled", value: undefined };
+      } catch (reason) {
+        results[i] = { status: "rejected", reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+  return results;
+}
+
+export async function startPlatformaticBatchConsumer(
+  kafka: KafkaClient,
+  options: BatchConsumerOptions,
+): Promise<BatchConsumer> {
+  const group = new Group(kafka, {
+    groupId: options.groupId,
+    topics: options.topics,
+    sessionTimeoutMs: 30_000,
+    heartbeatIntervalMs: 3_000,
+    readCommitted: options.readCommitted !== false,
+    maxWaitMs: FETCH_MAX_WAIT_MS,
+    onError: (error) => options.onCrash?.(error, true),
+  });
+  const fetcher = new Fetcher(group.consumer, {
+    readCommitted: options.readCommitted !== false,
+    maxWaitMs: FETCH_MAX_WAIT_MS,
+    maxBytesPerPartition: 1024 * 1024,
+  });
+  let running = true;
+  let closing = false;
+  let seenJoins = -1;
+  let resolveStarted: () => void = () => {};
+  const started = new Promise<void>((resolve) => {
+    resolveStarted = resolve;
+  });
+
+  const assigned = (): TopicPartition[] =>
+    options.topics.flatMap((topic) => group.partitions(topic).map((partition) => ({ topic, partition })));
+
+  /** Positions from the group's committed offsets (or the topic's start or end) for a new generation. */
+  const seed = async () => {
+    fetcher.positions.clear();
+    for (const topic of options.topics) {
+      const partitions = group.partitions(topic);
+      if (partitions.length === 0) continue;
+      const committed = await fetcher.committedStable(options.groupId, topic, partitions);
+      const missing = partitions.filter((p) => (committed.get(p) ?? -1n) < 0n);
+      const start = missing.length
+        ? await fetcher.boundaries(topic, missing, options.fromBeginning ?? true)
+        : new Map<number, bigint>();
+      for (const p of partitions) {
+        const c = committed.get(p) ?? -1n;
+        fetcher.positions.set(key(topic, p), c >= 0n ? c : (start.get(p) ?? 0n));
+      }
+    }
+  };
+
+  const loop = async () => {
+    while (!closing) {
+      try {
+        await group.ensureMember();
+        if (seenJoins !== group.joins) {
+          seenJoins = group.joins;
+          await seed();
+          resolveStarted();
+        }
+        const joinsAtFetch = group.joins;
+        const batches = (await fetcher.fetch(assigned())).filter(() => !closing && joinsAtFetch === group.joins);
+        const done: FetchedBatch[] = [];
+        const outcomes = await eachLimited(batches, options.concurrentPartitions ?? 1, async (batch) => {
+          if (batch.messages.length > 0) {
+            await options.handle({ topic: batch.topic, partition: batch.partition, messages: batch.messages });
+          }
+          done.push(batch);
+        });
+        if (done.length > 0 && joinsAtFetch === group.joins) {
+          await group.consumer.commit({
+            offsets: done.map((b) => ({ topic: b.topic, partition: b.partition, offset: b.next, leaderEpoch: -1 })),
+          });
+          for (const b of done) fetcher.positions.set(key(b.topic, b.partition), b.next);
+        }
+        const failed = outcomes.find((o) => o.status === "rejected");
+        if (failed) throw (failed as PromiseRejectedResult).reason;
+      } catch (error) {
+        if (closing) break;
+        options.onCrash?.(error, true);
+        // Whatever was not committed comes again: positions from the committed offsets.
+        seenJoins = -1;
+        await sleep(500);
+      }
+    }
+  };
+  const done = loop().finally(() => {
+    running = false;
+  });
+  return {
+    started,
+    running: () => running,
+    async close() {
+      closing = true;
+      await done;
+      await group.close();
+    },
+  };
+}

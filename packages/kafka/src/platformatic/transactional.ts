@@ -1,0 +1,276 @@
+// startTransactionalPipe on @platformatic/kafka: ONE transaction per poll, covering every partition
+// batch the fetch returned, with ONE transactional producer per instance (KIP-447).
+//
+// Fencing (docs/decisions/0003):
+// - Offsets go in with TxnOffsetCommit v3+ carrying the consumer's generation and member id: a
+//   member that lost its partitions (a zombie) has its offset commit refused (ILLEGAL_GENERATION),
+//   so its transaction aborts. That is the fence kafkajs's TxnOffsetCommit v0-v1 could not give.
+// - After every join the pipe reads the group's committed offsets with `requireStable`: the
+//   broker holds the answer while a transaction with offsets for those partitions is open, so a
+//   zombie's transaction that won the race is seen, and the pipe starts where it ended.
+// - Transactional id `<prefix>.<topic>.<lowest assigned partition>`: partitions are held by one
+//   member each, so two live members never share an id. After a join, the pipe first runs
+//   InitProducerId for the id of every partition it now holds: whoever used that id before (a
+//   killed process, or a member whose lowest partition it was) is fenced and its open transaction
+//   aborted at once, rather than at the transaction timeout, before the stable offset read waits
+//   on it.
+import { kGetApi, kGetConnection, Producer as PlatformaticProducer, ProduceAcks } from "@platformatic/kafka";
+import { chunkBySize, MAX_REQUEST_BYTES } from "../chunk.ts";
+import type { KafkaClient } from "../client.ts";
+import { FETCH_MAX_WAIT_MS } from "../consumer.ts";
+import {
+  PipeInactiveError,
+  type PipeResult,
+  type TransactionalPipe,
+  type TransactionalPipeOptions,
+} from "../transactional.ts";
+import { eachLimited } from "./consumer.ts";
+import { type FetchedBatch, Fetcher, key } from "./fetcher.ts";
+import { Group } from "./group.ts";
+import { baseOptions, partitioner } from "./options.ts";
+import { toProduce } from "./producer.ts";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+type TxnApi = (connection: unknown, ...args: unknown[]) => void;
+
+export async function startPlatformaticTransactionalPipe(
+  client: KafkaClient,
+  options: TransactionalPipeOptions,
+): Promise<TransactionalPipe> {
+  const { groupId, inputTopic } = options;
+  const emit = options.onEvent ?? (() => {});
+  const sessionTimeoutMs = options.sessionTimeoutMs ?? 30_000;
+  const transactionTimeoutMs = options.transactionTimeoutMs ?? 60_000;
+  const maxProduceBytes = options.maxProduceBytes ?? MAX_REQUEST_BYTES;
+  const group = new Group(client, {
+    groupId,
+    topics: [inputTopic],
+    sessionTimeoutMs,
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? Math.max(500, Math.floor(sessionTimeoutMs / 10)),
+    readCommitted: true,
+    maxWaitMs: FETCH_MAX_WAIT_MS,
+    onError: (error) => emit({ type: "crashed", error, restart: true }),
+  });
+  const fetcher = new Fetcher(group.consumer, {
+    readCommitted: true,
+    maxWaitMs: FETCH_MAX_WAIT_MS,
+    maxBytesPerPartition: options.maxBytesPerPartition ?? 1024 * 1024,
+  });
+  const idOf = (partition: number) => `${options.transactionalIdPrefix}.${inputTopic}.${partition}`;
+  const newProducer = (transactionalId: string) =>
+    new PlatformaticProducer({
+      ...baseOptions(client),
+      // InitProducerId's transaction timeout is this client's request timeout.
+      timeout: transactionTimeoutMs,
+      transactionalId,
+      idempotent: true,
+      acks: ProduceAcks.ALL,
+      partitioner,
+    });
+
+  let producer: { id: string; producer: PlatformaticProducer } | undefined;
+  let assignment: number[] = [];
+  let closing = false;
+  let running = true;
+  let seenJoins = -1;
+  let resolveStarted: () => void = () => {};
+  const started = new Promise<void>((resolve) => {
+    resolveStarted = resolve;
+  });
+
+  const dropProducer = async () => {
+    const p = producer;
+    producer = undefined;
+    await p?.producer.close().catch(() => {});
+  };
+
+  /** InitProducerId for a transactional id: fences its previous holder, aborts its open transaction. */
+  const fence = async (transactionalId: string) => {
+    const p = newProducer(transactionalId);
+    try {
+      const t = await p.beginTransaction();
+      await t.cancel();
+    } finally {
+      await p.close().catch(() => {});
+    }
+  };
+
+  /** A new generation: fence, open the producer, read stable positions. */
+  const takeOver = async () => {
+    assignment = group.partitions(inputTopic);
+    emit({ type: "assigned", partitions: assignment });
+    const lowest = assignment[0];
+    if (lowest === undefined) {
+      await dropProducer();
+      fetcher.positions.clear();
+      return;
+    }
+    const wanted = idOf(lowest);
+    if (producer?.id !== wanted) await dropProducer();
+    await Promise.all(assignment.filter((p) => p !== lowest).map((p) => fence(idOf(p))));
+    if (!producer) {
+      const p = newProducer(wanted);
+      try {
+        // The first beginTransaction sends InitProducerId: this fences the id's previous holder.
+        const t = await p.beginTransaction();
+        await t.cancel();
+      } catch (error) {
+        await p.close().catch(() => {});
+        throw error;
+      }
+      producer = { id: wanted, producer: p };
+      emit({ type: "producer-ready", partition: lowest, transactionalId: wanted });
+    }
+    const committed = await fetcher.committedStable(groupId, inputTopic, assignment);
+    const missing = assignment.filter((p) => (committed.get(p) ?? -1n) < 0n);
+    const start = missing.length
+      ? await fetcher.boundaries(inputTopic, missing, options.fromBeginning ?? true)
+      : new Map<number, bigint>();
+    const before = new Map(fetcher.positions);
+    fetcher.positions.clear();
+    for (const p of assignment) {
+      const c = committed.get(p) ?? -1n;
+      const position = c >= 0n ? c : (start.get(p) ?? 0n);
+      const previous = before.get(key(inputTopic, p));
+      if (previous !== undefined && previous !== position) {
+        emit({ type: "position-reset", partition: p, from: previous.toString(), to: position.toString() });
+      }
+      fetcher.positions.set(key(inputTopic, p), position);
+    }
+  };
+
+  /** TxnOffsetCommit of every partition's next offset in one request (the library sends one per partition). */
+  const commitOffsets = async (p: PlatformaticProducer, transactionalId: string, batches: FetchedBatch[]) => {
+    const consumer = group.consumer;
+    const coordinator = consumer.coordinatorId ?? (await consumer.findGroupCoordinator());
+    const metadata = await consumer.metadata({ topics: [inputTopic] });
+    const internals = p as unknown as {
+      [kGetApi]: (name: string, cb: (e: Error | null, api: TxnApi) => void) => void;
+      [kGetConnection]: (broker: unknown, cb: (e: Error | null, c: unknown) => void) => void;
+    };
+    const connection = await new Promise<unknown>((resolve, reject) =>
+      internals[kGetConnection](metadata.brokers.get(coordinator), (e, c) => (e ? reject(e) : resolve(c))),
+    );
+    const api = await new Promise<TxnApi>((resolve, reject) =>
+      internals[kGetApi]("TxnOffsetCommit", (e, a) => (e ? reject(e) : resolve(a))),
+    );
+    await new Promise<void>((resolve, reject) =>
+      api(
+        connection,
+        transactionalId,
+        groupId,
+        p.producerId,
+        p.producerEpoch,
+        consumer.generationId,
+        consumer.memberId,
+        null,
+        [
+          {
+            name: inputTopic,
+            partitions: batches.map((b) => ({
+              partitionIndex: b.partition,
+              committedOffset: b.next,
+              committedLeaderEpoch: -1,
+              committedMetadata: null,
+            })),
+          },
+        ],
+        (e: Error | null) => (e ? reject(e) : resolve()),
+      ),
+    );
+  };
+
+  const poll = async () => {
+    await group.ensureMember();
+    if (seenJoins !== group.joins) {
+      seenJoins = group.joins;
+      await takeOver();
+      resolveStarted();
+    }
+    const joins = group.joins;
+    const active = (partition: number) =>
+      !closing && joins === group.joins && group.consumer.isActive() && assignment.includes(partition);
+    const fetched = await fetcher.fetch(assignment.map((partition) => ({ topic: inputTopic, partition })));
+    const batches = fetched.filter((b) => active(b.partition));
+    if (batches.length === 0) return;
+    const results = new Map<number, PipeResult>();
+    const outcomes = await eachLimited(
+      batches.filter((b) => b.messages.length > 0),
+      options.partitionsConsumedConcurrently ?? batches.length,
+      async (b) => {
+        const result = await options.handle(
+          { topic: inputTopic, partition: b.partition, messages: b.messages },
+          {
+            heartbeat: async () => {
+              if (!active(b.partition)) throw new PipeInactiveError(`partition ${b.partition} was handed away`);
+            },
+            isActive: () => active(b.partition),
+          },
+        );
+        results.set(b.partition, result);
+      },
+    );
+    const failed = outcomes.find((o) => o.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    for (const b of batches) {
+      if (!active(b.partition))
+        throw new PipeInactiveError(`partition ${b.partition} of ${inputTopic} was handed away`);
+    }
+    const current = producer;
+    if (!current) throw new Error("no transactional producer");
+    const transaction = await current.producer.beginTransaction();
+    try {
+      const records = batches.flatMap((b) => results.get(b.partition)?.records ?? []);
+      // A send of no records would still be a request: skip it (offsets alone are a valid transaction).
+      for (const chunk of chunkBySize(records, maxProduceBytes)) {
+        await transaction.send({ messages: chunk.map((r) => toProduce(r.topic, r)) });
+      }
+      await transaction.addConsumer(group.consumer);
+      await commitOffsets(current.producer, current.id, batches);
+      await transaction.commit();
+    } catch (error) {
+      for (const b of batches) emit({ type: "transaction-failed", partition: b.partition, error });
+      await transaction.abort().catch(() => {});
+      // Whether it committed is unknown: a fresh producer fences this one, and the stable position
+      // read then starts from whatever was committed.
+      await dropProducer();
+      seenJoins = -1;
+      throw error;
+    }
+    for (const b of batches) fetcher.positions.set(key(inputTopic, b.partition), b.next);
+    for (const b of batches) results.get(b.partition)?.committed?.();
+  };
+
+  const loop = async () => {
+    while (!closing) {
+      try {
+        await poll();
+      } catch (error) {
+        if (closing) break;
+        if (!(error instanceof PipeInactiveError)) emit({ type: "crashed", error, restart: true });
+        seenJoins = -1;
+        await sleep(200);
+      }
+    }
+  };
+  const done = loop().finally(() => {
+    running = false;
+  });
+  return {
+    started,
+    assigned: () => assignment,
+    running: () => running && !closing,
+    async close() {
+      if (closing) return;
+      closing = true;
+      try {
+        await done;
+      } finally {
+        await dropProducer();
+        await group.close();
+        running = false;
+      }
+    },
+  };
+}
