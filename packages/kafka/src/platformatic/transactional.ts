@@ -32,6 +32,13 @@ import { toProduce } from "./producer.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * InitProducerId as a new producer: id and epoch -1. The library sends 0 and 0 by default, which
+ * the broker (KIP-360) takes as "I am producer 0 at epoch 0" and answers PRODUCER_FENCED as soon as
+ * the transactional id has been initialized once before: a second process could never take an id.
+ */
+const FRESH = { producerId: -1n, producerEpoch: -1 };
+
 type TxnApi = (connection: unknown, ...args: unknown[]) => void;
 
 export async function startPlatformaticTransactionalPipe(
@@ -89,7 +96,7 @@ export async function startPlatformaticTransactionalPipe(
   const fence = async (transactionalId: string) => {
     const p = newProducer(transactionalId);
     try {
-      const t = await p.beginTransaction();
+      const t = await p.beginTransaction(FRESH);
       await t.cancel();
     } finally {
       await p.close().catch(() => {});
@@ -113,7 +120,7 @@ export async function startPlatformaticTransactionalPipe(
       const p = newProducer(wanted);
       try {
         // The first beginTransaction sends InitProducerId: this fences the id's previous holder.
-        const t = await p.beginTransaction();
+        const t = await p.beginTransaction(FRESH);
         await t.cancel();
       } catch (error) {
         await p.close().catch(() => {});
