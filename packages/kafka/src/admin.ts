@@ -1,4 +1,10 @@
 import { type KafkaClient, kafkajsOf } from "./client.ts";
+import {
+  consumerGroupLagPlatformatic,
+  deleteTopicsPlatformatic,
+  ensureTopicsPlatformatic,
+  topicMaxMessageBytesPlatformatic,
+} from "./platformatic/admin.ts";
 
 export interface TopicSpec {
   topic: string;
@@ -9,6 +15,7 @@ export interface TopicSpec {
 
 /** Creates the topics that are missing; existing topics are left as they are. */
 export async function ensureTopics(kafka: KafkaClient, topics: readonly TopicSpec[]): Promise<string[]> {
+  if (kafka.kind === "platformatic") return ensureTopicsPlatformatic(kafka, topics);
   const admin = kafkajsOf(kafka).admin();
   await admin.connect();
   try {
@@ -33,6 +40,7 @@ export async function ensureTopics(kafka: KafkaClient, topics: readonly TopicSpe
 
 /** The sum over partitions of (high watermark - committed offset) for a consumer group. */
 export async function consumerGroupLag(kafka: KafkaClient, groupId: string, topic: string): Promise<bigint> {
+  if (kafka.kind === "platformatic") return consumerGroupLagPlatformatic(kafka, groupId, topic);
   const admin = kafkajsOf(kafka).admin();
   await admin.connect();
   try {
@@ -52,6 +60,7 @@ export async function consumerGroupLag(kafka: KafkaClient, groupId: string, topi
 
 /** Deletes the topics that exist (tests and demos tidying up after themselves). */
 export async function deleteTopics(kafka: KafkaClient, topics: readonly string[]): Promise<void> {
+  if (kafka.kind === "platformatic") return deleteTopicsPlatformatic(kafka, topics);
   const admin = kafkajsOf(kafka).admin();
   await admin.connect();
   try {
@@ -86,6 +95,7 @@ export async function topicValueBound(
  * it cannot be read (no DescribeConfigs ACL): callers then keep their configured bound.
  */
 export async function topicMaxMessageBytes(kafka: KafkaClient, topic: string): Promise<number | undefined> {
+  if (kafka.kind === "platformatic") return topicMaxMessageBytesPlatformatic(kafka, topic);
   const admin = kafkajsOf(kafka).admin();
   await admin.connect();
   try {

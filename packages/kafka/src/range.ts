@@ -5,6 +5,8 @@ import { randomUUID } from "node:crypto";
 import { type KafkaClient, kafkajsOf } from "./client.ts";
 import { toConsumed } from "./consumed.ts";
 import type { ConsumedMessage } from "./message.ts";
+import { endOffsetsPlatformatic, offsetsAtPlatformatic } from "./platformatic/admin.ts";
+import { readRangesPlatformatic } from "./platformatic/range.ts";
 
 export interface PartitionOffset {
   partition: number;
@@ -16,6 +18,7 @@ export interface PartitionOffset {
  * the partition when none is); without a timestamp, the partition's first offset.
  */
 export async function offsetsAt(kafka: KafkaClient, topic: string, timestampMs?: number): Promise<PartitionOffset[]> {
+  if (kafka.kind === "platformatic") return offsetsAtPlatformatic(kafka, topic, timestampMs);
   const admin = kafkajsOf(kafka).admin();
   await admin.connect();
   try {
@@ -34,6 +37,7 @@ export async function offsetsAt(kafka: KafkaClient, topic: string, timestampMs?:
 
 /** Per partition, the offset after the last record (the high watermark). */
 export async function endOffsets(kafka: KafkaClient, topic: string): Promise<PartitionOffset[]> {
+  if (kafka.kind === "platformatic") return endOffsetsPlatformatic(kafka, topic);
   const admin = kafkajsOf(kafka).admin();
   await admin.connect();
   try {
@@ -72,6 +76,7 @@ export async function readRanges(
   ranges: readonly PartitionRange[],
   options: ReadRangesOptions,
 ): Promise<void> {
+  if (kafka.kind === "platformatic") return readRangesPlatformatic(kafka, topic, ranges, options);
   const pending = new Map(ranges.filter((r) => r.to > r.from).map((r) => [r.partition, r]));
   if (pending.size === 0) return;
   const consumer = kafkajsOf(kafka).consumer({
