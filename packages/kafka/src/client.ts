@@ -74,6 +74,15 @@ const stderrLog: KafkaLog = {
   debug: () => {},
 };
 
+/**
+ * The library of a handle whose settings name none: KAFKA_CLIENT of the process's environment, so
+ * the whole test suite and the benches can be run against either client (`KAFKA_CLIENT=platformatic
+ * node scripts/run-tests.ts ...`); services read KAFKA_CLIENT with their other settings.
+ */
+function defaultKind(): KafkaClientKind {
+  return process.env.KAFKA_CLIENT === "platformatic" ? "platformatic" : "kafkajs";
+}
+
 export function createKafka(settings: KafkaSettings, log: KafkaLog = stderrLog): KafkaClient {
   // kafkajs warns at every producer start that its default partitioner changed in 2.0; trailstream
   // keys its records and has only ever used the current one.
@@ -98,7 +107,7 @@ export function createKafka(settings: KafkaSettings, log: KafkaLog = stderrLog):
   const handle: KafkaClient = Object.freeze({
     clientId: settings.clientId,
     brokers: [...settings.brokers],
-    kind: settings.client ?? "kafkajs",
+    kind: settings.client ?? defaultKind(),
   });
   clients.set(handle, client);
   settingsOf.set(handle, { settings, log });
