@@ -27,6 +27,7 @@ import {
   planBatch,
   RECORD_OVERHEAD_BYTES,
 } from "./pipeline.ts";
+import { RedisHealth } from "./redis-health.ts";
 import type { EnricherConfig } from "./settings.ts";
 
 export interface Enricher extends RunningService {
@@ -68,9 +69,10 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
     "enricher starting",
   );
 
-  let redisUp = false;
-  const setRedisUp = (up: boolean, why = "") => {
-    if (up !== redisUp) {
+  const redisHealth = new RedisHealth({
+    ping: () => redis.command(["PING"]),
+    retryMaxMs: config.redis.retryMaxMs,
+    onChange: (up, why) => {
       if (up) log.info("Redis answers again: consuming");
       else
         log.warn(
@@ -79,18 +81,18 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
             ? "Redis is down: passing records through unchecked (DEDUP_ON_REDIS_DOWN=pass)"
             : "Redis is down: consuming stops until it answers (retrying with backoff)",
         );
-    }
-    redisUp = up;
-    metrics.redisUp.set(up ? 1 : 0);
-  };
-  // The client connects and reconnects by itself; batches wait (or pass) meanwhile.
-  const redis = openRedis(config.redis, {
-    onUp: () => setRedisUp(true),
-    onDown: (reason) => {
-      if (redisUp) setRedisUp(false, reason);
+      metrics.redisUp.set(up ? 1 : 0);
     },
   });
-  const closeRedis = () => redis.close();
+  // The client connects and reconnects by itself; batches wait (or pass) meanwhile.
+  const redis = openRedis(config.redis, {
+    onUp: () => redisHealth.markUp(),
+    onDown: (reason) => redisHealth.markDown(reason),
+  });
+  const closeRedis = () => {
+    redisHealth.close();
+    return redis.close();
+  };
   const store = new RedisDedupStore({
     redis,
     keyPrefix: config.dedupKeyPrefix,
@@ -106,11 +108,11 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
     for (;;) {
       try {
         const verdicts = await dedupBatch(store, claims);
-        setRedisUp(true);
+        redisHealth.markUp();
         return verdicts;
       } catch (error) {
         metrics.redisErrors.inc();
-        setRedisUp(false, error instanceof Error ? error.message : String(error));
+        redisHealth.markDown(error instanceof Error ? error.message : String(error));
         if (config.onRedisDown === "pass") return null;
       }
       // Wait in short steps, heartbeating, so the group keeps this member while Redis is away.
@@ -221,7 +223,7 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
     ready() {
       const reasons: string[] = [];
       if (!pipe.running()) reasons.push("Kafka consumer stopped");
-      if (config.onRedisDown === "block" && !(redisUp && redis.ready())) reasons.push("Redis is down");
+      if (config.onRedisDown === "block" && !(redisHealth.up && redis.ready())) reasons.push("Redis is down");
       return reasons;
     },
     async stop() {
