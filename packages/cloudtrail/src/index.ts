@@ -126,6 +126,7 @@ export {
   type IndexBlock,
   IndexBlockBuilder,
   indexEntry,
+  indexPartitionOf,
   isInsight,
   LOOKUP_ATTRIBUTE_KEYS,
   type LookupAttributeKey,

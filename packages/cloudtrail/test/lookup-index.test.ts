@@ -10,7 +10,9 @@ import {
   type IndexBlock,
   IndexBlockBuilder,
   indexEntry,
+  indexPartitionOf,
   LOOKUP_ATTRIBUTE_KEYS,
+  type LookupAttributeKey,
   lookupMatches,
   lookupRecordOf,
   lookupRequest,
@@ -41,13 +43,17 @@ function event(i: number, name = NAMES[i % NAMES.length] as string, timeMs = T0 
 const value = (record: CloudTrailRecord) =>
   Buffer.from(JSON.stringify({ v: 1, event: record, origin: { kind: "s3" }, enrichment: {} }));
 
-function block(partition: number, from: number, records: CloudTrailRecord[], to?: number): IndexBlock {
+function blocks(partition: number, from: number, records: CloudTrailRecord[], to?: number): IndexBlock[] {
   const b = new IndexBlockBuilder("t.events", partition, BigInt(from));
   records.forEach((r, i) => {
     b.add(BigInt(from + i), T0 + i, value(r));
   });
   if (to !== undefined) b.extendTo(BigInt(to));
   return b.finish();
+}
+/** The block's EventName record. */
+function block(partition: number, from: number, records: CloudTrailRecord[], to?: number): IndexBlock {
+  return blocks(partition, from, records, to).find((b) => b.key === "EventName") as IndexBlock;
 }
 
 describe("Bloom filter", () => {
@@ -73,22 +79,37 @@ describe("Bloom filter", () => {
 });
 
 describe("index blocks", () => {
-  test("a block's filter holds every attribute value of its events, keyed by attribute", () => {
+  test("a block has one record per key, whose filter holds every value of its events for that key", () => {
     const records = realRecords().slice(0, 300);
-    const b = block(2, 1_000, records);
-    assert.equal(b.from, 1_000n);
-    assert.equal(b.to, 1_300n);
-    assert.equal(b.records, 300);
-    for (const r of records) {
-      for (const key of LOOKUP_ATTRIBUTE_KEYS) {
-        for (const v of lookupValues(r, key)) assert.ok(b.bloom.has(indexEntry(key, v)), `${key}=${v}`);
+    const all = blocks(2, 1_000, records);
+    assert.deepEqual(
+      all.map((b) => b.key),
+      [...LOOKUP_ATTRIBUTE_KEYS],
+    );
+    const times = records.map((r) => Date.parse(r.eventTime ?? "")).filter(Number.isFinite);
+    for (const b of all) {
+      assert.equal(b.from, 1_000n);
+      assert.equal(b.to, 1_300n);
+      assert.equal(b.records, 300);
+      assert.equal(b.minEventMs, Math.min(...times));
+      assert.equal(b.maxEventMs, Math.max(...times));
+      for (const r of records) {
+        for (const v of lookupValues(r, b.key)) assert.ok(b.bloom.has(indexEntry(b.key, v)), `${b.key}=${v}`);
       }
     }
-    const times = records.map((r) => Date.parse(r.eventTime ?? "")).filter(Number.isFinite);
-    assert.equal(b.minEventMs, Math.min(...times));
-    assert.equal(b.maxEventMs, Math.max(...times));
+    const byKey = (k: LookupAttributeKey) => all.find((b) => b.key === k) as IndexBlock;
+    // Filters are sized by distinct values: a block's EventName filter is small, its EventId one is not.
+    assert.ok(byKey("EventName").bloom.bytes.length < byKey("EventId").bloom.bytes.length / 2);
     // The key is part of the entry: an EventName is not an EventSource.
-    assert.ok(!b.bloom.has(indexEntry("EventSource", records[0]?.eventName ?? "")));
+    assert.ok(!byKey("EventSource").bloom.has(indexEntry("EventSource", records[0]?.eventName ?? "")));
+  });
+
+  test("index partitions: per key a run of the events topic's partitions", () => {
+    assert.equal(indexPartitionOf("EventId", 3, 6, 48), 3);
+    assert.equal(indexPartitionOf("EventName", 3, 6, 48), 9);
+    assert.equal(indexPartitionOf("AccessKeyId", 5, 6, 48), 47);
+    assert.equal(indexPartitionOf("AccessKeyId", 5, 6, 1), 0);
+    assert.equal(indexPartitionOf("EventName", 5, 6, 10), 1);
   });
 
   test("encode and decode give the same block; anything else decodes to null", () => {
@@ -113,7 +134,7 @@ describe("index blocks", () => {
     b.add(10n, T0, Buffer.from("not json"));
     b.add(12n, T0, null);
     b.add(13n, T0, Buffer.from(JSON.stringify({ v: 1, event: "x" })));
-    const done = b.finish();
+    const done = b.finish()[0] as IndexBlock;
     assert.equal(done.records, 0);
     assert.equal(done.to, 14n);
     assert.equal(done.minEventMs, null);
@@ -145,6 +166,11 @@ describe("index blocks", () => {
     assert.equal(ask("DeleteBucket", T0 + 60_001), false);
     assert.equal(ask("DeleteBucket", T0 - 10_000, T0), true, "inclusive end");
     assert.equal(ask("DeleteBucket", T0 - 10_000, T0 - 1), false);
+    const other = blocks(0, 0, [event(0, "GetObject", T0)]).find((x) => x.key === "EventId") as IndexBlock;
+    assert.equal(
+      blockMayAnswer(other, lookupRequest({ LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: "x" }] })),
+      true,
+    );
     const paged = lookupRequest({});
     paged.after = { timeMs: T0 - 1, identity: "x" };
     assert.equal(blockMayAnswer(b, paged), false);

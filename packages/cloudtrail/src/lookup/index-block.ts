@@ -1,6 +1,8 @@
-// The lookup index: for each block of consecutive offsets of one events-topic partition, the event
-// times it holds and a Bloom filter of its lookup attribute values (`Key=value`, all eight keys, the
-// values lookupValues gives, which is what a lookup compares). It is only a hint: a block whose
+// The lookup index: for each block of consecutive offsets of one events-topic partition and each of
+// the eight lookup attribute keys, the event times the block holds and a Bloom filter of its values
+// for that key (`Key=value`, the values lookupValues gives, which is what a lookup compares). One
+// record per key, so a lookup reads only its key's filters: a block's EventName filter is a few
+// bytes, its EventId filter ~1.8 bytes per event. It is only a hint: a block whose
 // filter says "absent" cannot answer, and everything no block covers is read as if there were no
 // index, so answers never depend on it. No I/O here: the indexer and `lookup` do the Kafka part.
 import { type CloudTrailRecord, isPlainObject } from "../record.ts";
@@ -29,6 +31,8 @@ export interface IndexBlock {
   /** The events topic the block belongs to. */
   topic: string;
   partition: number;
+  /** The attribute whose values the filter holds. */
+  key: LookupAttributeKey;
   /** First offset covered. */
   from: bigint;
   /** Offset after the last one covered (offsets of transaction markers and aborted records included). */
@@ -44,7 +48,21 @@ export interface IndexBlock {
   bloom: BloomFilter;
 }
 
-/** Collects one block's events; `finish` gives the block with a filter sized for what it holds. */
+/**
+ * The index topic's partition for a block's record: per key, one run of partitions as long as the
+ * events topic's partition count (with an index topic of 8 times as many partitions, each holds one
+ * key of one events partition, in offset order).
+ */
+export function indexPartitionOf(
+  key: LookupAttributeKey,
+  eventsPartition: number,
+  eventsPartitions: number,
+  indexPartitions: number,
+): number {
+  return (LOOKUP_ATTRIBUTE_KEYS.indexOf(key) * eventsPartitions + eventsPartition) % Math.max(1, indexPartitions);
+}
+
+/** Collects one block's events; `finish` gives its records, one per key, filters sized for what they hold. */
 export class IndexBlockBuilder {
   readonly topic: string;
   readonly partition: number;
@@ -56,7 +74,7 @@ export class IndexBlockBuilder {
   #maxEventMs: number | null = null;
   #minTimestampMs: number | null = null;
   #maxTimestampMs: number | null = null;
-  readonly #entries = new Set<string>();
+  readonly #entries = new Map<LookupAttributeKey, Set<string>>(LOOKUP_ATTRIBUTE_KEYS.map((k) => [k, new Set()]));
   readonly #rate: number;
 
   /** `from`: the first offset the block covers (where the previous block ended, or the reader started). */
@@ -101,7 +119,8 @@ export class IndexBlockBuilder {
       if (this.#maxEventMs === null || eventMs > this.#maxEventMs) this.#maxEventMs = eventMs;
     }
     for (const key of LOOKUP_ATTRIBUTE_KEYS) {
-      for (const v of lookupValues(record, key)) this.#entries.add(indexEntry(key, v));
+      const entries = this.#entries.get(key) as Set<string>;
+      for (const v of lookupValues(record, key)) entries.add(indexEntry(key, v));
     }
   }
 
@@ -110,12 +129,21 @@ export class IndexBlockBuilder {
     if (to > this.#to) this.#to = to;
   }
 
-  finish(): IndexBlock {
-    const bloom = BloomFilter.forCount(this.#entries.size, this.#rate);
-    for (const e of this.#entries) bloom.add(e);
+  /** One block per attribute key. */
+  finish(): IndexBlock[] {
+    return LOOKUP_ATTRIBUTE_KEYS.map((key) => {
+      const entries = this.#entries.get(key) as Set<string>;
+      const bloom = BloomFilter.forCount(entries.size, this.#rate);
+      for (const e of entries) bloom.add(e);
+      return this.#block(key, bloom);
+    });
+  }
+
+  #block(key: LookupAttributeKey, bloom: BloomFilter): IndexBlock {
     return {
       topic: this.topic,
       partition: this.partition,
+      key,
       from: this.from,
       to: this.#to,
       records: this.#records,
@@ -134,6 +162,7 @@ const MAGIC = Buffer.from("TSX1", "latin1");
 interface Header {
   topic: string;
   partition: number;
+  key: LookupAttributeKey;
   from: string;
   to: string;
   records: number;
@@ -148,6 +177,7 @@ export function encodeIndexBlock(block: IndexBlock): Buffer {
   const header: Header = {
     topic: block.topic,
     partition: block.partition,
+    key: block.key,
     from: block.from.toString(),
     to: block.to.toString(),
     records: block.records,
@@ -180,6 +210,7 @@ export function decodeIndexBlock(value: Buffer | null | undefined): IndexBlock |
     !isPlainObject(h) ||
     typeof h.topic !== "string" ||
     !Number.isInteger(h.partition) ||
+    !(LOOKUP_ATTRIBUTE_KEYS as readonly unknown[]).includes(h.key) ||
     typeof h.from !== "string" ||
     typeof h.to !== "string" ||
     !/^\d+$/.test(h.from) ||
@@ -204,6 +235,7 @@ export function decodeIndexBlock(value: Buffer | null | undefined): IndexBlock |
   return {
     topic: h.topic,
     partition: h.partition as number,
+    key: h.key as LookupAttributeKey,
     from,
     to,
     records: h.records,

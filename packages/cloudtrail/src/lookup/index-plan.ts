@@ -31,7 +31,7 @@ export function blockMayAnswer(block: IndexBlock, request: LookupRequest): boole
   const newest = Math.min(request.endMs ?? Number.POSITIVE_INFINITY, request.after?.timeMs ?? Number.POSITIVE_INFINITY);
   if (block.minEventMs > newest) return false;
   const a = request.attribute;
-  return a === undefined || block.bloom.has(indexEntry(a.key, a.value));
+  return a === undefined || a.key !== block.key || block.bloom.has(indexEntry(a.key, a.value));
 }
 
 /**

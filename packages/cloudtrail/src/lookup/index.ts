@@ -15,6 +15,7 @@ export {
   type IndexBlock,
   IndexBlockBuilder,
   indexEntry,
+  indexPartitionOf,
   lookupRecordOf,
 } from "./index-block.ts";
 export {
