@@ -112,3 +112,21 @@ export async function topicMaxMessageBytes(kafka: KafkaClient, topic: string): P
     await admin.disconnect();
   }
 }
+
+/** The topic's `retention.ms`, or undefined when it cannot be read. */
+export async function topicRetentionMs(kafka: KafkaClient, topic: string): Promise<string | undefined> {
+  if (kafka.kind === "platformatic") return undefined;
+  const admin = kafkajsOf(kafka).admin();
+  await admin.connect();
+  try {
+    const described = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: 2, name: topic, configNames: ["retention.ms"] }],
+    });
+    return described.resources[0]?.configEntries.find((e) => e.configName === "retention.ms")?.configValue;
+  } catch {
+    return undefined;
+  } finally {
+    await admin.disconnect();
+  }
+}

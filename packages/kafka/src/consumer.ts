@@ -25,13 +25,26 @@ export interface BatchConsumerOptions {
    * first offset and the consumer restarts from its committed offsets, as without prefetching.
    */
   prefetch?: boolean;
-  /** Called once per fetched partition batch; offsets are committed only after it resolves. */
-  handle: (batch: ConsumedBatch) => Promise<void>;
+  /**
+   * Called once per fetched partition batch; offsets are committed only after it resolves: the
+   * batch's end, or the offset it resolves to (`{ commitOffset }`, null: commit nothing), for a
+   * handler that keeps part of what it consumed in memory until later.
+   */
+  handle: (batch: ConsumedBatch) => Promise<void | BatchHandled>;
+  /** The consumer (re)joined its group: fetching restarts from the committed offsets. */
+  onJoin?: () => void;
   /** The consumer failed; with `restart: false` it stopped for good (running() turns false). */
   onCrash?: (error: unknown, restart: boolean) => void;
 }
 
+export interface BatchHandled {
+  /** The offset to commit for the batch's partition (the next one to read after a restart); null: none. */
+  commitOffset: string | null;
+}
+
 export interface BatchConsumer {
+  /** Commits an offset of a partition outside a batch (it must be this consumer's). */
+  commit(topic: string, partition: number, offset: string): Promise<void>;
   /** Resolves when the consumer has joined its group and started fetching. */
   started: Promise<void>;
   /** True while the consumer runs (false after a crash it could not recover from, or close). */
@@ -69,6 +82,12 @@ export async function startBatchConsumer(kafka: KafkaClient, options: BatchConsu
   const started = new Promise<void>((resolve) => {
     consumer.on(consumer.events.GROUP_JOIN, () => resolve());
   });
+  if (options.onJoin) consumer.on(consumer.events.GROUP_JOIN, () => options.onJoin?.());
+  /** What to commit after a handled batch: its end, or the offset the handler asked for. */
+  const commitAfter = async (topic: string, partition: number, lastOffset: string, handled: void | BatchHandled) => {
+    const offset = handled ? handled.commitOffset : nextOffset(lastOffset);
+    if (offset !== null) await consumer.commitOffsets([{ topic, partition, offset }]);
+  };
   const background = options.prefetch ? new PrefetchedBatches() : undefined;
   let closing = false;
   await consumer.run({
@@ -86,10 +105,8 @@ export async function startBatchConsumer(kafka: KafkaClient, options: BatchConsu
         const previous = background.add(
           `${batch.topic}\0${batch.partition}`,
           async () => {
-            await options.handle({ topic: batch.topic, partition: batch.partition, messages });
-            await consumer.commitOffsets([
-              { topic: batch.topic, partition: batch.partition, offset: nextOffset(last.offset) },
-            ]);
+            const handled = await options.handle({ topic: batch.topic, partition: batch.partition, messages });
+            await commitAfter(batch.topic, batch.partition, last.offset, handled);
           },
           // Fetched again from there, so the failure is seen even when nothing new arrives.
           () => consumer.seek({ topic: batch.topic, partition: batch.partition, offset: first.offset }),
@@ -101,15 +118,14 @@ export async function startBatchConsumer(kafka: KafkaClient, options: BatchConsu
         await heartbeat();
         return;
       }
+      let handled: void | BatchHandled;
       try {
-        await options.handle({ topic: batch.topic, partition: batch.partition, messages });
+        handled = await options.handle({ topic: batch.topic, partition: batch.partition, messages });
       } catch (error) {
         throw asRetriable(error);
       }
       if (!last) return;
-      await consumer.commitOffsets([
-        { topic: batch.topic, partition: batch.partition, offset: nextOffset(last.offset) },
-      ]);
+      await commitAfter(batch.topic, batch.partition, last.offset, handled);
       // Without this the next fetch starts again from the offset the consumer joined at: kafkajs
       // fetches from its resolved offsets, which a manual commit does not move.
       resolveOffset(last.offset);
@@ -118,6 +134,7 @@ export async function startBatchConsumer(kafka: KafkaClient, options: BatchConsu
   });
   return {
     started,
+    commit: (topic, partition, offset) => consumer.commitOffsets([{ topic, partition, offset }]),
     running: () => isRunning,
     async close() {
       isRunning = false;

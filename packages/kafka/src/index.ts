@@ -6,11 +6,12 @@ export {
   RECORD_OVERHEAD_BYTES,
   type TopicSpec,
   topicMaxMessageBytes,
+  topicRetentionMs,
   topicValueBound,
 } from "./admin.ts";
 export { chunkBySize, MAX_REQUEST_BYTES } from "./chunk.ts";
 export { createKafka, type KafkaClient, type KafkaLog } from "./client.ts";
-export { type BatchConsumer, type BatchConsumerOptions, startBatchConsumer } from "./consumer.ts";
+export { type BatchConsumer, type BatchConsumerOptions, type BatchHandled, startBatchConsumer } from "./consumer.ts";
 export { type ConsumedBatch, type ConsumedMessage, nextOffset, type OutgoingMessage } from "./message.ts";
 export { openProducer, type Producer } from "./producer.ts";
 export {

@@ -6,6 +6,8 @@ export interface OutgoingMessage {
   headers?: Record<string, string>;
   /** The record's timestamp (CreateTime), ms since the epoch; default the time of sending. */
   timestampMs?: number;
+  /** The partition to write to; default the client's partitioner (by key). */
+  partition?: number;
 }
 
 export interface ConsumedMessage {

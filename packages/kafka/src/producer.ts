@@ -19,6 +19,7 @@ function toKafkaMessages(messages: readonly OutgoingMessage[]): kafkajs.Message[
     value: m.value,
     ...(m.headers ? { headers: m.headers } : {}),
     ...(m.timestampMs === undefined ? {} : { timestamp: String(m.timestampMs) }),
+    ...(m.partition === undefined ? {} : { partition: m.partition }),
   }));
 }
 

@@ -86,21 +86,33 @@ export async function startPlatformaticBatchConsumer(
         if (seenJoins !== group.joins) {
           seenJoins = group.joins;
           await seed();
+          options.onJoin?.();
           resolveStarted();
         }
         const joinsAtFetch = group.joins;
         const batches = (await fetcher.fetch(assigned())).filter(() => !closing && joinsAtFetch === group.joins);
         const done: FetchedBatch[] = [];
+        /** What to commit per batch when its handler chose (null: nothing). */
+        const chosen = new Map<FetchedBatch, bigint | null>();
         const outcomes = await eachLimited(batches, options.concurrentPartitions ?? 1, async (batch) => {
           if (batch.messages.length > 0) {
-            await options.handle({ topic: batch.topic, partition: batch.partition, messages: batch.messages });
+            const handled = await options.handle({
+              topic: batch.topic,
+              partition: batch.partition,
+              messages: batch.messages,
+            });
+            if (handled) chosen.set(batch, handled.commitOffset === null ? null : BigInt(handled.commitOffset));
           }
           done.push(batch);
         });
         if (done.length > 0 && joinsAtFetch === group.joins) {
-          await group.consumer.commit({
-            offsets: done.map((b) => ({ topic: b.topic, partition: b.partition, offset: b.next, leaderEpoch: -1 })),
+          const offsets = done.flatMap((b) => {
+            const offset = chosen.has(b) ? chosen.get(b) : b.next;
+            return offset === null || offset === undefined
+              ? []
+              : [{ topic: b.topic, partition: b.partition, offset, leaderEpoch: -1 }];
           });
+          if (offsets.length > 0) await group.consumer.commit({ offsets });
           for (const b of done) fetcher.positions.set(key(b.topic, b.partition), b.next);
         }
         const failed = outcomes.find((o) => o.status === "rejected");
@@ -119,6 +131,9 @@ export async function startPlatformaticBatchConsumer(
   });
   return {
     started,
+    commit: async (topic, partition, offset) => {
+      await group.consumer.commit({ offsets: [{ topic, partition, offset: BigInt(offset), leaderEpoch: -1 }] });
+    },
     running: () => running,
     async close() {
       closing = true;

@@ -14,6 +14,7 @@ export function toProduce(topic: string, m: OutgoingMessage): MessageToProduce {
     out.headers = headers;
   }
   if (m.timestampMs !== undefined) out.timestamp = BigInt(m.timestampMs);
+  if (m.partition !== undefined) out.partition = m.partition;
   return out;
 }
 

@@ -2,7 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { Consumer } from "@platformatic/kafka";
 import type { KafkaClient } from "../client.ts";
-import type { PartitionRange, ReadRangesOptions } from "../range.ts";
+import { advancePlan, inPlan, type PartitionRange, type ReadRangesOptions, rangePlans } from "../range.ts";
 import { Fetcher, key } from "./fetcher.ts";
 import { baseOptions } from "./options.ts";
 
@@ -12,7 +12,7 @@ export async function readRangesPlatformatic(
   ranges: readonly PartitionRange[],
   options: ReadRangesOptions,
 ): Promise<void> {
-  const pending = new Map(ranges.filter((r) => r.to > r.from).map((r) => [r.partition, r]));
+  const pending = rangePlans(ranges);
   if (pending.size === 0) return;
   const consumer = new Consumer({
     ...baseOptions(client, "-range"),
@@ -28,24 +28,26 @@ export async function readRangesPlatformatic(
       maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
       maxBytes: 16 * 1024 * 1024,
     });
-    for (const r of pending.values()) fetcher.positions.set(key(topic, r.partition), r.from);
+    for (const [partition, plan] of pending) {
+      fetcher.positions.set(key(topic, partition), (plan.ranges[0] as PartitionRange).from);
+    }
     const idleMs = options.idleMs ?? 3_000;
     let lastProgress = Date.now();
     while (pending.size > 0 && Date.now() - lastProgress <= idleMs) {
       const batches = await fetcher.fetch([...pending.keys()].map((partition) => ({ topic, partition })));
       for (const b of batches) {
-        const range = pending.get(b.partition);
-        if (!range) continue;
+        const plan = pending.get(b.partition);
+        if (!plan) continue;
         lastProgress = Date.now();
-        const inside = b.messages.filter((m) => {
-          const o = BigInt(m.offset);
-          return o >= range.from && o < range.to;
-        });
+        const inside = b.messages.filter((m) => inPlan(plan, BigInt(m.offset)));
         if (inside.length > 0) await options.handle(inside);
-        fetcher.positions.set(key(topic, b.partition), b.next);
-        if (b.next >= range.to) {
+        // Several ranges: on to the next one past what this fetch read, skipping what lies between.
+        const next = options.enough?.(b.partition) ? undefined : advancePlan(plan, b.next - 1n);
+        if (next === undefined) {
           pending.delete(b.partition);
           fetcher.positions.delete(key(topic, b.partition));
+        } else {
+          fetcher.positions.set(key(topic, b.partition), next);
         }
       }
     }
