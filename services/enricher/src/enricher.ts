@@ -17,6 +17,7 @@ import { describeRedisSettings, openRedis } from "@trailstream/redis";
 import { fatalSignal, type Logger, type RunningService } from "@trailstream/runtime";
 import type { Registry } from "prom-client";
 import { RedisDedupStore } from "./dedup-redis.ts";
+import { ensureIndexTopic, type Indexer, startIndexer } from "./indexer.ts";
 import { createMetrics, type EnricherMetrics } from "./metrics.ts";
 import {
   applySelectors,
@@ -173,6 +174,28 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
     { topic: config.topicEvents, maxMessageBytes: topicMax ?? "unknown (default 1048588)" },
     "events topic size bound",
   );
+  // The lookup index: a consumer of the events topic in this process (decision 0010).
+  let indexer: Indexer | undefined;
+  if (config.lookupIndex) {
+    try {
+      await ensureIndexTopic(kafka, config.topicEvents, config.topicEventsIndex).catch((error: unknown) =>
+        log.warn({ err: error }, "could not check or create the lookup index topic; using it as it is"),
+      );
+      indexer = await startIndexer(kafka, {
+        eventsTopic: config.topicEvents,
+        indexTopic: config.topicEventsIndex,
+        groupId: `${config.groupId}.index`,
+        blockRecords: config.lookupIndexBlockRecords,
+        blockAgeMs: config.lookupIndexBlockAgeMs,
+        log,
+        now,
+      });
+      log.info({ topic: config.topicEventsIndex }, "lookup index writer started");
+    } catch (error) {
+      // Only a hint for `lookup`, which reads what the index does not cover: the enricher runs on.
+      log.warn({ err: error }, "lookup index writer not started: lookups read the events topic in full");
+    }
+  }
   let pipe: TransactionalPipe;
   try {
     pipe = await startTransactionalPipe(kafka, {
@@ -211,6 +234,7 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
       },
     });
   } catch (error) {
+    await indexer?.stop();
     await closeRedis();
     throw error;
   }
@@ -228,6 +252,7 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
     },
     async stop() {
       await pipe.close();
+      await indexer?.stop();
       await closeRedis();
     },
   };

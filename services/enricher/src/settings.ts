@@ -35,6 +35,35 @@ export const SETTINGS = {
     ],
     (r) => r.string("ENRICHER_TRANSACTIONAL_ID_PREFIX", r.string("ENRICHER_GROUP_ID", "trailstream-enricher")),
   ),
+  lookupIndex: setting.boolean(
+    "LOOKUP_INDEX",
+    true,
+    "Write the lookup index (a Bloom filter per block of the events topic) that `trailstream lookup` reads",
+  ),
+  topicEventsIndex: setting.group(
+    [
+      {
+        name: "TOPIC_EVENTS_INDEX",
+        type: "string",
+        default: "<TOPIC_EVENTS>.index",
+        range: "",
+        doc: "Topic of the lookup index (created when missing, 8 partitions per events partition)",
+      },
+    ],
+    (r) => r.string("TOPIC_EVENTS_INDEX", `${r.string("TOPIC_EVENTS", "cloudtrail.events")}.index`),
+  ),
+  lookupIndexBlockRecords: setting.integer(
+    "LOOKUP_INDEX_BLOCK_RECORDS",
+    2_000,
+    { min: 1, max: 1_000_000 },
+    "A lookup index block closes at this many records of an events partition",
+  ),
+  lookupIndexBlockAgeMs: setting.duration(
+    "LOOKUP_INDEX_BLOCK_AGE",
+    "1m",
+    { min: "100ms" },
+    "...or once it spans this much time (the newest records are unindexed until then)",
+  ),
   dedupTtlMs: setting.duration("DEDUP_TTL", "24h", { min: "1s" }, "How long an event identity is remembered"),
   dedupKeyPrefix: setting.string("DEDUP_KEY_PREFIX", "dedup:", "Start of every dedup key in Redis"),
   dedupShardsPerHour: setting.integer(
@@ -106,8 +135,8 @@ export function loadSettings(env: Env = process.env, warn?: (message: string) =>
     env,
     (v, r) =>
       r.require(
-        new Set([v.topicRaw, v.topicEvents, v.topicDlq]).size === 3,
-        "TOPIC_RAW, TOPIC_EVENTS and TOPIC_DLQ must be three different topics",
+        new Set([v.topicRaw, v.topicEvents, v.topicDlq, v.topicEventsIndex]).size === 4,
+        "TOPIC_RAW, TOPIC_EVENTS, TOPIC_DLQ and TOPIC_EVENTS_INDEX must be four different topics",
       ),
     warn,
   );
