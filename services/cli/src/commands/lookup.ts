@@ -4,20 +4,32 @@
 // over the last hour reads about an hour of the topic, not all of it.
 import { parseArgs } from "node:util";
 import {
-  type CloudTrailRecord,
+  blockMayAnswer,
+  decodeIndexBlock,
   decodeLogFile,
+  type IndexBlock,
+  indexPartitionOf,
   isPlainObject,
   LookupError,
   LookupPage,
   type LookupRequest,
   type LookupRequestInput,
+  lookupRecordOf,
   lookupRequest,
+  newestUnread,
+  nextRound,
+  type OffsetWindow,
+  planIndexedRead,
+  type ReadSegment,
+  segmentOffsets,
 } from "@trailstream/cloudtrail";
 import {
   type ConsumedMessage,
   createKafka,
   endOffsets,
+  type KafkaClient,
   offsetsAt,
+  type PartitionOffset,
   readKafkaSettings,
   readRanges,
 } from "@trailstream/kafka";
@@ -43,6 +55,10 @@ Options (the AWS CLI's):
   --event-category insight     Insights events instead of the others
 Options (trailstream's):
   --topic NAME                 the events topic (default TOPIC_EVENTS or cloudtrail.events)
+  --index-topic NAME           its lookup index, written by the enricher (default TOPIC_EVENTS_INDEX
+                               or <topic>.index); only a hint: what it does not cover is read in full
+  --no-index                   read the events topic without the index
+  --stats                      print what was read (records, index blocks, rounds) to stderr as JSON
   --max-delivery-delay D       how long after its eventTime an event may reach the topic (default 1h)
   -h, --help
 
@@ -66,6 +82,9 @@ export async function lookupCommand(argv: string[]): Promise<number> {
       "next-token": { type: "string" },
       "event-category": { type: "string" },
       topic: { type: "string" },
+      "index-topic": { type: "string" },
+      "no-index": { type: "boolean", default: false },
+      stats: { type: "boolean", default: false },
       "max-delivery-delay": { type: "string", default: "1h" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -87,8 +106,9 @@ export async function lookupCommand(argv: string[]): Promise<number> {
     const request = lookupRequest(input);
     const page = new LookupPage(request);
     if (positionals.length > 0) await fromFiles(positionals, page);
-    else await fromTopic(values.topic, request, delayMs, page);
+    else await fromTopic(values.topic, values["no-index"] ? null : values["index-topic"], request, delayMs, page);
     await writeLine(process.stdout, JSON.stringify(page.response(), null, 4));
+    if (values.stats) process.stderr.write(`${JSON.stringify(stats)}\n`);
     return EXIT.ok;
   } catch (error) {
     if (!(error instanceof LookupError)) throw error;
@@ -148,19 +168,38 @@ export function recordFilter(request: LookupRequest): ((raw: Buffer) => boolean)
   return (raw) => raw.includes(needle) || raw.includes("\\u") || (slash && raw.includes("\\/"));
 }
 
+/** What a lookup read, for --stats. */
+const stats = {
+  /** Records fetched inside the ranges read. */
+  records: 0,
+  /** Of those, records parsed (the others cannot hold the value). */
+  parsed: 0,
+  /** readRanges calls on the events topic (slices or rounds). */
+  reads: 0,
+  /** Index blocks overlapping the window (null: no index used), offsets planned to read, offsets in the window. */
+  indexBlocks: null as number | null,
+  plannedOffsets: null as string | null,
+  windowOffsets: "0",
+  ms: 0,
+};
+const started = performance.now();
+
 /** The first slice read ends this far before the newest time that can answer; each next is 8 times wider. */
 const FIRST_SLICE_MS = 60_000;
 
 /**
- * Reads the topic newest first, in slices of Kafka time going back from the end: the offsets at
- * a time T (Kafka's time index) split what is read from what is not, and every unread record has a
- * timestamp before T, so an eventTime before T + CLOCK_SKEW_MS. Once the page is full with events
- * at or after that, nothing unread can enter it and reading stops: a first page of a common
- * attribute reads minutes, not the hour. A later page (NextToken) starts at the previous page's
- * last event instead of the end time.
+ * Reads the topic newest first. With index blocks for the window (the enricher writes them, see
+ * readIndex), only what the index cannot rule out is read, in rounds, the newest first, until the
+ * page is full with events no unread block can be newer than. Without, in slices of Kafka time
+ * going back from the end: the offsets at a time T (Kafka's time index) split what is read from
+ * what is not, and every unread record has a timestamp before T, so an eventTime before T +
+ * CLOCK_SKEW_MS. Once the page is full with events at or after that, nothing unread can enter it
+ * and reading stops: a first page of a common attribute reads minutes, not the hour. A later page
+ * (NextToken) starts at the previous page's last event instead of the end time.
  */
 async function fromTopic(
   topicFlag: string | undefined,
+  indexFlag: string | undefined | null,
   request: LookupRequest,
   delayMs: number,
   page: LookupPage,
@@ -168,6 +207,7 @@ async function fromTopic(
   const r = new ConfigReader();
   const connection = readKafkaSettings(r, "trailstream-lookup");
   const topic = topicFlag ?? r.string("TOPIC_EVENTS", "cloudtrail.events");
+  const indexTopic = indexFlag === null ? null : (indexFlag ?? r.string("TOPIC_EVENTS_INDEX", `${topic}.index`));
   r.done();
   const kafka = createKafka(connection);
   const { startMs } = request;
@@ -184,18 +224,28 @@ async function fromTopic(
       : await offsetsAt(kafka, topic, newestMs + delayMs + 1);
   const wanted = recordFilter(request);
   const handle = (messages: ConsumedMessage[]) => {
+    stats.records += messages.length;
     for (const m of messages) {
       if (!m.value) continue;
       if (wanted && !wanted(m.value)) continue;
-      let envelope: unknown;
-      try {
-        envelope = JSON.parse(m.value.toString("utf8"));
-      } catch {
-        continue;
-      }
-      if (isPlainObject(envelope) && isPlainObject(envelope.event)) page.offer(envelope.event as CloudTrailRecord);
+      stats.parsed++;
+      const record = lookupRecordOf(m.value);
+      if (record) page.offer(record);
     }
   };
+  const windows = windowsOf(lowest, upper);
+  stats.windowOffsets = segmentOffsets(windows).toString();
+  if (indexTopic !== null) {
+    const blocks = await readIndex(kafka, indexTopic, topic, request, windows, lowest.length);
+    if (blocks.length > 0) {
+      const plan = planIndexedRead(windows, blocks, (b) => blockMayAnswer(b, request));
+      stats.indexBlocks = blocks.length;
+      stats.plannedOffsets = segmentOffsets(plan).toString();
+      await readIndexed(kafka, topic, plan, page, handle);
+      stats.ms = Math.round(performance.now() - started);
+      return;
+    }
+  }
   let width = FIRST_SLICE_MS;
   const top = Number.isFinite(newestMs) ? newestMs : Date.now();
   for (;;) {
@@ -212,9 +262,109 @@ async function fromTopic(
       return { partition: p.partition, from: p.offset < to ? p.offset : to, to };
     });
     await readRanges(kafka, topic, ranges, { handle });
+    stats.reads++;
     const exhausted = lower.every((p) => p.offset <= (from.get(p.partition) ?? p.offset));
+    stats.ms = Math.round(performance.now() - started);
     if (last || exhausted || page.floorMs >= sliceMs + CLOCK_SKEW_MS) return;
     upper = ranges.map((p) => ({ partition: p.partition, offset: p.from }));
     width *= 8;
+  }
+}
+
+function windowsOf(lowest: readonly PartitionOffset[], upper: readonly PartitionOffset[]): OffsetWindow[] {
+  const end = new Map(upper.map((p) => [p.partition, p.offset]));
+  return lowest.map((p) => {
+    const to = end.get(p.partition) ?? p.offset;
+    return { partition: p.partition, from: p.offset < to ? p.offset : to, to };
+  });
+}
+
+/**
+ * The index blocks of the lookup's attribute key (EventName's, the smallest, when there is none)
+ * that overlap the windows. Index records are stamped with their block's newest record time, so
+ * the index is read from the time the topic is read from; a partition's reading stops at a block
+ * past its window's end. None when the index topic is missing or unreadable: it is only a hint.
+ */
+async function readIndex(
+  kafka: KafkaClient,
+  indexTopic: string,
+  topic: string,
+  request: LookupRequest,
+  windows: readonly OffsetWindow[],
+  eventsPartitions: number,
+): Promise<IndexBlock[]> {
+  const key = request.attribute?.key ?? "EventName";
+  const byPartition = new Map(windows.filter((w) => w.to > w.from).map((w) => [w.partition, w]));
+  if (byPartition.size === 0) return [];
+  let starts: PartitionOffset[];
+  let ends: PartitionOffset[];
+  try {
+    ends = await endOffsets(kafka, indexTopic);
+    starts = await offsetsAt(
+      kafka,
+      indexTopic,
+      request.startMs === undefined ? undefined : request.startMs - CLOCK_SKEW_MS,
+    );
+  } catch {
+    return [];
+  }
+  if (ends.length === 0) return [];
+  /** Per index partition, the events partitions whose blocks of `key` it holds. */
+  const holds = new Map<number, number[]>();
+  for (const p of byPartition.keys()) {
+    const q = indexPartitionOf(key, p, eventsPartitions, ends.length);
+    holds.set(q, [...(holds.get(q) ?? []), p]);
+  }
+  const start = new Map(starts.map((p) => [p.partition, p.offset]));
+  const ranges = ends
+    .filter((e) => holds.has(e.partition))
+    .map((e) => ({ partition: e.partition, from: start.get(e.partition) ?? e.offset, to: e.offset }));
+  const blocks: IndexBlock[] = [];
+  /** Per events partition, the furthest offset a block read reached. */
+  const reached = new Map<number, bigint>();
+  await readRanges(kafka, indexTopic, ranges, {
+    handle(messages) {
+      for (const m of messages) {
+        const b = decodeIndexBlock(m.value);
+        if (!b || b.topic !== topic || b.key !== key) continue;
+        const w = byPartition.get(b.partition);
+        if (!w) continue;
+        if (b.to > (reached.get(b.partition) ?? 0n)) reached.set(b.partition, b.to);
+        if (b.to > w.from && b.from < w.to) blocks.push(b);
+      }
+    },
+    enough: (q) => (holds.get(q) ?? []).every((p) => (reached.get(p) ?? 0n) >= (byPartition.get(p) as OffsetWindow).to),
+  });
+  return blocks;
+}
+
+/** The first round reads the index's gaps and this many offsets of blocks; each next one 4 times more. */
+const FIRST_ROUND_OFFSETS = 20_000n;
+
+/**
+ * Reads the planned segments in rounds, the newest first, until the page is full with events newer
+ * than anything a segment left unread can hold.
+ */
+async function readIndexed(
+  kafka: KafkaClient,
+  topic: string,
+  segments: ReadSegment[],
+  page: LookupPage,
+  handle: (messages: ConsumedMessage[]) => void,
+): Promise<void> {
+  let remaining = segments;
+  let budget = FIRST_ROUND_OFFSETS;
+  while (remaining.length > 0) {
+    const { now, later } = nextRound(remaining, budget);
+    await readRanges(
+      kafka,
+      topic,
+      now.map((s) => ({ partition: s.partition, from: s.from, to: s.to })),
+      { handle },
+    );
+    stats.reads++;
+    if (page.floorMs > newestUnread(later)) return;
+    remaining = later;
+    budget *= 4n;
   }
 }
