@@ -5,6 +5,9 @@
 // private redis-server.
 //   eval "$(deploy/local/stack env)"
 //   node bench/enricher.ts [--records 200000] [--partitions 4] [--runs 3] [--concurrency N] [--max-bytes-per-partition B] [--no-streams]
+//   node bench/enricher.ts --lookup-index [...] the enricher with its lookup index writer (LOOKUP_INDEX=on, the
+//                                              default) beside it without (off, as in the other rows), each round;
+//                                              time until the raw group's lag is 0, then until the index's is
 //   node bench/enricher.ts --selectors [...]   also the enricher with 20 advanced EVENT_SELECTORS in each round,
 //                                              beside it without (the last selector keeps every management
 //                                              event: each record is tested against up to 20 and the output
@@ -41,6 +44,7 @@ const { values } = parseArgs({
     "max-bytes-per-partition": { type: "string", default: "1048576" },
     concurrency: { type: "string", default: "" },
     selectors: { type: "boolean", default: false },
+    "lookup-index": { type: "boolean", default: false },
   },
 });
 const total = Number(values.records);
@@ -100,6 +104,8 @@ interface EnricherRun {
   /** Mean `MEMORY USAGE` of the claim hashes. */
   memoryUsagePerKey: number;
   keys: number;
+  /** With the lookup index: seconds from the start until the indexer's group had indexed every event. */
+  indexedSeconds?: number;
 }
 
 /** 20 advanced selectors of the kinds teams write; the data ones turn every record away, the last keeps every management event. */
@@ -138,14 +144,14 @@ const TWENTY_SELECTORS = JSON.stringify({
   ],
 });
 
-async function enricherRun(i: number, selectors = false): Promise<EnricherRun> {
+async function enricherRun(i: number, selectors = false, lookupIndex = false): Promise<EnricherRun> {
   const redis = new PrivateRedis(await freePort());
   await redis.start();
   const client = openRedis(redisSettings(redis.url, { commandTimeoutMs: 30_000 }));
   await client.connected();
   try {
     const usedBefore = usedMemory(replyText(await client.command(["INFO", "memory"])) ?? "");
-    const tag = `${i}${selectors ? "s" : ""}`;
+    const tag = `${i}${selectors ? "s" : ""}${lookupIndex ? "x" : ""}`;
     const topics = { events: `${name}.events.${tag}`, dlq: `${name}.dlq.${tag}` };
     await ensureTopics(kafka, [
       { topic: topics.events, partitions },
@@ -163,6 +169,7 @@ async function enricherRun(i: number, selectors = false): Promise<EnricherRun> {
       KAFKA_MAX_BYTES_PER_PARTITION: values["max-bytes-per-partition"],
       ...(values.concurrency ? { ENRICHER_PARTITIONS_CONCURRENTLY: values.concurrency } : {}),
       ...(selectors ? { EVENT_SELECTORS: TWENTY_SELECTORS } : {}),
+      LOOKUP_INDEX: lookupIndex ? "true" : "false",
     });
     // The enricher logs to stdout, where the result goes: only fatal lines.
     const enricher = await startEnricher(config, { log: createLogger("enricher", "fatal") });
@@ -170,6 +177,12 @@ async function enricherRun(i: number, selectors = false): Promise<EnricherRun> {
     const start = performance.now();
     await waitForLag0(kafka, groupId, raw, 600_000);
     const seconds = (performance.now() - start) / 1_000;
+    let indexedSeconds: number | undefined;
+    if (lookupIndex) {
+      // The indexer commits up to its last block; the open ones are written a block age (1 min) later.
+      await waitForLag0(kafka, `${groupId}.index`, topics.events, 600_000);
+      indexedSeconds = (performance.now() - start) / 1_000;
+    }
     const histogramMean = async (h: typeof enricher.metrics.redisSeconds) => {
       const v = (await h.get()).values;
       const sum = v.find((x) => x.metricName?.endsWith("_sum"))?.value ?? 0;
@@ -203,6 +216,7 @@ async function enricherRun(i: number, selectors = false): Promise<EnricherRun> {
       usedMemoryPerKey: (usedAfter - usedBefore) / truth.identities.size,
       memoryUsagePerKey: sampledBytes / sampled,
       keys,
+      ...(indexedSeconds === undefined ? {} : { indexedSeconds }),
     };
   } finally {
     await client.close();
@@ -323,11 +337,15 @@ const perf: Awaited<ReturnType<typeof consumerPerformance>>[] = [];
 const enr: EnricherRun[] = [];
 const streams: StreamsRun[] = [];
 const withSelectors: EnricherRun[] = [];
+const withIndex: EnricherRun[] = [];
 const steps: [string, (i: number) => Promise<{ recordsPerSecond: number }>, { recordsPerSecond: number }[]][] = [
   ["ConsumerPerformance", consumerPerformance, perf],
   ["enricher", enricherRun, enr],
   ...(values.selectors
     ? [["enricher, 20 selectors", (i: number) => enricherRun(i, true), withSelectors] as (typeof steps)[number]]
+    : []),
+  ...(values["lookup-index"]
+    ? [["enricher, lookup index on", (i: number) => enricherRun(i, false, true), withIndex] as (typeof steps)[number]]
     : []),
   ...(withStreams ? [["Kafka Streams", streamsRun, streams] as (typeof steps)[number]] : []),
 ];
@@ -381,6 +399,13 @@ console.log(
             selectorsAlone: selectorStep,
             // What the selectors would cost the enricher if matching were its only extra work.
             selectorsShareOfEnricherRecordTime: (selectorStep?.matchNsPerRecord ?? 0) / (1e9 / enricherMedian),
+          }
+        : {}),
+      ...(values["lookup-index"]
+        ? {
+            enricherWithLookupIndex: withIndex,
+            lookupIndexMedian: median(withIndex, (e) => e.recordsPerSecond),
+            lookupIndexRatio: median(withIndex, (e) => e.recordsPerSecond) / enricherMedian,
           }
         : {}),
       redisBytesPerIdentity: last

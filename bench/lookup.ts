@@ -11,19 +11,33 @@
 // is read (the run prints both). Each record reaches Kafka up to 5 minutes after its eventTime
 // (its Kafka timestamp is eventTime + U(0, 5 min)).
 //
-// Queries, each timed `--runs` times (median reported):
+// The lookup index is written as the enricher writes it: its indexer (services/enricher/src/indexer.ts,
+// with the enricher's default block settings) consumes the produced topic into `<topic>.index`
+// (skipped when that topic already holds records); the run prints how long that took.
+//
+// Queries, each timed `--runs` times (median reported), with the index and, with `--compare`, with
+// `--no-index` too (the rare query then reads the whole hour: minutes):
 //   common: EventName=GetObject (40% of events), --max-results 50: a first page;
 //   page 2: the same with the first page's --next-token;
 //   rare:   EventName=DeleteBucket, which occurs 5 times in the hour: the whole hour is read.
 //   eval "$(deploy/local/stack env)"
 //   node bench/lookup.ts [--hours 24] [--rate 2000] [--sparse-rate 20] [--runs 3]
-//        [--topic NAME --now MS]  (reuse a topic an earlier run kept with --keep)
+//        [--topic NAME --now MS]  (reuse a topic an earlier run kept with --keep) [--compare]
 // Results: docs/benchmarks.md.
 import { execFile } from "node:child_process";
 import { loadavg } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
-import { createKafka, deleteTopics, endOffsets, ensureTopics, openProducer } from "../packages/kafka/src/index.ts";
+import {
+  consumerGroupLag,
+  createKafka,
+  deleteTopics,
+  endOffsets,
+  ensureTopics,
+  openProducer,
+} from "../packages/kafka/src/index.ts";
+import { ConfigReader } from "../packages/runtime/src/index.ts";
+import { ensureIndexTopic, SETTINGS, startIndexer } from "../services/enricher/src/index.ts";
 import { random } from "../test/support/enricher.ts";
 import { uniqueName } from "../test/support/servers.ts";
 
@@ -38,6 +52,7 @@ const { values } = parseArgs({
     now: { type: "string" },
     keep: { type: "boolean", default: false },
     only: { type: "string" },
+    compare: { type: "boolean", default: false },
   },
 });
 const hours = Number(values.hours);
@@ -177,14 +192,49 @@ if (topic === undefined) {
   );
 }
 
+// The index, written by the enricher's indexer with the enricher's defaults.
+const indexTopic = `${topic}.index`;
+const indexed = await endOffsets(kafka, indexTopic).catch(() => []);
+let indexing: { seconds: number; blocks: number; recordsPerSecond: number; load1: number[] } | undefined;
+if (indexed.reduce((n, p) => n + p.offset, 0n) === 0n) {
+  await ensureIndexTopic(kafka, topic, indexTopic);
+  const groupId = `${topic}.indexer.${Date.now()}`;
+  const total = (await endOffsets(kafka, topic)).reduce((n, p) => n + Number(p.offset), 0);
+  const load1 = [loadavg()[0] ?? 0];
+  const t = performance.now();
+  const indexer = await startIndexer(kafka, {
+    eventsTopic: topic,
+    indexTopic,
+    groupId,
+    blockRecords: SETTINGS.lookupIndexBlockRecords.read(new ConfigReader({})),
+    blockAgeMs: SETTINGS.lookupIndexBlockAgeMs.read(new ConfigReader({})),
+  });
+  for (;;) {
+    const lag = await consumerGroupLag(kafka, groupId, topic);
+    if (lag === 0n) break;
+    console.error(`indexing: ${lag} records to go, ${indexer.blocksWritten()} blocks, load ${loadavg()[0]}`);
+    load1.push(loadavg()[0] ?? 0);
+    await new Promise((r) => setTimeout(r, 10_000));
+  }
+  const seconds = (performance.now() - t) / 1_000;
+  indexing = {
+    seconds: Number(seconds.toFixed(0)),
+    blocks: indexer.blocksWritten(),
+    recordsPerSecond: Math.round(total / seconds),
+    load1: load1.map((l) => Number(l.toFixed(2))),
+  };
+  await indexer.stop();
+  console.error(`indexed ${total} records in ${seconds.toFixed(0)} s: ${JSON.stringify(indexing)}`);
+}
+
 const main = resolve(import.meta.dirname, "../services/cli/src/main.ts");
 interface Answer {
   Events: { EventTime?: string }[];
   NextToken?: string;
 }
-async function timed(args: string[]): Promise<{ seconds: number; answer: Answer }> {
+async function timed(args: string[]): Promise<{ seconds: number; answer: Answer; stats: unknown }> {
   const t = performance.now();
-  const { stdout } = await promisify(execFile)(
+  const { stdout, stderr } = await promisify(execFile)(
     process.execPath,
     [
       main,
@@ -193,6 +243,7 @@ async function timed(args: string[]): Promise<{ seconds: number; answer: Answer 
       topic as string,
       "--max-delivery-delay",
       "10m",
+      "--stats",
       "--start-time",
       new Date(windowStart).toISOString(),
       "--end-time",
@@ -201,14 +252,15 @@ async function timed(args: string[]): Promise<{ seconds: number; answer: Answer 
     ],
     { env: { PATH: process.env.PATH ?? "", KAFKA_BROKERS: brokers.join(",") }, maxBuffer: 256 * 1024 * 1024 },
   );
-  return { seconds: (performance.now() - t) / 1_000, answer: JSON.parse(stdout) as Answer };
+  const stats: unknown = JSON.parse(stderr.trim().split("\n").at(-1) ?? "null");
+  return { seconds: (performance.now() - t) / 1_000, answer: JSON.parse(stdout) as Answer, stats };
 }
 
 const common = ["--lookup-attributes", "AttributeKey=EventName,AttributeValue=GetObject", "--max-results", "50"];
 const firstPage = await timed(common);
 const token = firstPage.answer.NextToken;
 if (token === undefined) throw new Error("the common query gave no NextToken");
-const queries: [string, string[]][] = [
+const base: [string, string[]][] = [
   ["common: EventName=GetObject, first page of 50", common],
   ["page 2: the same with --next-token", [...common, "--next-token", token]],
   [
@@ -216,6 +268,12 @@ const queries: [string, string[]][] = [
     ["--lookup-attributes", "AttributeKey=EventName,AttributeValue=DeleteBucket"],
   ],
 ];
+const queries: [string, string[]][] = values.compare
+  ? base.flatMap(([q, a]): [string, string[]][] => [
+      [q, a],
+      [`${q}, --no-index`, [...a, "--no-index"]],
+    ])
+  : base;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const results = [];
 for (const [query, args] of queries) {
@@ -223,12 +281,16 @@ for (const [query, args] of queries) {
   const seconds: number[] = [];
   const loads: number[] = [];
   let answer: Answer = { Events: [] };
+  let stats: unknown;
   for (let r = 0; r < runs; r++) {
     loads.push(loadavg()[0] ?? 0);
     const x = await timed(args);
     seconds.push(x.seconds);
     answer = x.answer;
-    console.error(`${query}: ${x.seconds.toFixed(2)} s, ${x.answer.Events.length} events, load ${loads.at(-1)}`);
+    stats = x.stats;
+    console.error(
+      `${query}: ${x.seconds.toFixed(2)} s, ${x.answer.Events.length} events, load ${loads.at(-1)}, ${JSON.stringify(x.stats)}`,
+    );
   }
   results.push({
     query,
@@ -238,6 +300,7 @@ for (const [query, args] of queries) {
     newest: answer.Events[0]?.EventTime,
     oldest: answer.Events.at(-1)?.EventTime,
     nextToken: answer.NextToken !== undefined,
+    stats,
     load1: loads.map((l) => Number(l.toFixed(2))),
   });
 }
@@ -249,6 +312,7 @@ console.log(
       now,
       records,
       window: [new Date(windowStart).toISOString(), new Date(windowEnd).toISOString()],
+      indexing,
       results,
     },
     null,
@@ -256,4 +320,4 @@ console.log(
   ),
 );
 if (values.keep) console.error(`kept ${topic}: --topic ${topic} --now ${now}`);
-else await deleteTopics(kafka, [topic]);
+else await deleteTopics(kafka, [topic, indexTopic]);
