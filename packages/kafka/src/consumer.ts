@@ -35,6 +35,12 @@ export interface BatchConsumerOptions {
   onJoin?: () => void;
   /** The consumer failed; with `restart: false` it stopped for good (running() turns false). */
   onCrash?: (error: unknown, restart: boolean) => void;
+  /**
+   * The group's session timeout (default 30 s). A member that stops heartbeating (killed, or
+   * restarted as a new member after a broker outage) holds its partitions this long. The handler
+   * must finish well inside it: the consumer heartbeats between batches.
+   */
+  sessionTimeoutMs?: number;
 }
 
 export interface BatchHandled {
@@ -63,8 +69,8 @@ export async function startBatchConsumer(kafka: KafkaClient, options: BatchConsu
     groupId: options.groupId,
     readUncommitted: options.readCommitted === false,
     allowAutoTopicCreation: false,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3_000,
+    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+    heartbeatInterval: Math.min(3_000, Math.max(500, Math.floor((options.sessionTimeoutMs ?? 30_000) / 10))),
     // A fetch returns as soon as one record is there (minBytes 1), so this adds no latency; it bounds
     // how long close() waits for the fetch in flight on a quiet topic (kafkajs's default is 5 s), so
     // an idle service stops within a second of SIGTERM.

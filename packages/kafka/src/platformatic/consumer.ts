@@ -39,8 +39,8 @@ export async function startPlatformaticBatchConsumer(
   const group = new Group(kafka, {
     groupId: options.groupId,
     topics: options.topics,
-    sessionTimeoutMs: 30_000,
-    heartbeatIntervalMs: 3_000,
+    sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
+    heartbeatIntervalMs: Math.min(3_000, Math.max(500, Math.floor((options.sessionTimeoutMs ?? 30_000) / 10))),
     readCommitted: options.readCommitted !== false,
     maxWaitMs: FETCH_MAX_WAIT_MS,
     onError: (error) => options.onCrash?.(error, true),
