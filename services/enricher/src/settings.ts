@@ -100,11 +100,15 @@ export const SETTINGS = {
     "block",
     "Redis unreachable: stop consuming (block) or pass records through unchecked (pass)",
   ),
+  // 10 s, not kafkajs's 30 s: a killed instance, or one kafkajs restarted as a new member after a
+  // broker outage longer than its retries, holds its partitions this long
+  // (test/integration/kafka-broker-restart.test.ts). The enricher heartbeats between batches and
+  // while it waits for Redis, and a batch takes well under a second.
   sessionTimeoutMs: setting.integer(
     "KAFKA_SESSION_TIMEOUT_MS",
-    30_000,
+    10_000,
     { min: 6_000, max: 300_000 },
-    "Consumer group session timeout, ms",
+    "Consumer group session timeout: how long a killed or restarted instance holds its partitions, ms",
   ),
   transactionTimeoutMs: setting.integer(
     "KAFKA_TRANSACTION_TIMEOUT_MS",
