@@ -10,7 +10,9 @@
 // of the feed, so the kills spread over the whole run instead of its first minutes.
 //   eval "$(deploy/local/stack env)"
 //   node bench/fault-kill.ts [--events 1000000] [--kills 20] [--replicas 2] [--max-wait-ms 4000] [--seed N]
-//     [--rate EVENTS_PER_S] [--drain-timeout-s 1800]
+//     [--rate EVENTS_PER_S [--spread]] [--drain-timeout-s 1800]
+// --spread (with --rate) puts a burst's files one by one, evenly over its interval, instead of at its
+// start, so the pipeline always has work and a kill at any moment lands on work in flight.
 import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
@@ -36,6 +38,7 @@ const { values } = parseArgs({
     replicas: { type: "string", default: "2" },
     "max-wait-ms": { type: "string", default: "4000" },
     rate: { type: "string", default: "0" },
+    spread: { type: "boolean", default: false },
     "drain-timeout-s": { type: "string", default: "1800" },
     seed: { type: "string", default: String(Date.now() % 100_000) },
     "keep-logs": { type: "boolean", default: false },
@@ -115,7 +118,17 @@ try {
     const burstAt = feedStarted + i * intervalMs;
     const burst = estate.files.slice(put, put + perBurst);
     put += burst.length;
-    await putFiles(aws, burst);
+    const spread = values.spread && rate > 0;
+    const putting = spread
+      ? (async () => {
+          for (const [k, file] of burst.entries()) {
+            const at = burstAt + (k * intervalMs) / burst.length;
+            await new Promise((r) => setTimeout(r, Math.max(0, Math.floor(at - Date.now()))));
+            await putFiles(aws, [file]);
+          }
+        })()
+      : putFiles(aws, burst);
+    if (!spread) await putting;
     const killAt = rate > 0 ? burstAt + rnd() * intervalMs : Date.now() + rnd() * Number(values["max-wait-ms"]);
     await new Promise((r) => setTimeout(r, Math.max(0, Math.floor(killAt - Date.now()))));
     const replica = Math.floor(rnd() * pipeline.replicas[service].length);
@@ -137,6 +150,7 @@ try {
       `kill ${i + 1}/${victims.length}: ${service} ${replica + 1}; ${p.identities}/${estate.identities.size} identities out, ` +
         `enricher lag ${p.enricherLag}, alerter lag ${p.alerterLag}, ${p.queued} SQS messages`,
     );
+    await putting;
     if (rate > 0) await new Promise((r) => setTimeout(r, Math.max(0, burstAt + intervalMs - Date.now())));
   }
   await putFiles(aws, estate.files.slice(put));
@@ -172,7 +186,7 @@ console.log(
       records: estate.records,
       compressedMiB: Math.round(estate.compressedBytes / 2 ** 20),
       replicas: Number(values.replicas),
-      rate: rate > 0 ? rate : "bursts as fast as they go",
+      rate: rate > 0 ? `${rate}${values.spread ? ", spread" : ""}` : "bursts as fast as they go",
       kills: Object.fromEntries(SERVICES.map((s) => [s, kills.filter((k) => k.service === s).length])),
       killsWithWorkInFlight: kills.filter((k) => k.enricherLag !== "0" || Number(k.alerterLag) > pipeline.partitions)
         .length,
