@@ -24,6 +24,7 @@ import { openRedis, redisSettings, replyList, replyNumber, replyText } from "../
 import { createLogger } from "../packages/runtime/src/index.ts";
 import { applySelectors, decodeBatch, loadSettings, start as startEnricher } from "../services/enricher/src/index.ts";
 import {
+  consumerGroupLag,
   createKafka,
   ensureTopics,
   freePort,
@@ -179,8 +180,14 @@ async function enricherRun(i: number, selectors = false, lookupIndex = false): P
     const seconds = (performance.now() - start) / 1_000;
     let indexedSeconds: number | undefined;
     if (lookupIndex) {
-      // The indexer commits up to its last block; the open ones are written a block age (1 min) later.
-      await waitForLag0(kafka, `${groupId}.index`, topics.events, 600_000);
+      // The indexer commits up to its last block (the open ones are written a block age, 1 min,
+      // later), and not past the commit marker that ends each transactional partition: done when
+      // at most one offset per partition is left.
+      const deadline = Date.now() + 600_000;
+      while ((await consumerGroupLag(kafka, `${groupId}.index`, topics.events)) > BigInt(partitions)) {
+        if (Date.now() > deadline) throw new Error("the lookup indexer did not catch up in 10 min");
+        await new Promise((r) => setTimeout(r, 250));
+      }
       indexedSeconds = (performance.now() - start) / 1_000;
     }
     const histogramMean = async (h: typeof enricher.metrics.redisSeconds) => {
