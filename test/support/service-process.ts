@@ -60,14 +60,7 @@ export async function startServiceProcess(
   const port = options.port ?? (await freePort());
   const logFile = options.logDir === undefined ? undefined : join(options.logDir, `${name}.log`);
   const log = logFile === undefined ? undefined : createWriteStream(logFile, { flags: "a" });
-  // KAFKA_CLIENT goes through too: the suite can be run against either Kafka client library.
-  const base =
-    options.inheritEnv === false
-      ? {
-          PATH: process.env.PATH ?? "",
-          ...(process.env.KAFKA_CLIENT ? { KAFKA_CLIENT: process.env.KAFKA_CLIENT } : {}),
-        }
-      : process.env;
+  const base = options.inheritEnv === false ? { PATH: process.env.PATH ?? "" } : process.env;
   const stdout: string[] = [];
   const stderr: string[] = [];
   const watchers = new Set<{ match: (line: string) => boolean; resolve: () => void }>();

@@ -1,4 +1,4 @@
-// Produce requests are cut by bytes: kafkajs puts all of one call's records for a partition into
+// Produce requests are cut by bytes: the client puts all of one call's records for a partition into
 // one record batch, and the broker refuses a batch above `max.message.bytes` (1 MiB by default)
 // on every retry alike, so an unbounded burst for one key would never go through.
 import type { OutgoingMessage } from "./message.ts";

@@ -11,14 +11,9 @@ export interface KafkaSasl {
   password: string;
 }
 
-export const KAFKA_CLIENTS = ["kafkajs", "platformatic"] as const;
-export type KafkaClientKind = (typeof KAFKA_CLIENTS)[number];
-
 export interface KafkaSettings {
   brokers: readonly string[];
   clientId: string;
-  /** The client library for producers and consumers (default kafkajs); see docs/decisions/0001. */
-  client?: KafkaClientKind;
   ssl?: boolean;
   sasl?: KafkaSasl;
 }
@@ -33,8 +28,6 @@ export function readKafkaSettings(r: ConfigReader, clientId: string, brokersOver
   r.require(brokers.length > 0, "KAFKA_BROKERS is required (host:port, comma separated)");
   for (const b of brokers) r.require(/^[^\s:]+:\d{1,5}$/.test(b), `KAFKA_BROKERS: "${b}" is not host:port`);
   const settings: KafkaSettings = { brokers, clientId: r.string("KAFKA_CLIENT_ID", clientId) };
-  const client = r.oneOf("KAFKA_CLIENT", KAFKA_CLIENTS, "kafkajs");
-  if (client !== "kafkajs") settings.client = client;
   if (r.boolean("KAFKA_SSL", false)) settings.ssl = true;
   if (r.optionalString("KAFKA_SASL_MECHANISM") !== undefined) {
     settings.sasl = {
@@ -66,13 +59,6 @@ export function kafkaSetting(clientId: string): Setting<KafkaSettings> {
     [
       entry("KAFKA_BROKERS", "list", "Bootstrap brokers", "", "required, host:port"),
       entry("KAFKA_CLIENT_ID", "string", "Client id the brokers see", clientId),
-      entry(
-        "KAFKA_CLIENT",
-        "choice",
-        "Kafka client library (docs/decisions/0001)",
-        "kafkajs",
-        KAFKA_CLIENTS.join(", "),
-      ),
       entry("KAFKA_SSL", "boolean", "TLS to the brokers (NODE_EXTRA_CA_CERTS adds a CA)", "false"),
       entry("KAFKA_SASL_MECHANISM", "choice", "SASL mechanism; unset: no SASL", "", SASL_MECHANISMS.join(", ")),
       entry("KAFKA_SASL_USERNAME", "string", "SASL user", "", "required with a mechanism"),

@@ -2,7 +2,7 @@
 import { Admin, ConfigResourceTypes, ListOffsetTimestamps } from "@platformatic/kafka";
 import type { TopicSpec } from "../admin.ts";
 import type { KafkaClient } from "../client.ts";
-import { baseOptions } from "./options.ts";
+import { baseOptions, clearError } from "./options.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -10,6 +10,8 @@ export async function withAdmin<T>(client: KafkaClient, work: (admin: Admin) => 
   const admin = new Admin(baseOptions(client, "-admin"));
   try {
     return await work(admin);
+  } catch (error) {
+    throw clearError(error);
   } finally {
     await admin.close().catch(() => {});
   }
@@ -157,23 +159,29 @@ export async function consumerGroupLagPlatformatic(
   });
 }
 
+/** A topic's config value, or undefined when it cannot be read (no DescribeConfigs ACL). */
+export async function topicConfigPlatformatic(
+  client: KafkaClient,
+  topic: string,
+  name: string,
+): Promise<string | undefined> {
+  try {
+    return await withAdmin(client, async (admin) => {
+      const described = await admin.describeConfigs({
+        resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: topic, configurationKeys: [name] }],
+      });
+      return described[0]?.configs.find((c) => c.name === name)?.value ?? undefined;
+    });
+  } catch {
+    return undefined;
+  }
+}
+
 /** The topic's `max.message.bytes`, or undefined when it cannot be read. */
 export async function topicMaxMessageBytesPlatformatic(
   client: KafkaClient,
   topic: string,
 ): Promise<number | undefined> {
-  try {
-    return await withAdmin(client, async (admin) => {
-      const described = await admin.describeConfigs({
-        resources: [
-          { resourceType: ConfigResourceTypes.TOPIC, resourceName: topic, configurationKeys: ["max.message.bytes"] },
-        ],
-      });
-      const value = described[0]?.configs.find((c) => c.name === "max.message.bytes")?.value;
-      const n = Number(value);
-      return Number.isInteger(n) && n > 0 ? n : undefined;
-    });
-  } catch {
-    return undefined;
-  }
+  const n = Number(await topicConfigPlatformatic(client, topic, "max.message.bytes"));
+  return Number.isInteger(n) && n > 0 ? n : undefined;
 }

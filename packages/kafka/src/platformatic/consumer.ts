@@ -5,7 +5,7 @@ import type { KafkaClient } from "../client.ts";
 import type { BatchConsumer, BatchConsumerOptions } from "../consumer.ts";
 import { FETCH_MAX_WAIT_MS } from "../consumer.ts";
 import { type FetchedBatch, Fetcher, key, type TopicPartition } from "./fetcher.ts";
-import { Group } from "./group.ts";
+import { Group, GroupRefusedError } from "./group.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -119,6 +119,11 @@ export async function startPlatformaticBatchConsumer(
         if (failed) throw (failed as PromiseRejectedResult).reason;
       } catch (error) {
         if (closing) break;
+        if (error instanceof GroupRefusedError) {
+          running = false;
+          options.onCrash?.(error, false);
+          break;
+        }
         options.onCrash?.(error, true);
         // Whatever was not committed comes again: positions from the committed offsets.
         seenJoins = -1;

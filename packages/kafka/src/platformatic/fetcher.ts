@@ -219,7 +219,7 @@ function retriableOffsetFetch(error: unknown): boolean {
  * one range per producer id, so with two aborted transactions of one producer in a response the
  * first one's records were delivered; its filter runs first and removes only aborted batches.)
  */
-function decode(
+export function decode(
   topic: string,
   partition: number,
   from: bigint,

@@ -1,8 +1,8 @@
 // Group membership on @platformatic/kafka's Consumer: it joins, heartbeats in the background and
 // rejoins on a rebalance by itself; this tracks the generation and the assignment it gives.
-import { Consumer, FetchIsolationLevels } from "@platformatic/kafka";
+import { Consumer, FetchIsolationLevels, findErrorBy } from "@platformatic/kafka";
 import type { KafkaClient } from "../client.ts";
-import { baseOptions } from "./options.ts";
+import { baseOptions, describeError, isAuthenticationFailure } from "./options.ts";
 
 export interface GroupOptions {
   groupId: string;
@@ -12,6 +12,26 @@ export interface GroupOptions {
   readCommitted: boolean;
   maxWaitMs: number;
   onError?: (error: unknown) => void;
+}
+
+/**
+ * The group cannot be joined and retrying will not change that: another application holds the group
+ * with a protocol this one does not speak, or the credentials or ACLs refuse it. The consumer stops
+ * for good (kafkajs's `restart: false`), and the service says so.
+ */
+export class GroupRefusedError extends Error {
+  override readonly name = "GroupRefusedError";
+}
+
+function refused(error: unknown): boolean {
+  const e = error as Error;
+  return Boolean(
+    findErrorBy(e, "apiId", "INCONSISTENT_GROUP_PROTOCOL") ||
+      findErrorBy(e, "apiId", "GROUP_AUTHORIZATION_FAILED") ||
+      findErrorBy(e, "apiId", "TOPIC_AUTHORIZATION_FAILED") ||
+      findErrorBy(e, "apiId", "GROUP_MAX_SIZE_REACHED") ||
+      isAuthenticationFailure(e),
+  );
 }
 
 export class Group {
@@ -50,7 +70,14 @@ export class Group {
       for (const t of this.#topics) this.consumer.topics.track(t);
       this.#joining = this.consumer
         .joinGroup({})
-        .then(() => {})
+        .then(
+          () => {},
+          (error: unknown) => {
+            throw refused(error)
+              ? new GroupRefusedError(`cannot join the group: ${describeError(error)}`, { cause: error })
+              : error;
+          },
+        )
         .finally(() => {
           this.#joining = undefined;
         });

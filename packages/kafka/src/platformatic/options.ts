@@ -1,13 +1,59 @@
-// The @platformatic/kafka side of a KafkaClient handle: connection options from the same settings
-// kafkajs gets, the same fast retries, and the partitioner kafkajs and Kafka's Java client use.
+// The @platformatic/kafka side of a KafkaClient handle: connection options from KafkaSettings, fast
+// retries, and the partitioner Kafka's Java client (and kafkajs before) use.
 import { type BaseOptions, compatibilityPartitioner } from "@platformatic/kafka";
 import { clientSettingsOf, type KafkaClient } from "../client.ts";
 
 const MECHANISMS = { plain: "PLAIN", "scram-sha-256": "SCRAM-SHA-256", "scram-sha-512": "SCRAM-SHA-512" } as const;
 
-/** Retries a failed request up to 30 times, 100 ms doubling to at most 1 s apart (as kafkajs here). */
+/** Every error in an error's chain (the library nests them in `errors` and `cause`). */
+function* chain(
+  error: unknown,
+  seen = new Set<unknown>(),
+): Generator<{ message?: string; code?: string; apiId?: string }> {
+  if (!error || typeof error !== "object" || seen.has(error)) return;
+  seen.add(error);
+  const e = error as { message?: string; code?: string; apiId?: string; errors?: unknown[]; cause?: unknown };
+  yield e;
+  for (const inner of e.errors ?? []) yield* chain(inner, seen);
+  yield* chain(e.cause, seen);
+}
+
+/** SASL refused the credentials: retrying will not help. */
+export function isAuthenticationFailure(error: unknown): boolean {
+  for (const e of chain(error)) {
+    if (e.code === "PLT_KFK_AUTHENTICATION" || e.apiId === "SASL_AUTHENTICATION_FAILED") return true;
+  }
+  return false;
+}
+
+/** The distinct messages of an error's chain, outermost first: the library's top message alone says little. */
+export function describeError(error: unknown): string {
+  const messages: string[] = [];
+  for (const e of chain(error)) if (e.message && !messages.includes(e.message)) messages.push(e.message);
+  return messages.join(": ") || String(error);
+}
+
+/** An error whose message names its causes (what the CLI and the logs print). */
+export function clearError(error: unknown): Error {
+  return new Error(describeError(error), { cause: error });
+}
+
+/** Retries a failed request up to 30 times, 100 ms doubling to at most 1 s apart (as kafkajs did here). */
 export const RETRIES = 30;
-export function retryDelay(_client: unknown, _operation: string, attempt: number): number {
+export function retryDelay(
+  client: unknown,
+  _operation: string,
+  attempt: number,
+  _retries: number,
+  error: Error,
+): number {
+  if (isAuthenticationFailure(error)) {
+    // The library retries a connection whose SASL handshake was refused like a network failure
+    // (the AuthenticationError is the cause of a retriable NetworkError): close the client, which
+    // ends the retries at once with the error, as kafkajs failed at once.
+    setImmediate(() => (client as { close(): Promise<void> }).close().catch(() => {}));
+    return 0;
+  }
   return Math.min(1_000, 100 * 2 ** Math.max(0, attempt - 1));
 }
 

@@ -3,7 +3,7 @@ import { chunkBySize, MAX_REQUEST_BYTES } from "../chunk.ts";
 import type { KafkaClient } from "../client.ts";
 import type { OutgoingMessage } from "../message.ts";
 import type { Producer } from "../producer.ts";
-import { baseOptions, partitioner } from "./options.ts";
+import { baseOptions, clearError, partitioner } from "./options.ts";
 
 export function toProduce(topic: string, m: OutgoingMessage): MessageToProduce {
   const out: MessageToProduce = { topic, value: Buffer.isBuffer(m.value) ? m.value : Buffer.from(m.value) };
@@ -32,8 +32,12 @@ export async function openPlatformaticProducer(
   });
   return {
     async send(topic, messages) {
-      for (const chunk of chunkBySize(messages, maxBytes)) {
-        await producer.send({ messages: chunk.map((m) => toProduce(topic, m)) });
+      try {
+        for (const chunk of chunkBySize(messages, maxBytes)) {
+          await producer.send({ messages: chunk.map((m) => toProduce(topic, m)) });
+        }
+      } catch (error) {
+        throw clearError(error);
       }
     },
     close: () => producer.close(),

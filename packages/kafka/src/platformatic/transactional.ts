@@ -26,7 +26,7 @@ import {
 } from "../transactional.ts";
 import { eachLimited } from "./consumer.ts";
 import { type FetchedBatch, Fetcher, key } from "./fetcher.ts";
-import { Group } from "./group.ts";
+import { Group, GroupRefusedError } from "./group.ts";
 import { baseOptions, partitioner } from "./options.ts";
 import { toProduce } from "./producer.ts";
 
@@ -255,6 +255,11 @@ export async function startPlatformaticTransactionalPipe(
         await poll();
       } catch (error) {
         if (closing) break;
+        if (error instanceof GroupRefusedError) {
+          running = false;
+          emit({ type: "crashed", error, restart: false });
+          break;
+        }
         if (!(error instanceof PipeInactiveError)) emit({ type: "crashed", error, restart: true });
         seenJoins = -1;
         await sleep(200);

@@ -2,8 +2,9 @@
 // refuses any later member of the group (INCONSISTENT_GROUP_PROTOCOL, not retriable), so a service
 // started after it has a consumer that stopped for good. The same happens in production when two
 // applications share a group id.
-import kafkajs from "kafkajs";
-import { createKafka, kafkajsOf } from "../../src/client.ts";
+import { Consumer } from "@platformatic/kafka";
+import { createKafka } from "../../src/client.ts";
+import { baseOptions } from "../../src/platformatic/options.ts";
 import type { KafkaSettings } from "../../src/settings.ts";
 
 export async function joinWithOtherProtocol(
@@ -11,16 +12,13 @@ export async function joinWithOtherProtocol(
   groupId: string,
   topic: string,
 ): Promise<{ close(): Promise<void> }> {
-  const roundRobin = kafkajs.PartitionAssigners.roundRobin;
-  const other: kafkajs.PartitionAssigner = (config) => {
-    const base = roundRobin(config);
-    return { ...base, name: "OtherApplication", protocol: (s) => ({ ...base.protocol(s), name: "OtherApplication" }) };
-  };
-  const consumer = kafkajsOf(createKafka(settings)).consumer({ groupId, partitionAssigners: [other] });
-  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({ eachBatch: async () => {} });
-  await joined;
-  return { close: () => consumer.disconnect() };
+  const consumer = new Consumer({
+    ...baseOptions(createKafka(settings)),
+    groupId,
+    autocommit: false,
+    protocols: [{ name: "OtherApplication", version: 1 }],
+  });
+  consumer.topics.track(topic);
+  await consumer.joinGroup({});
+  return { close: () => consumer.close(true) };
 }
