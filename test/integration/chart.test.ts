@@ -271,6 +271,9 @@ describe("chart: switches", () => {
     assert.equal(env(enr, "DEDUP_TTL")?.value, "6h");
     assert.equal(env(enr, "DEDUP_ON_REDIS_DOWN")?.value, "pass");
     assert.equal(env(enr, "ENRICHER_GROUP_ID")?.value, "trailstream-enricher");
+    assert.equal(env(enr, "TOPIC_EVENTS_INDEX")?.value, "prod.cloudtrail.events.index", "the events topic's + .index");
+    assert.equal(env(ing, "TOPIC_INTEGRITY")?.value, "cloudtrail.integrity");
+    assert.equal(env(ing, "TOPIC_EVENTS_INDEX"), undefined, "the index is the enricher's");
     assert.equal(env(enr, "EXTRA_FLAG"), undefined, "another service's env stays there");
     const alr = containerOf(m, "alerter");
     assert.equal(env(alr, "ALERTMANAGER_URL")?.value, "http://alertmanager-operated.monitoring:9093");

@@ -188,6 +188,14 @@ message naming the keys.
 - name: TOPIC_ALERTS
   value: {{ $V.kafka.topics.alerts | quote }}
 {{- end }}
+{{- if eq .service "enricher" }}
+- name: TOPIC_EVENTS_INDEX
+  value: {{ $V.kafka.topics.eventsIndex | default (printf "%s.index" $V.kafka.topics.events) | quote }}
+{{- end }}
+{{- if eq .service "ingester" }}
+- name: TOPIC_INTEGRITY
+  value: {{ $V.kafka.topics.integrity | quote }}
+{{- end }}
 - name: TOPIC_DLQ
   value: {{ $V.kafka.topics.dlq | quote }}
 - name: LOG_LEVEL
