@@ -11,6 +11,7 @@
 // Map-based set before it did. The ring and the index grow by doubling up to `maxEntries`.
 
 import { hash } from "node:crypto";
+import { murmurBlock, murmurFinish } from "./murmur3.ts";
 
 /** Words of one packed key. */
 export const KEY_WORDS = 6;
@@ -197,19 +198,8 @@ function indexLength(capacity: number): number {
 /** Murmur3's 32-bit mixing over the key's six words, read from `words` at `offset`. */
 export function keyHash(words: Uint32Array, offset: number): number {
   let h = 0x2c1b3c6d;
-  for (let w = 0; w < KEY_WORDS; w++) {
-    let k = Math.imul(words[offset + w] as number, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    h ^= Math.imul(k, 0x1b873593);
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  for (let w = 0; w < KEY_WORDS; w++) h = murmurBlock(h, words[offset + w] as number);
+  return murmurFinish(h);
 }
 
 const UPDATED_SUFFIX = ":updated";

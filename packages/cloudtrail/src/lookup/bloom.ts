@@ -2,35 +2,16 @@
 // value at a 0.1% false-positive rate. The lookup index keeps one per block of the events topic.
 // Hashing: MurmurHash3 (x86, 32-bit) over the string's UTF-16 code units, two seeds, combined as
 // h1 + i * h2 (Kirsch and Mitzenmacher): writer and reader are both this code, so the bytes agree.
+import { murmurBlock, murmurFinish, murmurTail } from "../murmur3.ts";
 
 /** MurmurHash3's 32-bit mix over UTF-16 code units, two per 32-bit block. */
 export function murmur3(text: string, seed: number): number {
   let h = seed >>> 0;
   const n = text.length;
   let i = 0;
-  for (; i + 1 < n; i += 2) {
-    let k = (text.charCodeAt(i) | (text.charCodeAt(i + 1) << 16)) >>> 0;
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    h ^= k;
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  if (i < n) {
-    let k = text.charCodeAt(i);
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    h ^= k;
-  }
-  h ^= n * 2;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  for (; i + 1 < n; i += 2) h = murmurBlock(h, (text.charCodeAt(i) | (text.charCodeAt(i + 1) << 16)) >>> 0);
+  if (i < n) h = murmurTail(h, text.charCodeAt(i));
+  return murmurFinish(h ^ (n * 2));
 }
 
 const SEED_1 = 0x9747b28c;
