@@ -76,24 +76,9 @@ export class IdentityTable {
    */
   offer(key: Uint32Array, value: number): number {
     const h = keyHash(key, 0);
-    const entries = this.#entries;
-    const index = this.#index;
-    const mask = this.#mask;
-    let position = h & mask;
-    for (let slot = index[position] as number; slot !== 0; slot = index[position] as number) {
-      const base = (slot - 1) * STRIDE;
-      if (
-        entries[base + 2] === key[2] &&
-        entries[base + 5] === key[5] &&
-        entries[base] === key[0] &&
-        entries[base + 1] === key[1] &&
-        entries[base + 3] === key[3] &&
-        entries[base + 4] === key[4]
-      ) {
-        return entries[base + KEY_WORDS] as number;
-      }
-      position = (position + 1) & mask;
-    }
+    const found = this.#find(key, h);
+    if (found >= 0) return this.#entries[((this.#index[found] as number) - 1) * STRIDE + KEY_WORDS] as number;
+    let position = ~found;
     if (this.#size === this.#maxEntries) {
       this.#evictOldest();
       position = this.#emptyPosition(h);
@@ -111,7 +96,7 @@ export class IdentityTable {
     return -1;
   }
 
-  /** Index position holding `key`, or -1. */
+  /** Index position holding `key`; if it is absent, ~position of the empty slot that ends its probe. */
   #find(key: Uint32Array, h: number): number {
     const entries = this.#entries;
     const index = this.#index;
@@ -119,17 +104,19 @@ export class IdentityTable {
     let position = h & mask;
     for (let slot = index[position] as number; slot !== 0; slot = index[position] as number) {
       const base = (slot - 1) * STRIDE;
-      let same = true;
-      for (let w = 0; w < KEY_WORDS; w++) {
-        if (entries[base + w] !== key[w]) {
-          same = false;
-          break;
-        }
+      if (
+        entries[base + 2] === key[2] &&
+        entries[base + 5] === key[5] &&
+        entries[base] === key[0] &&
+        entries[base + 1] === key[1] &&
+        entries[base + 3] === key[3] &&
+        entries[base + 4] === key[4]
+      ) {
+        return position;
       }
-      if (same) return position;
       position = (position + 1) & mask;
     }
-    return -1;
+    return ~position;
   }
 
   #emptyPosition(h: number): number {
