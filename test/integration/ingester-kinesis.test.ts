@@ -22,6 +22,7 @@ import { loadSettings, start as startIngester } from "@trailstream/ingester";
 import { createKafka } from "@trailstream/kafka";
 import { openRedis, type RedisStore, redisSettings, replyList, replyMap } from "@trailstream/redis";
 import { createLogger } from "@trailstream/runtime";
+import { ensureConsumer, subscribeToShard } from "../../services/ingester/src/sources/kinesis/fanout.ts";
 import { awsClients } from "../support/aws.ts";
 import {
   deleteStream,
@@ -425,3 +426,73 @@ for (const mode of MODES) {
     }
   });
 }
+
+test("fan-out: a shard whose subscription someone else holds is polled meanwhile; nothing waits for the holder", async () => {
+  // kinesis-local keeps a subscription open for as long as its holder does (a SIGKILLed replica's,
+  // for half a minute and more): the replica that takes the shard is refused ("in use") until then.
+  const stream = uniqueName("held");
+  await kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 1 }));
+  await activeStream(stream);
+  const [shard] = await shards(stream);
+  assert.ok(shard?.ShardId);
+  const topics = await testTopics(kafka);
+  const raw = await TopicReader.open(kafka, topics.raw);
+  const fanOut = modeEnv("fan-out");
+  const env = ingesterEnv(e, {
+    TOPIC_RAW: topics.raw,
+    TOPIC_DLQ: topics.dlq,
+    KINESIS_STREAMS: stream,
+    AWS_ENDPOINT_URL_KINESIS: e.kinesisEndpoint,
+    LOG_LEVEL: "info",
+    ...fanOut,
+  });
+  const holding = new AbortController();
+  const feeder = new Feeder(stream);
+  try {
+    const { consumerArn } = await ensureConsumer(
+      kinesis,
+      stream,
+      fanOut.KINESIS_CONSUMER_NAME ?? "",
+      new AbortController().signal,
+    );
+    const target = {
+      endpoint: fanOut.KINESIS_FANOUT_ENDPOINT ?? "",
+      region: e.region,
+      credentials: async () => ({ accessKeyId: "test", secretAccessKey: "test" }),
+      verifyTls: false,
+    };
+    const held = subscribeToShard(
+      target,
+      { consumerArn, shardId: shard.ShardId, start: { Type: "LATEST" } },
+      async () => {},
+      holding.signal,
+    ).catch(() => {});
+    await new Promise((r) => setTimeout(r, 500));
+    const p = await spawnIngester("replica-held", env);
+    processes.push(p);
+    await feeder.put(100);
+    // Three refusals (0.5 s, 1 s, 2 s apart) and the shard is polled: well inside the holder's time.
+    await eventually(async () => assertAllArrived(raw, feeder.sent), 20_000, 250).catch((error: unknown) => {
+      throw new Error(`${String(error)}\n${tail(p)}`);
+    });
+    assert.ok(
+      p.output.some((l) => l.includes("polling it meanwhile")),
+      `the ingester was refused and polled:\n${tail(p)}`,
+    );
+    // Once the holder lets go, the replica subscribes again and goes on reading.
+    holding.abort();
+    await held;
+    await feeder.put(50);
+    await eventually(async () => assertAllArrived(raw, feeder.sent), 45_000, 500).catch((error: unknown) => {
+      throw new Error(`${String(error)}\n${tail(p)}`);
+    });
+    assertOnlyCopies(raw, feeder.sent);
+    p.child.kill("SIGTERM");
+    assert.equal(await p.exited(), 0, tail(p));
+  } finally {
+    holding.abort();
+    await raw.close();
+    for (const p of processes) if (p.child.exitCode === null) p.child.kill("SIGKILL");
+    await deleteStream(kinesis, stream);
+  }
+});

@@ -70,6 +70,9 @@ const THROTTLED = new Set([
 const MIN_CALL_INTERVAL_MS = 200;
 /** A shard that returned records this recently is not idle: empty polls do not sleep idleMs. */
 export const ACTIVE_SHARD_MS = 10_000;
+/** Refusals of SubscribeToShard as "in use" in a row before the shard is polled instead for a while. */
+const IN_USE_BEFORE_POLLING = 3;
+const POLL_WHILE_IN_USE_MS = 20_000;
 
 interface ShardWorker {
   shardId: string;
@@ -378,6 +381,21 @@ export class KinesisSource implements Source {
       checkpoint = mark;
     }
     if (this.#consumerArn && o.fanOut) return this.#subscribeShard(worker, checkpoint, this.#consumerArn, o.fanOut);
+    await this.#pollShard(worker, checkpoint);
+  }
+
+  /**
+   * Reads a shard with GetRecords from after `checkpoint`, until the shard ends, the worker stops or
+   * `until` (epoch ms) passes. Answers the last checkpoint it wrote and whether the shard ended.
+   */
+  async #pollShard(
+    worker: ShardWorker,
+    checkpoint: string | null,
+    until = Number.POSITIVE_INFINITY,
+  ): Promise<{ last: string | null; ended: boolean }> {
+    const o = this.#o;
+    const { shardId } = worker;
+    const signal = worker.abort.signal;
     let last: string | null = checkpoint;
     let failures = 0;
     let lastCall = 0;
@@ -399,7 +417,7 @@ export class KinesisSource implements Source {
     };
     const first = await this.#iterator(shardId, last, signal);
     let next = first ? fetch(first) : undefined;
-    while (next && !signal.aborted) {
+    while (next && !signal.aborted && Date.now() < until) {
       const got = await next;
       next = undefined;
       if (signal.aborted) break;
@@ -433,7 +451,7 @@ export class KinesisSource implements Source {
         if (!(await this.#checkpoints.set(shardId, lastSeq, o.workerId))) {
           o.log.warn({ shardId }, "lease lost before the checkpoint; stopping the shard");
           worker.reason = "lost";
-          return;
+          return { last, ended: false };
         }
         last = lastSeq;
       }
@@ -443,7 +461,7 @@ export class KinesisSource implements Source {
           o.log.info({ stream: o.stream, shardId }, "shard read to its end");
         }
         this.#needSync = true;
-        return;
+        return { last, ended: true };
       }
       if (!busy) {
         // A shard that had records lately is polled again at Kinesis's pace (fetch keeps calls
@@ -453,8 +471,10 @@ export class KinesisSource implements Source {
         next = fetch(following);
       }
     }
-    // A fetch still in flight is dropped with the worker's abort signal.
+    // A fetch still in flight is dropped with the worker's abort signal; past `until` its page is
+    // simply not delivered (the next reader starts after `last`).
     await next;
+    return { last, ended: false };
   }
 
   /**
@@ -474,6 +494,7 @@ export class KinesisSource implements Source {
     const signal = worker.abort.signal;
     let last = checkpoint;
     let failures = 0;
+    let refusedInUse = 0;
     let ended = false;
     const position = (): StartingPosition => {
       if (last === null) return { Type: "TRIM_HORIZON" };
@@ -493,6 +514,7 @@ export class KinesisSource implements Source {
         last = lastSeq;
       }
       failures = 0;
+      refusedInUse = 0;
       const closedAndDone =
         (event.continuationSequenceNumber === null && event.childShards.length > 0) ||
         (event.records.length === 0 && this.#closed(shardId) && (await this.#nothingAfter(shardId, last, signal)));
@@ -516,7 +538,20 @@ export class KinesisSource implements Source {
         o.metrics?.kinesisErrors.inc({ kind: THROTTLED.has(name) ? "throttled" : "subscribe" });
         if (name === "ResourceNotFoundException") throw error;
         // ResourceInUseException: the previous subscription to this shard (another replica's, or
-        // ours before a crash) is still open for a few seconds.
+        // ours before a crash) is still open. AWS lets it go within seconds; an emulator may hold a
+        // dead replica's for much longer. The shard is not left waiting: it is polled meanwhile.
+        if (name === "ResourceInUseException" && ++refusedInUse >= IN_USE_BEFORE_POLLING) {
+          o.log.warn(
+            { shardId, after: last, pollMs: POLL_WHILE_IN_USE_MS },
+            "the shard's subscription is still held elsewhere: polling it meanwhile",
+          );
+          const polled = await this.#pollShard(worker, last, Date.now() + POLL_WHILE_IN_USE_MS);
+          last = polled.last;
+          if (polled.ended || worker.reason === "lost") return;
+          refusedInUse = 0;
+          failures = 0;
+          continue;
+        }
         o.log.warn({ err: error, shardId, after: last }, "SubscribeToShard failed; subscribing again");
         await sleep(backoffMs(failures, 500, 10_000), signal);
       } finally {
