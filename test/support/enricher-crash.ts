@@ -42,6 +42,8 @@ export interface CrashRunResult {
   dlqRecords: number;
   /** Exit codes of the enrichers stopped with SIGTERM at the end (0 each). */
   exitCodes: Array<number | null>;
+  /** The last log lines of each enricher that did not exit 0 on SIGTERM: why it did not. */
+  failedStops: string[];
   /** What the surviving enrichers answered on /readyz (status) and /metrics, before SIGTERM. */
   health: Array<{ readyz: number; reasons: string; metrics: string }>;
   /** Position resets and aborted transactions logged by the children. */
@@ -129,6 +131,7 @@ export async function crashRun(o: CrashRunOptions): Promise<CrashRunResult> {
   const spawned: EnricherChild[] = [];
   const health: Array<{ readyz: number; reasons: string; metrics: string }> = [];
   const exitCodes: Array<number | null> = [];
+  const failedStops: string[] = [];
   const spawnOne = async () => {
     const child = await spawnEnricher(env);
     spawned.push(child);
@@ -218,8 +221,10 @@ export async function crashRun(o: CrashRunOptions): Promise<CrashRunResult> {
     }
     for (const child of alive) {
       child.child.kill("SIGTERM");
-      exitCodes.push(await child.exited());
+      const code = await child.exited();
+      exitCodes.push(code);
       count(child.lines);
+      if (code !== 0) failedStops.push(child.lines.slice(-12).join("\n"));
     }
     log(`the last enrichers caught up and stopped on SIGTERM with exit codes ${exitCodes.join(", ")}`);
   } finally {
@@ -243,6 +248,7 @@ export async function crashRun(o: CrashRunOptions): Promise<CrashRunResult> {
     events,
     dlqRecords: dlq.length,
     exitCodes,
+    failedStops,
     health,
     notes,
     seconds: (Date.now() - started) / 1_000,
@@ -263,7 +269,11 @@ export function crashRunProblems(r: CrashRunResult): string[] {
   const extra = [...r.events.keys()].filter((k) => !r.truth.identities.has(k));
   if (extra.length > 0) problems.push(`${extra.length} unexpected keys on the events topic`);
   if (r.dlqRecords !== r.truth.bad) problems.push(`${r.dlqRecords} DLQ records for ${r.truth.bad} bad raw records`);
-  if (r.exitCodes.some((c) => c !== 0)) problems.push(`the last enrichers exited with ${r.exitCodes} on SIGTERM`);
+  if (r.exitCodes.some((c) => c !== 0)) {
+    problems.push(
+      `the last enrichers exited with ${r.exitCodes} on SIGTERM; their last lines:\n${r.failedStops.join("\n---\n")}`,
+    );
+  }
   for (const h of r.health) {
     if (h.readyz !== 200) problems.push(`a caught-up enricher answered ${h.readyz} on /readyz: ${h.reasons}`);
     if (!h.metrics.includes("trailstream_enricher_records_in_total"))
