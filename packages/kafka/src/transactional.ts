@@ -30,7 +30,9 @@ export type PipeEvent =
   | { type: "position-reset"; partition: number; from: string; to: string }
   | { type: "transaction-failed"; partition: number; error: unknown }
   /** The consumer failed; with `restart: false` it stopped for good (running() turns false). */
-  | { type: "crashed"; error: unknown; restart: boolean };
+  | { type: "crashed"; error: unknown; restart: boolean }
+  /** close() waited `ms` for the poll in flight and closed under it: its batches come again. */
+  | { type: "drain-timeout"; ms: number };
 
 export interface TransactionalPipeOptions {
   groupId: string;
@@ -62,7 +64,12 @@ export interface TransactionalPipe {
   assigned(): readonly number[];
   /** True while the consumer runs (false after a crash it could not recover from, or close). */
   running(): boolean;
-  close(): Promise<void>;
+  /**
+   * Stops polling and waits up to `drainMs` (default: no bound) for the poll in flight to commit or
+   * abort, then closes the producer and leaves the group. Past `drainMs` it closes anyway: the
+   * open transaction is aborted (or fenced by the next owner) and its batches come again.
+   */
+  close(drainMs?: number): Promise<void>;
 }
 
 export class PipeInactiveError extends Error {

@@ -226,6 +226,9 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
             if (event.restart) log.warn({ err: event.error }, "Kafka consumer failed: restarting it");
             else fail(event.error);
             break;
+          case "drain-timeout":
+            log.warn(event, "the poll in flight did not finish in time: closing under it (its batches come again)");
+            break;
           case "transaction-failed":
             metrics.transactions.inc({ result: "abort" });
             log.warn({ partition: event.partition, err: event.error }, "transaction aborted: the batch comes again");
@@ -250,8 +253,8 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
       if (config.onRedisDown === "block" && !(redisHealth.up && redis.ready())) reasons.push("Redis is down");
       return reasons;
     },
-    async stop() {
-      await pipe.close();
+    async stop(drainMs) {
+      await pipe.close(drainMs);
       await indexer?.stop();
       await closeRedis();
     },

@@ -126,6 +126,11 @@ export async function startPlatformaticTransactionalPipe(
         await p.close().catch(() => {});
         throw error;
       }
+      if (closing) {
+        // close() gave up waiting for this poll and dropped the producer already: do not leave one open.
+        await p.close().catch(() => {});
+        throw new PipeInactiveError("closing");
+      }
       producer = { id: wanted, producer: p };
       emit({ type: "producer-ready", partition: lowest, transactionalId: wanted });
     }
@@ -273,11 +278,23 @@ export async function startPlatformaticTransactionalPipe(
     started,
     assigned: () => assignment,
     running: () => running && !closing,
-    async close() {
+    async close(drainMs = Number.POSITIVE_INFINITY) {
       if (closing) return;
       closing = true;
       try {
-        await done;
+        let timer: NodeJS.Timeout | undefined;
+        const drained = await Promise.race([
+          done.then(() => true),
+          ...(Number.isFinite(drainMs)
+            ? [
+                new Promise<boolean>((resolve) => {
+                  timer = setTimeout(() => resolve(false), drainMs);
+                }),
+              ]
+            : []),
+        ]);
+        clearTimeout(timer);
+        if (!drained) emit({ type: "drain-timeout", ms: drainMs });
       } finally {
         await dropProducer();
         await group.close();
