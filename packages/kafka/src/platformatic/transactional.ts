@@ -193,17 +193,35 @@ export async function startPlatformaticTransactionalPipe(
     );
   };
 
+  /**
+   * The next poll's fetch, sent while this poll's transaction commits (from the positions the commit
+   * will leave): the fetch's wait and the transaction's round trips overlap. Used only if the commit
+   * succeeded under the same generation and left exactly those positions; otherwise dropped.
+   */
+  let ahead:
+    | { joins: number; positions: Map<string, bigint>; fetched: Promise<FetchedBatch[] | undefined> }
+    | undefined;
+  const samePositions = (a: Map<string, bigint>, b: Map<string, bigint>) =>
+    a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
+
   const poll = async () => {
     await group.ensureMember();
     if (seenJoins !== group.joins) {
       seenJoins = group.joins;
+      ahead = undefined;
       await takeOver();
       resolveStarted();
     }
     const joins = group.joins;
     const active = (partition: number) =>
       !closing && joins === group.joins && group.consumer.isActive() && assignment.includes(partition);
-    const fetched = await fetcher.fetch(assignment.map((partition) => ({ topic: inputTopic, partition })));
+    const wanted = assignment.map((partition) => ({ topic: inputTopic, partition }));
+    const prefetched =
+      ahead && ahead.joins === joins && samePositions(ahead.positions, fetcher.positions)
+        ? await ahead.fetched
+        : undefined;
+    ahead = undefined;
+    const fetched = prefetched ?? (await fetcher.fetch(wanted));
     const batches = fetched.filter((b) => active(b.partition));
     if (batches.length === 0) return;
     const results = new Map<number, PipeResult>();
@@ -231,6 +249,10 @@ export async function startPlatformaticTransactionalPipe(
     }
     const current = producer;
     if (!current) throw new Error("no transactional producer");
+    const after = new Map(fetcher.positions);
+    for (const b of batches) after.set(key(inputTopic, b.partition), b.next);
+    // A failed read ahead is not an error of this poll: the next poll fetches again.
+    ahead = { joins, positions: after, fetched: fetcher.fetch(wanted, after).catch(() => undefined) };
     const transaction = await current.producer.beginTransaction();
     try {
       const records = batches.flatMap((b) => results.get(b.partition)?.records ?? []);
@@ -243,6 +265,7 @@ export async function startPlatformaticTransactionalPipe(
       await transaction.commit();
     } catch (error) {
       for (const b of batches) emit({ type: "transaction-failed", partition: b.partition, error });
+      ahead = undefined;
       await transaction.abort().catch(() => {});
       // Whether it committed is unknown: a fresh producer fences this one, and the stable position
       // read then starts from whatever was committed.
