@@ -2,6 +2,9 @@
 // bench/enricher-crash.ts (full size): raw records trickle in while the enricher, a child process,
 // is killed with SIGKILL at random moments and restarted each time; then it runs to the end and is
 // stopped with SIGTERM. The caller asserts on what the events topic (read_committed) holds.
+import { loadSettings as loadEnricherSettings } from "@trailstream/enricher";
+import { openRedis, redisSettings } from "@trailstream/redis";
+import { bucketKey, claimHour, identityDigest, ownerToken } from "../../services/enricher/src/claims.ts";
 import {
   consumerGroupLag,
   createKafka,
@@ -42,6 +45,8 @@ export interface CrashRunResult {
   dlqRecords: number;
   /** Exit codes of the enrichers stopped with SIGTERM at the end (0 each). */
   exitCodes: Array<number | null>;
+  /** For a few identities missing from the events topic: where they were in raw, who holds their claim. */
+  lost: string[];
   /** The last log lines of each enricher that did not exit 0 on SIGTERM: why it did not. */
   failedStops: string[];
   /** What the surviving enrichers answered on /readyz (status) and /metrics, before SIGTERM. */
@@ -240,6 +245,8 @@ export async function crashRun(o: CrashRunOptions): Promise<CrashRunResult> {
     )
   ).keyCounts();
   const dlq = await readTopic(kafka, topics.dlq, (r) => r.quiet({ keys: truth.bad, idleMs: 500 }));
+  const missing = [...truth.identities].filter((id) => !events.has(id));
+  const lost = missing.length > 0 ? await explainMissing(o, topics, env, missing.slice(0, 5), spawned) : [];
   return {
     truth,
     kills: killedAfterMs.length,
@@ -249,6 +256,7 @@ export async function crashRun(o: CrashRunOptions): Promise<CrashRunResult> {
     dlqRecords: dlq.length,
     exitCodes,
     failedStops,
+    lost,
     health,
     notes,
     seconds: (Date.now() - started) / 1_000,
@@ -265,7 +273,7 @@ export function crashRunProblems(r: CrashRunResult): string[] {
     );
   }
   const missing = [...r.truth.identities].filter((id) => !r.events.has(id));
-  if (missing.length > 0) problems.push(`${missing.length} identities missing, e.g. ${missing.slice(0, 3)}`);
+  if (missing.length > 0) problems.push(`${missing.length} identities missing, e.g.\n${r.lost.join("\n")}`);
   const extra = [...r.events.keys()].filter((k) => !r.truth.identities.has(k));
   if (extra.length > 0) problems.push(`${extra.length} unexpected keys on the events topic`);
   if (r.dlqRecords !== r.truth.bad) problems.push(`${r.dlqRecords} DLQ records for ${r.truth.bad} bad raw records`);
@@ -280,4 +288,54 @@ export function crashRunProblems(r: CrashRunResult): string[] {
       problems.push("/metrics lacks the enricher's metrics");
   }
   return problems;
+}
+
+/**
+ * Why an identity is missing: its records in raw (partition:offset, with the claim token each would
+ * write), the token its claim in Redis holds, and what the enrichers logged about those partitions.
+ */
+async function explainMissing(
+  o: CrashRunOptions,
+  topics: { raw: string; events: string },
+  env: Record<string, string>,
+  ids: readonly string[],
+  children: readonly EnricherChild[],
+): Promise<string[]> {
+  const kafka = createKafka({ brokers: o.kafkaBrokers, clientId: "enricher-crash-explain" });
+  const raw = await readTopic(kafka, topics.raw, (r) => r.caughtUp(), { readCommitted: false });
+  // Uncommitted reads see aborted records and those past a stuck last stable offset too.
+  const uncommitted = await readTopic(kafka, topics.events, (r) => r.caughtUp(), { readCommitted: false });
+  const settings = loadEnricherSettings(env);
+  const layout = {
+    keyPrefix: settings.dedupKeyPrefix,
+    shardsPerHour: settings.dedupShardsPerHour,
+    windowMs: settings.dedupTtlMs,
+  };
+  const redis = openRedis(redisSettings(o.redisUrl));
+  const out: string[] = [];
+  try {
+    await redis.connected();
+    for (const id of ids) {
+      const copies = raw.records.filter((r) => r.key === id);
+      const eventTime = (JSON.parse(copies[0]?.text ?? "{}") as { event?: { eventTime?: string } }).event?.eventTime;
+      const digest = identityDigest(id);
+      const bucket = bucketKey(layout, claimHour(Date.parse(eventTime ?? ""), Date.now()), digest);
+      const holder = await redis.command(["HGET", bucket, digest]).catch((e: unknown) => `error ${String(e)}`);
+      const where = copies.map((c) => `${c.partition}:${c.offset} (token ${ownerToken(`${c.partition}:${c.offset}`)})`);
+      const written = uncommitted.records.filter((r) => r.key === id).map((r) => `${r.partition}:${r.offset}`);
+      out.push(
+        `${id}: raw ${where.join(", ")}; claim held by ${String(holder)}; in events read uncommitted at ${written.join(", ") || "none"}`,
+      );
+    }
+  } finally {
+    await redis.close();
+  }
+  const partitions = new Set(raw.records.filter((r) => ids.includes(r.key)).map((r) => r.partition));
+  const notes = children.flatMap((c, n) =>
+    c.lines
+      .filter((l) => /assigned|aborted|moving forward|written again|crashed|failed|fenc/i.test(l))
+      .map((l) => `child ${n}: ${l.slice(0, 400)}`),
+  );
+  out.push(`partitions ${[...partitions].join(", ")}; the enrichers said:\n${notes.slice(-60).join("\n")}`);
+  return out;
 }
