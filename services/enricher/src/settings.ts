@@ -120,7 +120,7 @@ export const SETTINGS = {
     "ENRICHER_PARTITIONS_CONCURRENTLY",
     4,
     { min: 1, max: 64 },
-    "Raw partitions handled at once, each with its own transactional producer",
+    "Partition batches of one poll handled at once (one transaction covers the whole poll)",
   ),
   maxBytesPerPartition: setting.integer(
     "KAFKA_MAX_BYTES_PER_PARTITION",
