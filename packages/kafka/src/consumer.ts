@@ -52,7 +52,11 @@ export interface BatchConsumer {
   started: Promise<void>;
   /** True while the consumer runs (false after a crash it could not recover from, or close). */
   running(): boolean;
-  close(): Promise<void>;
+  /**
+   * Stops fetching and waits up to `drainMs` (default: no bound) for the batches in flight to be
+   * handled and committed, then leaves the group; past it, what was not committed comes again.
+   */
+  close(drainMs?: number): Promise<void>;
 }
 
 /**

@@ -274,9 +274,9 @@ export async function start(config: AlerterConfig, deps: AlerterDeps): Promise<A
       if (stopping) reasons.push("stopping");
       return reasons;
     },
-    async stop() {
+    async stop(drainMs) {
       stopping = true;
-      await consumer.close();
+      await consumer.close(drainMs);
       await out.close();
       await closeRedis();
     },

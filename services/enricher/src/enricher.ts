@@ -253,9 +253,11 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
       if (config.onRedisDown === "block" && !(redisHealth.up && redis.ready())) reasons.push("Redis is down");
       return reasons;
     },
-    async stop(drainMs) {
+    async stop(drainMs = Number.POSITIVE_INFINITY) {
+      // One drain budget for both consumers: the shell's grace period holds the whole stop.
+      const deadline = Date.now() + drainMs;
       await pipe.close(drainMs);
-      await indexer?.stop();
+      await indexer?.stop(Math.max(1_000, deadline - Date.now()));
       await closeRedis();
     },
   };

@@ -44,7 +44,7 @@ export interface Indexer {
   running(): boolean;
   /** Blocks written since the start (each is one record per lookup attribute key). */
   blocksWritten(): number;
-  stop(): Promise<void>;
+  stop(drainMs?: number): Promise<void>;
 }
 
 interface Open {
@@ -188,9 +188,9 @@ export async function startIndexer(kafka: KafkaClient, options: IndexerOptions):
     started: consumer.started,
     running: () => consumer?.running() ?? false,
     blocksWritten: () => written,
-    async stop() {
+    async stop(drainMs?: number) {
       clearInterval(timer);
-      await consumer?.close();
+      await consumer?.close(drainMs);
       await producer.close();
     },
   };

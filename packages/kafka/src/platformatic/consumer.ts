@@ -4,6 +4,7 @@
 import type { KafkaClient } from "../client.ts";
 import type { BatchConsumer, BatchConsumerOptions } from "../consumer.ts";
 import { FETCH_MAX_WAIT_MS } from "../consumer.ts";
+import { settledWithin } from "../settle.ts";
 import { type FetchedBatch, Fetcher, key, type TopicPartition } from "./fetcher.ts";
 import { Group, GroupRefusedError } from "./group.ts";
 
@@ -140,9 +141,10 @@ export async function startPlatformaticBatchConsumer(
       await group.consumer.commit({ offsets: [{ topic, partition, offset: BigInt(offset), leaderEpoch: -1 }] });
     },
     running: () => running,
-    async close() {
+    async close(drainMs = Number.POSITIVE_INFINITY) {
       closing = true;
-      await done;
+      // Past drainMs the batch in flight is left uncommitted (it comes again) and the group is left.
+      await settledWithin(done, drainMs);
       await group.close();
     },
   };

@@ -18,6 +18,7 @@ import { kGetApi, kGetConnection, Producer as PlatformaticProducer, ProduceAcks 
 import { chunkBySize, MAX_REQUEST_BYTES } from "../chunk.ts";
 import type { KafkaClient } from "../client.ts";
 import { FETCH_MAX_WAIT_MS } from "../consumer.ts";
+import { settledWithin } from "../settle.ts";
 import {
   PipeInactiveError,
   type PipeResult,
@@ -305,19 +306,7 @@ export async function startPlatformaticTransactionalPipe(
       if (closing) return;
       closing = true;
       try {
-        let timer: NodeJS.Timeout | undefined;
-        const drained = await Promise.race([
-          done.then(() => true),
-          ...(Number.isFinite(drainMs)
-            ? [
-                new Promise<boolean>((resolve) => {
-                  timer = setTimeout(() => resolve(false), drainMs);
-                }),
-              ]
-            : []),
-        ]);
-        clearTimeout(timer);
-        if (!drained) emit({ type: "drain-timeout", ms: drainMs });
+        if (!(await settledWithin(done, drainMs))) emit({ type: "drain-timeout", ms: drainMs });
       } finally {
         await dropProducer();
         await group.close();
