@@ -229,7 +229,13 @@ export async function crashRun(o: CrashRunOptions): Promise<CrashRunResult> {
       const code = await child.exited();
       exitCodes.push(code);
       count(child.lines);
-      if (code !== 0) failedStops.push(child.lines.slice(-12).map((l) => l.slice(0, 400)).join("\n"));
+      if (code !== 0)
+        failedStops.push(
+          child.lines
+            .slice(-12)
+            .map((l) => l.slice(0, 400))
+            .join("\n"),
+        );
     }
     log(`the last enrichers caught up and stopped on SIGTERM with exit codes ${exitCodes.join(", ")}`);
   } finally {
