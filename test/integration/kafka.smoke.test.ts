@@ -84,12 +84,20 @@ test("Kafka, prefetching: a batch that fails comes again, the batches fetched be
   const handled = new Map<string, number>();
   const failedOnce = new Set<string>();
   let failures = 0;
+  /** Per partition, where the last batch handled without failing ended: the next batch starts there. */
+  const handledUpTo = new Map<number, bigint>();
+  const outOfOrder: string[] = [];
   const consumer = await startBatchConsumer(kafka, {
     groupId,
     topics: [topic],
     prefetch: true,
     concurrentPartitions: 2,
     handle: async (batch) => {
+      // A batch fetched ahead of one that failed must not be handled: its partition starts over at
+      // the failed batch, so every batch starts where the last good one ended.
+      const start = BigInt(batch.messages[0]?.offset ?? "0");
+      const expected = handledUpTo.get(batch.partition) ?? 0n;
+      if (start !== expected) outOfOrder.push(`partition ${batch.partition} at ${start}, expected ${expected}`);
       await new Promise((resolve) => setTimeout(resolve, 5));
       // The second batch of each partition fails once, after the next one was already fetched.
       const where = `${batch.partition}`;
@@ -103,12 +111,14 @@ test("Kafka, prefetching: a batch that fails comes again, the batches fetched be
         const id = m.value?.toString().split(" ")[0] ?? "";
         handled.set(id, (handled.get(id) ?? 0) + 1);
       }
+      handledUpTo.set(batch.partition, BigInt(batch.messages.at(-1)?.offset ?? "-1") + 1n);
     },
   });
   try {
     await eventually(async () => assert.equal(handled.size, total), 60_000);
     await eventually(async () => assert.equal(await consumerGroupLag(kafka, groupId, topic), 0n), 15_000);
     assert.ok(failures >= 1, "a batch failed");
+    assert.deepEqual(outOfOrder, [], "each partition's batches in order, from the failed one on");
     assert.ok(consumer.running(), "the consumer recovered from the failure");
   } finally {
     await consumer.close();

@@ -17,9 +17,10 @@ export interface BatchConsumerOptions {
    */
   concurrentPartitions?: number;
   /**
-   * Kept for the callers written for kafkajs, where the next fetch waited for the handlers. Each
-   * poll now fetches every assigned partition at once and handles the partition batches together
-   * (`concurrentPartitions`); a failed batch is fetched again from its first offset.
+   * Fetch the next batches while the current ones are handled and committed (default false): the
+   * fetch's round trip leaves the handler's path. Offsets are still committed only after the
+   * handler resolved; a failed batch and whatever was fetched behind it in its partition come again,
+   * and a rebalance drops what was fetched ahead for partitions handed away.
    */
   prefetch?: boolean;
   /**

@@ -1,6 +1,8 @@
 // startBatchConsumer on @platformatic/kafka: one fetch of every assigned partition, each partition's
 // batch handled (up to `concurrentPartitions` at once), then one OffsetCommit for the batches that
-// were handled. A batch whose handler threw is fetched again from its first offset.
+// were handled. With `prefetch` the next fetch is in flight while they are handled and committed
+// (one fetch ahead at most, so memory stays bounded). A batch whose handler threw is fetched again
+// from its first offset, and so is everything fetched behind it in its partition.
 import type { KafkaClient } from "../client.ts";
 import type { BatchConsumer, BatchConsumerOptions } from "../consumer.ts";
 import { FETCH_MAX_WAIT_MS } from "../consumer.ts";
@@ -80,6 +82,20 @@ export async function startPlatformaticBatchConsumer(
     }
   };
 
+  /**
+   * Where the next fetch starts, per partition: past the batches already fetched, handled or not.
+   * `fetcher.positions` stays where the handled batches end (what a restart would read from).
+   */
+  let ahead = new Map<string, bigint>();
+  /** With `prefetch`: the fetch started while the current batches are handled. */
+  let pending: Promise<FetchedBatch[]> | undefined;
+  const fetchAhead = () => {
+    const fetching = fetcher.fetch(assigned(), ahead);
+    // Awaited later (or dropped on close): its failure must not be an unhandled rejection meanwhile.
+    fetching.catch(() => {});
+    return fetching;
+  };
+
   const loop = async () => {
     while (!closing) {
       try {
@@ -87,11 +103,28 @@ export async function startPlatformaticBatchConsumer(
         if (seenJoins !== group.joins) {
           seenJoins = group.joins;
           await seed();
+          ahead = new Map(fetcher.positions);
           options.onJoin?.();
           resolveStarted();
         }
-        const joinsAtFetch = group.joins;
-        const batches = (await fetcher.fetch(assigned())).filter(() => !closing && joinsAtFetch === group.joins);
+        const fetching = pending ?? fetchAhead();
+        pending = undefined;
+        const fetched = await fetching;
+        if (closing) break;
+        if (seenJoins !== group.joins) {
+          // A rebalance while it was fetched: judged again against the new generation's positions.
+          pending = Promise.resolve(fetched);
+          continue;
+        }
+        // Only batches that start where this consumer reads next: a batch fetched ahead of one that
+        // failed, or of a partition handed away or reseeded by a rebalance, is dropped and comes
+        // again from the committed offset.
+        const batches = fetched.filter((b) => ahead.get(key(b.topic, b.partition)) === b.from);
+        for (const b of batches) ahead.set(key(b.topic, b.partition), b.next);
+        // The next fetch overlaps these batches' handling and commit; it is used only once they are
+        // committed (and only from where they end), so a restart still reads from the committed offsets.
+        if (options.prefetch) pending = fetchAhead();
+        const joinsAtHandle = group.joins;
         const done: FetchedBatch[] = [];
         /** What to commit per batch when its handler chose (null: nothing). */
         const chosen = new Map<FetchedBatch, bigint | null>();
@@ -106,7 +139,8 @@ export async function startPlatformaticBatchConsumer(
           }
           done.push(batch);
         });
-        if (done.length > 0 && joinsAtFetch === group.joins) {
+        // No commit across a rebalance: the partitions may be another member's by now.
+        if (done.length > 0 && joinsAtHandle === group.joins) {
           const offsets = done.flatMap((b) => {
             const offset = chosen.has(b) ? chosen.get(b) : b.next;
             return offset === null || offset === undefined
@@ -126,11 +160,15 @@ export async function startPlatformaticBatchConsumer(
           break;
         }
         options.onCrash?.(error, true);
-        // Whatever was not committed comes again: positions from the committed offsets.
+        // Whatever was not committed comes again: positions from the committed offsets (and what
+        // was fetched ahead is kept only where it starts at them).
         seenJoins = -1;
         await sleep(500);
       }
     }
+    // Nothing outlives close(): the fetch in flight ends within its max wait.
+    await pending?.catch(() => {});
+    pending = undefined;
   };
   const done = loop().finally(() => {
     running = false;

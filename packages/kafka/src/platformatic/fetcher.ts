@@ -25,6 +25,8 @@ export interface TopicPartition {
 export interface FetchedBatch {
   topic: string;
   partition: number;
+  /** The position it was fetched from. */
+  from: bigint;
   /** Data records at or after the partition's position, aborted transactions left out. */
   messages: ConsumedMessage[];
   /** The position after everything fetched for the partition (control records included). */
@@ -257,5 +259,5 @@ export function decode(
       });
     }
   }
-  return { topic, partition, messages, next };
+  return { topic, partition, from, messages, next };
 }
