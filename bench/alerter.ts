@@ -3,7 +3,7 @@
 // Redis (deploy/local/stack), beside the bare rule evaluation on the same events.
 //   node bench/alerter.ts [--events 50000] [--attack-rate 0.02] [--callers iam-user|assumed-role]
 //                         [--partitions 3] [--alertmanager] [--correlations FILE] [--denied-rate 0]
-//                         [--rounds 1] [--rules-x10] [--no-anchor]
+//                         [--rounds 1] [--rules-x10] [--no-anchor] [--baseline DIR]
 // The events are benign API calls with Stratus Red Team detonation records mixed in at attack-rate
 // (each with a fresh eventID), written to a fresh topic first; the alerter then drains that backlog.
 // --callers assumed-role makes the benign calls come from an assumed role, which SigmaHQ's
@@ -16,6 +16,9 @@
 // with --no-anchor) and, with --rules-x10, the alerter with ten times the rules (the built-in ones
 // and new Sigma rules for other events): cost flat in the rule count means the same rate. Rounds
 // rotate the order; the medians and their ratios are printed.
+// --baseline DIR also drains the backlog, in the same rounds, with the alerter of another checkout
+// of this repository (with its own `pnpm install`; for example main before a change): before and
+// after side by side on the same topic.
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { copyFile, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
@@ -26,7 +29,7 @@ import type { CloudTrailRecord } from "@trailstream/cloudtrail";
 import { createKafka, ensureTopics, openProducer } from "@trailstream/kafka";
 import { BUILTIN_SIGMA_DIR, builtinRules, RuleSet } from "@trailstream/rules";
 import { createLogger } from "@trailstream/runtime";
-import { loadSettings, start as startAlerter } from "../services/alerter/src/index.ts";
+import * as alerterHere from "../services/alerter/src/index.ts";
 
 const { values } = parseArgs({
   options: {
@@ -40,6 +43,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "1" },
     "rules-x10": { type: "boolean", default: false },
     "no-anchor": { type: "boolean", default: false },
+    baseline: { type: "string" },
     stratus: {
       type: "string",
       default: new URL("../packages/bucket-tree/templates/stratus", import.meta.url).pathname,
@@ -217,7 +221,18 @@ async function tenfoldSigmaDir(): Promise<string> {
 }
 const x10Dir = values["rules-x10"] ? await tenfoldSigmaDir() : undefined;
 
-async function drain(variant: string, round: number, extra: { ruleFiles?: string; sigmaDir?: string }) {
+type AlerterModule = typeof alerterHere;
+const baseline: AlerterModule | undefined = values.baseline
+  ? ((await import(join(values.baseline, "services/alerter/src/index.ts"))) as AlerterModule)
+  : undefined;
+
+async function drain(
+  variant: string,
+  round: number,
+  extra: { ruleFiles?: string; sigmaDir?: string },
+  alerterModule: AlerterModule = alerterHere,
+) {
+  const { loadSettings, start: startAlerter } = alerterModule;
   const name = `${variant}-r${round}`;
   const config = loadSettings({
     KAFKA_BROKERS: brokers.join(","),
@@ -239,6 +254,10 @@ async function drain(variant: string, round: number, extra: { ruleFiles?: string
   let matches = 0;
   let firstBatchAt = 0;
   let lastBatchAt = 0;
+  // The process's CPU time over the same span (all its threads): CPU per event moves less with the
+  // machine's load than events/s, and CPU over wall time says how much of the drain was waiting.
+  let firstCpu = process.cpuUsage();
+  let lastCpu = firstCpu;
   let done: () => void = () => {};
   const finished = new Promise<void>((resolve) => {
     done = resolve;
@@ -247,12 +266,16 @@ async function drain(variant: string, round: number, extra: { ruleFiles?: string
   const alerter = await startAlerter(config, {
     log: createLogger("alerter", env.BENCH_LOG_LEVEL ?? "warn"),
     onBatch: (r) => {
-      if (firstBatchAt === 0) firstBatchAt = performance.now();
+      if (firstBatchAt === 0) {
+        firstBatchAt = performance.now();
+        firstCpu = process.cpuUsage();
+      }
       processed += r.events;
       alerts += r.alerts.length;
       correlationAlerts += r.alerts.filter((a) => a.correlation).length;
       matches += r.matches;
       lastBatchAt = performance.now();
+      lastCpu = process.cpuUsage();
       if (processed >= total) done();
     },
   });
@@ -261,6 +284,7 @@ async function drain(variant: string, round: number, extra: { ruleFiles?: string
   await finished;
   await alerter.stop();
   const seconds = (lastBatchAt - firstBatchAt) / 1_000;
+  const cpuMicros = lastCpu.user + lastCpu.system - firstCpu.user - firstCpu.system;
   return {
     variant,
     matches,
@@ -269,6 +293,9 @@ async function drain(variant: string, round: number, extra: { ruleFiles?: string
     startSeconds: Number(((joinedAt - startAt) / 1_000).toFixed(2)),
     drainSeconds: Number(seconds.toFixed(2)),
     eventsPerSecond: Math.round(total / seconds),
+    cpuMicrosPerEvent: Number((cpuMicros / total).toFixed(2)),
+    systemMicrosPerEvent: Number(((lastCpu.system - firstCpu.system) / total).toFixed(2)),
+    cpuOverWall: Number((cpuMicros / 1e6 / seconds).toFixed(2)),
   };
 }
 
@@ -276,6 +303,7 @@ type Drained = Awaited<ReturnType<typeof drain>>;
 type Step = [string, (round: number) => Promise<Drained | number>];
 const correlationFile = values.correlations;
 const steps: Step[] = [["builtin", (r) => drain("builtin", r, {})]];
+if (baseline) steps.push(["baseline", (r) => drain("baseline", r, {}, baseline)]);
 if (!values["no-anchor"]) steps.push(["ConsumerPerformance", () => consumerPerformance()]);
 if (x10Dir) steps.push(["x10", (r) => drain("x10", r, { sigmaDir: x10Dir })]);
 if (correlationFile) steps.push(["correlations", (r) => drain("correlations", r, { ruleFiles: correlationFile })]);
@@ -287,7 +315,13 @@ for (let round = 0; round < rounds; round++) {
     const got = await runStep(round);
     byStep.get(stepName)?.push(got);
     const rate = typeof got === "number" ? got : got.eventsPerSecond;
-    console.error(`round ${round + 1}: ${stepName} ${Math.round(rate)} events/s (load ${loadavg()[0]?.toFixed(1)})`);
+    const cpu =
+      typeof got === "number"
+        ? ""
+        : `, ${got.cpuMicrosPerEvent} µs CPU per event (${got.systemMicrosPerEvent} system), CPU/wall ${got.cpuOverWall}`;
+    console.error(
+      `round ${round + 1}: ${stepName} ${Math.round(rate)} events/s${cpu} (load ${loadavg()[0]?.toFixed(1)})`,
+    );
   }
 }
 const median = (xs: number[]): number => {
@@ -305,6 +339,7 @@ const plainRate = medianOf("builtin") as number;
 const anchorRate = medianOf("ConsumerPerformance");
 const x10Rate = medianOf("x10");
 const correlatedRate = medianOf("correlations");
+const baselineRate = medianOf("baseline");
 const correlated = byStep.get("correlations")?.[0] as Drained | undefined;
 const { matches, alerts } = plain;
 const result = {
@@ -323,6 +358,11 @@ const result = {
   drainSeconds: plain.drainSeconds,
   eventsPerSecond: plainRate,
   perRound: Object.fromEntries([...byStep].map(([k, xs]) => [k, xs.map((x) => Math.round(rateOf(x)))])),
+  cpuMicrosPerEventPerRound: Object.fromEntries(
+    [...byStep].flatMap(([k, xs]) =>
+      typeof xs[0] === "number" ? [] : [[k, xs.map((x) => (x as Drained).cpuMicrosPerEvent)]],
+    ),
+  ),
   ...(anchorRate
     ? { consumerPerformance: anchorRate, overConsumerPerformance: Number((plainRate / anchorRate).toFixed(2)) }
     : {}),
@@ -331,6 +371,13 @@ const result = {
         x10Rules: rules.length * 10,
         x10EventsPerSecond: x10Rate,
         x10OverBuiltin: Number((x10Rate / plainRate).toFixed(2)),
+      }
+    : {}),
+  ...(baselineRate
+    ? {
+        baseline: values.baseline,
+        baselineEventsPerSecond: baselineRate,
+        overBaseline: Number((plainRate / baselineRate).toFixed(2)),
       }
     : {}),
   ...(correlated && correlatedRate
@@ -352,6 +399,7 @@ console.error(
   `${total} events (${attackCount} Stratus records), ${rules.length} rules (${bySource.cis} CIS, ${bySource.sigma} Sigma): ` +
     `${result.eventsPerSecond} events/s through the alerter (${matches} matches, ${alerts} alerts, sinks ${result.sinks}); ` +
     (anchorRate ? `ConsumerPerformance ${anchorRate} events/s (ratio ${result.overConsumerPerformance}); ` : "") +
+    (baselineRate ? `the baseline's alerter ${baselineRate} events/s (ratio ${result.overBaseline}); ` : "") +
     (x10Rate ? `with ${rules.length * 10} rules ${x10Rate} events/s (ratio ${result.x10OverBuiltin}); ` : "") +
     `bare evaluation ${result.bareEvaluationEventsPerSecond} events/s` +
     (correlated
