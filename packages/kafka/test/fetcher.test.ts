@@ -70,3 +70,23 @@ test("records before the fetch position are left out; other producers' batches a
   assert.deepEqual(offsets(b), [1, 2, 3]);
   assert.equal(b.next, 4n);
 });
+
+test("offsets and timestamps: exact as numbers below 2^53, and as BigInts above", () => {
+  const small = decode("t", 0, 3n, [data(1n, 2, 3, false)], []);
+  assert.deepEqual(
+    small.messages.map((m) => [m.offset, m.timestampMs]),
+    [
+      ["3", 1_001],
+      ["4", 1_002],
+    ],
+  );
+  assert.equal(small.next, 5n);
+  const base = 2n ** 60n;
+  const big = { ...data(1n, 0, 2, false), firstOffset: base } as RecordsBatch;
+  const far = decode("t", 0, base + 1n, [big], []);
+  assert.deepEqual(
+    far.messages.map((m) => m.offset),
+    [(base + 1n).toString()],
+  );
+  assert.equal(far.next, base + 2n);
+});

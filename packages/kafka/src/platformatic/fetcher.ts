@@ -16,6 +16,7 @@ import type { ConsumedMessage } from "../message.ts";
 
 const IS_TRANSACTIONAL = 1 << 4;
 const IS_CONTROL = 1 << 5;
+const MAX_SAFE_OFFSET = BigInt(Number.MAX_SAFE_INTEGER);
 
 export interface TopicPartition {
   topic: string;
@@ -67,12 +68,17 @@ export class Fetcher {
 
   /**
    * One fetch of every given partition that has a position (one request per leader, in parallel),
-   * from `positions` (default this fetcher's own). Positions are not moved: the caller does that.
+   * from `positions` (default this fetcher's own), waiting at most `maxWaitMs` (default the
+   * fetcher's) for records to come. Positions are not moved: the caller does that.
    */
-  async fetch(partitions: readonly TopicPartition[], positions = this.positions): Promise<FetchedBatch[]> {
+  async fetch(
+    partitions: readonly TopicPartition[],
+    positions = this.positions,
+    maxWaitMs = this.#options.maxWaitMs,
+  ): Promise<FetchedBatch[]> {
     const wanted = partitions.filter((p) => positions.has(key(p.topic, p.partition)));
     if (wanted.length === 0) {
-      await sleep(this.#options.maxWaitMs);
+      await sleep(maxWaitMs);
       return [];
     }
     const topics = [...new Set(wanted.map((p) => p.topic))];
@@ -107,7 +113,7 @@ export class Fetcher {
         this.#consumer.fetch({
           node,
           topics: [...t.values()] as never,
-          maxWaitTime: this.#options.maxWaitMs,
+          maxWaitTime: maxWaitMs,
           minBytes: 1,
           maxBytes: this.#options.maxBytes ?? 16 * 1024 * 1024,
           isolationLevel,
@@ -245,6 +251,27 @@ export function decode(
       continue;
     }
     if (batch.attributes & IS_TRANSACTIONAL && abortedProducers.has(batch.producerId)) continue;
+    const firstTimestamp = Number(batch.firstTimestamp);
+    if (last <= MAX_SAFE_OFFSET) {
+      // Offsets as numbers (exact below 2^53): no BigInt made per record, which the consumers'
+      // decode of every record paid for in garbage.
+      const firstOffset = Number(batch.firstOffset);
+      const start = Number(from);
+      for (const record of batch.records) {
+        const offset = firstOffset + record.offsetDelta;
+        if (offset < start) continue;
+        messages.push({
+          topic,
+          partition,
+          offset: String(offset),
+          key: record.key ?? null,
+          value: record.value ?? null,
+          headers: headersOf(record.headers),
+          timestampMs: firstTimestamp + Number(record.timestampDelta),
+        });
+      }
+      continue;
+    }
     for (const record of batch.records) {
       const offset = batch.firstOffset + BigInt(record.offsetDelta);
       if (offset < from) continue;
@@ -255,7 +282,7 @@ export function decode(
         key: record.key ?? null,
         value: record.value ?? null,
         headers: headersOf(record.headers),
-        timestampMs: Number(batch.firstTimestamp + record.timestampDelta),
+        timestampMs: firstTimestamp + Number(record.timestampDelta),
       });
     }
   }
