@@ -8,6 +8,9 @@
 //   node bench/enricher.ts --lookup-index [...] the enricher with its lookup index writer (LOOKUP_INDEX=on, the
 //                                              default) beside it without (off, as in the other rows), each round;
 //                                              time until the raw group's lag is 0, then until the index's is
+//   node bench/enricher.ts --baseline DIR [...] also another checkout's enricher (a worktree with its
+//                                              dependencies installed, e.g. main before a change) in each
+//                                              round, beside this one's
 //   node bench/enricher.ts --selectors [...]   also the enricher with 20 advanced EVENT_SELECTORS in each round,
 //                                              beside it without (the last selector keeps every management
 //                                              event: each record is tested against up to 20 and the output
@@ -46,6 +49,7 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "" },
     selectors: { type: "boolean", default: false },
     "lookup-index": { type: "boolean", default: false },
+    baseline: { type: "string", default: "" },
   },
 });
 const total = Number(values.records);
@@ -145,21 +149,36 @@ const TWENTY_SELECTORS = JSON.stringify({
   ],
 });
 
-async function enricherRun(i: number, selectors = false, lookupIndex = false): Promise<EnricherRun> {
+/** The enricher under test: this checkout's, or (--baseline DIR) another checkout's, e.g. main before a change. */
+interface EnricherModule {
+  loadSettings: typeof loadSettings;
+  start: typeof startEnricher;
+}
+const thisEnricher: EnricherModule = { loadSettings, start: startEnricher };
+const baseline: EnricherModule | undefined = values.baseline
+  ? ((await import(resolve(values.baseline, "services/enricher/src/index.ts"))) as EnricherModule)
+  : undefined;
+
+async function enricherRun(
+  i: number,
+  selectors = false,
+  lookupIndex = false,
+  module: EnricherModule = thisEnricher,
+): Promise<EnricherRun> {
   const redis = new PrivateRedis(await freePort());
   await redis.start();
   const client = openRedis(redisSettings(redis.url, { commandTimeoutMs: 30_000 }));
   await client.connected();
   try {
     const usedBefore = usedMemory(replyText(await client.command(["INFO", "memory"])) ?? "");
-    const tag = `${i}${selectors ? "s" : ""}${lookupIndex ? "x" : ""}`;
+    const tag = `${i}${selectors ? "s" : ""}${lookupIndex ? "x" : ""}${module === thisEnricher ? "" : "b"}`;
     const topics = { events: `${name}.events.${tag}`, dlq: `${name}.dlq.${tag}` };
     await ensureTopics(kafka, [
       { topic: topics.events, partitions },
       { topic: topics.dlq, partitions: 1 },
     ]);
     const groupId = `${name}-group-${tag}`;
-    const config = loadSettings({
+    const config = module.loadSettings({
       KAFKA_BROKERS: brokers.join(","),
       REDIS_URL: redis.url,
       TOPIC_RAW: raw,
@@ -173,7 +192,7 @@ async function enricherRun(i: number, selectors = false, lookupIndex = false): P
       LOOKUP_INDEX: lookupIndex ? "true" : "false",
     });
     // The enricher logs to stdout, where the result goes: only fatal lines.
-    const enricher = await startEnricher(config, { log: createLogger("enricher", "fatal") });
+    const enricher = await module.start(config, { log: createLogger("enricher", "fatal") });
     await enricher.started;
     const start = performance.now();
     await waitForLag0(kafka, groupId, raw, 600_000);
@@ -345,6 +364,7 @@ const enr: EnricherRun[] = [];
 const streams: StreamsRun[] = [];
 const withSelectors: EnricherRun[] = [];
 const withIndex: EnricherRun[] = [];
+const baselineRuns: EnricherRun[] = [];
 const steps: [string, (i: number) => Promise<{ recordsPerSecond: number }>, { recordsPerSecond: number }[]][] = [
   ["ConsumerPerformance", consumerPerformance, perf],
   ["enricher", enricherRun, enr],
@@ -353,6 +373,15 @@ const steps: [string, (i: number) => Promise<{ recordsPerSecond: number }>, { re
     : []),
   ...(values["lookup-index"]
     ? [["enricher, lookup index on", (i: number) => enricherRun(i, false, true), withIndex] as (typeof steps)[number]]
+    : []),
+  ...(baseline
+    ? [
+        [
+          `enricher of ${values.baseline}`,
+          (i: number) => enricherRun(i, false, false, baseline),
+          baselineRuns,
+        ] as (typeof steps)[number],
+      ]
     : []),
   ...(withStreams ? [["Kafka Streams", streamsRun, streams] as (typeof steps)[number]] : []),
 ];
@@ -406,6 +435,17 @@ console.log(
             selectorsAlone: selectorStep,
             // What the selectors would cost the enricher if matching were its only extra work.
             selectorsShareOfEnricherRecordTime: (selectorStep?.matchNsPerRecord ?? 0) / (1e9 / enricherMedian),
+          }
+        : {}),
+      ...(baseline
+        ? {
+            baseline: { checkout: values.baseline, runs: baselineRuns },
+            baselineMedian: median(baselineRuns, (e) => e.recordsPerSecond),
+            // This checkout's enricher over the baseline's, round by round and of the medians.
+            overBaselineByRound: enr.map(
+              (e, n) => e.recordsPerSecond / (baselineRuns[n]?.recordsPerSecond ?? Number.NaN),
+            ),
+            overBaseline: enricherMedian / median(baselineRuns, (e) => e.recordsPerSecond),
           }
         : {}),
       ...(values["lookup-index"]

@@ -255,10 +255,24 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
     },
     async stop(drainMs = Number.POSITIVE_INFINITY) {
       // One drain budget for both consumers: the shell's grace period holds the whole stop.
-      const deadline = Date.now() + drainMs;
-      await pipe.close(drainMs);
-      await indexer?.stop(Math.max(1_000, deadline - Date.now()));
-      await closeRedis();
+      const started = Date.now();
+      const deadline = started + drainMs;
+      const took: Record<string, number> = {};
+      const step = async (name: string, work: () => Promise<unknown> | undefined) => {
+        const at = Date.now();
+        // A step that outlasts its share says so, so a stop that overruns the grace period names it.
+        const slow = setTimeout(() => log.warn({ step: name }, `stopping is slow: still closing the ${name}`), 5_000);
+        try {
+          await work();
+        } finally {
+          clearTimeout(slow);
+        }
+        took[name] = Date.now() - at;
+      };
+      await step("pipe", () => pipe.close(drainMs));
+      await step("indexer", () => indexer?.stop(Math.max(1_000, deadline - Date.now())));
+      await step("redis", closeRedis);
+      log.info({ ms: took, totalMs: Date.now() - started }, "stopped consuming and closed Kafka and Redis");
     },
   };
 }

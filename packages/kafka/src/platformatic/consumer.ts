@@ -336,7 +336,7 @@ export async function startPlatformaticBatchConsumer(
       closing = true;
       // Past drainMs the batch in flight is left uncommitted (it comes again) and the group is left.
       await settledWithin(done, drainMs);
-      await group.close();
+      await settledWithin(group.close(), 3_000);
     },
   };
 }

@@ -32,6 +32,8 @@ import { baseOptions, partitioner } from "./options.ts";
 import { toProduce } from "./producer.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The longest close() waits for the producer to close, then for the group to be left. */
+const CLOSE_STEP_MS = 3_000;
 
 /**
  * InitProducerId as a new producer: id and epoch -1. The library sends 0 and 0 by default, which
@@ -308,8 +310,10 @@ export async function startPlatformaticTransactionalPipe(
       try {
         if (!(await settledWithin(done, drainMs))) emit({ type: "drain-timeout", ms: drainMs });
       } finally {
-        await dropProducer();
-        await group.close();
+        // Closing connections should take milliseconds; a broker that does not answer must not hold
+        // the stop (the producer's open transaction is aborted by its timeout or the next owner).
+        await settledWithin(dropProducer(), CLOSE_STEP_MS);
+        await settledWithin(group.close(), CLOSE_STEP_MS);
         running = false;
       }
     },
