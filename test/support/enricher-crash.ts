@@ -238,6 +238,14 @@ export async function crashRun(o: CrashRunOptions): Promise<CrashRunResult> {
         );
     }
     log(`the last enrichers caught up and stopped on SIGTERM with exit codes ${exitCodes.join(", ")}`);
+    for (const child of alive) {
+      const stopped = child.lines.find((l) => l.includes("stopped consuming"));
+      const slow = child.lines.filter((l) => l.includes("stopping is slow"));
+      if (stopped)
+        log(
+          `stop steps: ${JSON.stringify((JSON.parse(stopped) as { ms?: unknown }).ms)}${slow.length ? `, slow: ${slow.length}` : ""}`,
+        );
+    }
   } finally {
     // Whatever happened, no enricher outlives the run.
     for (const child of spawned) {
