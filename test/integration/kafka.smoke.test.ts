@@ -124,3 +124,88 @@ test("Kafka, prefetching: a batch that fails comes again, the batches fetched be
     await consumer.close();
   }
 });
+
+test("Kafka, prefetching: a rebalance while batches wait behind the ones being handled; what was fetched ahead is dropped, not handled", async () => {
+  const topic = uniqueName("smoke-prefetch-rebalance");
+  const groupId = uniqueName("smoke-prefetch-rebalance-group");
+  await ensureTopics(kafka, [{ topic, partitions: 2 }]);
+  const perPartition = 3_000;
+  const pad = "x".repeat(1_000);
+  for (let start = 0; start < perPartition; start += 500) {
+    // 3 MB per partition, one fetch holds 1 MB of it: each lane has a batch waiting behind the first.
+    for (const partition of [0, 1]) {
+      await producer.send(
+        topic,
+        Array.from({ length: 500 }, (_, i) => ({
+          key: `k${partition}-${start + i}`,
+          value: `${partition}-${start + i} ${pad}`,
+          partition,
+        })),
+      );
+    }
+  }
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let released = false;
+  /** The first batch of each partition, held until the second member has joined. */
+  const held = new Map<number, string>();
+  const afterRelease: { partition: number; first: string }[] = [];
+  const handledBy = { a: new Set<string>(), b: new Set<string>() };
+  const record = (who: "a" | "b", batch: { messages: { value: Buffer | null }[] }) => {
+    for (const m of batch.messages) handledBy[who].add(m.value?.toString().split(" ")[0] ?? "");
+  };
+  const a = await startBatchConsumer(kafka, {
+    groupId,
+    topics: [topic],
+    prefetch: true,
+    concurrentPartitions: 2,
+    handle: async (batch) => {
+      const first = batch.messages[0]?.offset ?? "";
+      if (!released && !held.has(batch.partition)) {
+        held.set(batch.partition, first);
+        await gate;
+      } else if (released) afterRelease.push({ partition: batch.partition, first });
+      record("a", batch);
+    },
+  });
+  let b: Awaited<ReturnType<typeof startBatchConsumer>> | undefined;
+  try {
+    await eventually(async () => assert.equal(held.size, 2, "both first batches are held"), 30_000);
+    // Time for the next batches to be fetched and queued behind the held ones.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    b = await startBatchConsumer(kafka, {
+      groupId,
+      topics: [topic],
+      prefetch: true,
+      handle: async (batch) => record("b", batch),
+    });
+    await withTimeout(b.started, 60_000, () => "the second member did not join");
+    // Both members are in the new generation once the second one has joined.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    released = true;
+    release();
+    const everything = new Set([...Array(perPartition).keys()].flatMap((i) => [`0-${i}`, `1-${i}`]));
+    await eventually(async () => {
+      const union = new Set([...handledBy.a, ...handledBy.b]);
+      assert.equal(union.size, everything.size);
+    }, 60_000);
+    await eventually(async () => assert.equal(await consumerGroupLag(kafka, groupId, topic), 0n), 15_000);
+    // The held batches were not committed (the generation changed under them), so each partition the
+    // first member kept starts again at its held batch; a batch queued behind a held one would start
+    // past it, and one of a partition handed to the second member must not be handled by the first.
+    const bPartitions = new Set([...handledBy.b].map((id) => Number(id.split("-")[0])));
+    for (const { partition } of afterRelease) {
+      assert.ok(!bPartitions.has(partition), `the first member handled partition ${partition} after handing it away`);
+    }
+    for (const partition of [0, 1]) {
+      const mine = afterRelease.filter((x) => x.partition === partition);
+      if (mine.length > 0) assert.equal(mine[0]?.first, held.get(partition), `partition ${partition} starts again`);
+    }
+  } finally {
+    release();
+    await b?.close();
+    await a.close();
+  }
+});
