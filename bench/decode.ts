@@ -3,7 +3,8 @@
 //   events  the real CloudTrail records of the Stratus Red Team detonation logs the project carries
 //           (packages/bucket-tree/templates/stratus, as bench/alerter.ts), each as the enricher writes
 //           it to cloudtrail.events (with its real enrichment)
-//   raw     the enricher bench's generated cloudtrail.raw values (test/support/enricher.ts, 30 % copies)
+//   raw     the enricher bench's generated cloudtrail.raw values (test/support/enricher.ts, 30 % copies,
+//           0.5 % refused: cut short or without an identity)
 // beside the floor of the same values (UTF-8 decode + JSON.parse alone) and, with --baseline DIR,
 // another checkout's decodeEnvelope (for example main before a change) in the same rounds, in
 // alternating order; both must give the same outcome for every value.
@@ -44,14 +45,23 @@ const sets: Record<string, Buffer[]> = {
   events: stratusRecords().map((event) =>
     Buffer.from(JSON.stringify({ v: 1, event, origin: { kind: "file", receivedAt }, enrichment: here.enrich(event) })),
   ),
-  raw: rawRecords({ total: 20_000, copyShare: 0.3, spread: 1_000 }).records.map((r) => Buffer.from(r.value)),
+  raw: rawRecords({ total: 20_000, copyShare: 0.3, spread: 1_000, bad: 100 }).records.map((r) => Buffer.from(r.value)),
 };
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const variants: [string, (value: Buffer) => unknown][] = [
   ["decodeEnvelope", here.decodeEnvelope],
   ...(baseline ? ([["baseline", baseline]] as [string, Decode][]) : []),
-  ["utf8 + JSON.parse", (value) => JSON.parse(utf8.decode(value))],
+  [
+    "utf8 + JSON.parse",
+    (value) => {
+      try {
+        return JSON.parse(utf8.decode(value));
+      } catch {
+        return true; // a value cut short: refused as json by the decoders too
+      }
+    },
+  ],
 ];
 
 for (const [name, values] of Object.entries(sets)) {
