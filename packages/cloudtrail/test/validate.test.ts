@@ -35,7 +35,12 @@ function reasonOf(text: string): string {
 
 test("the depth bound is exact: containers 256 levels down pass, 257 are too deep, by arrays, objects or both", () => {
   // The record is level 1, so a field holding a chain of n containers reaches level n + 1.
-  for (const pattern of [() => "array", () => "object", (l: number) => (l % 2 ? "array" : "object")] as const) {
+  const patterns: ((level: number) => "array" | "object")[] = [
+    () => "array",
+    () => "object",
+    (level) => (level % 2 ? "array" : "object"),
+  ];
+  for (const pattern of patterns) {
     const fits = { ...base, x: chain(MAX_RECORD_DEPTH - 1, pattern) };
     const over = { ...base, x: chain(MAX_RECORD_DEPTH, pattern) };
     assert.equal(deeperThan(fits, MAX_RECORD_DEPTH), false);
@@ -68,7 +73,7 @@ test("adversarial depth: a hundred thousand levels are refused as too deep, with
   for (const [open, close] of [
     ["[", "]"],
     ['{"a":', "}"],
-  ]) {
+  ] as const) {
     const text = `{"v":1,"origin":{"kind":"s3"},"event":{"eventID":"e","recipientAccountId":"1","x":${open.repeat(100_000)}1${close.repeat(100_000)}}}`;
     const out = decodeEnvelope(text);
     assert.ok(!out.ok);
