@@ -95,6 +95,10 @@ const services = [
       ALERTER_KEY_PREFIX: `${run}:alerter:`,
       // Latency is read on the alerts topic; a benchmark's alert flood must not fill Alertmanager.
       ALERTMANAGER_URL: "",
+      // Every alerting event an alert of its own, so each is a latency sample: without this the
+      // default suppression (one alert per rule and account per 15 min) left about 15 per run.
+      ALERT_SUPPRESS_DEFAULT: "0",
+      ALERT_FLOOD_PER_MINUTE: "0",
     },
     { logDir },
   ),
