@@ -154,6 +154,24 @@ function modeEnv(mode: Mode): Record<string, string> {
   };
 }
 
+/** An ingester reading `stream` into the test's topics, in a consumer mode. */
+function streamEnv(
+  stream: string,
+  topics: { raw: string; dlq: string },
+  mode: Record<string, string>,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return ingesterEnv(e, {
+    TOPIC_RAW: topics.raw,
+    TOPIC_DLQ: topics.dlq,
+    KINESIS_STREAMS: stream,
+    AWS_ENDPOINT_URL_KINESIS: e.kinesisEndpoint,
+    LOG_LEVEL: "info",
+    ...extra,
+    ...mode,
+  });
+}
+
 /** Every record in raw is one that was put, and every copy of an identity holds the same event. */
 function assertOnlyCopies(raw: TopicReader, sent: readonly Json[]): void {
   const wanted = new Set(sent.map(identityOf));
@@ -177,14 +195,7 @@ for (const mode of MODES) {
     const shardIds = (await shards(stream)).map((s) => s.ShardId ?? "");
     const topics = await testTopics(kafka);
     const raw = await TopicReader.open(kafka, topics.raw);
-    const env = ingesterEnv(e, {
-      TOPIC_RAW: topics.raw,
-      TOPIC_DLQ: topics.dlq,
-      KINESIS_STREAMS: stream,
-      AWS_ENDPOINT_URL_KINESIS: e.kinesisEndpoint,
-      LOG_LEVEL: "info",
-      ...modeEnv(mode),
-    });
+    const env = streamEnv(stream, topics, modeEnv(mode));
     const prefix = env.REDIS_KEY_PREFIX ?? "";
     const feeder = new Feeder(stream);
     try {
@@ -277,14 +288,7 @@ for (const mode of MODES) {
     await activeStream(stream);
     const topics = await testTopics(kafka);
     const raw = await TopicReader.open(kafka, topics.raw);
-    const env = ingesterEnv(e, {
-      TOPIC_RAW: topics.raw,
-      TOPIC_DLQ: topics.dlq,
-      KINESIS_STREAMS: stream,
-      AWS_ENDPOINT_URL_KINESIS: e.kinesisEndpoint,
-      LOG_LEVEL: "info",
-      ...modeEnv(mode),
-    });
+    const env = streamEnv(stream, topics, modeEnv(mode));
     const prefix = env.REDIS_KEY_PREFIX ?? "";
     const feeder = new Feeder(stream);
     try {
@@ -394,15 +398,7 @@ for (const mode of MODES) {
     const feeder = new Feeder(stream);
     await feeder.put(60);
     const before = [...feeder.sent];
-    const env = ingesterEnv(e, {
-      TOPIC_RAW: topics.raw,
-      TOPIC_DLQ: topics.dlq,
-      KINESIS_STREAMS: stream,
-      AWS_ENDPOINT_URL_KINESIS: e.kinesisEndpoint,
-      KINESIS_START_POSITION: "latest",
-      LOG_LEVEL: "error",
-      ...modeEnv(mode),
-    });
+    const env = streamEnv(stream, topics, modeEnv(mode), { KINESIS_START_POSITION: "latest", LOG_LEVEL: "error" });
     const ingester = await startIngester(loadSettings(env), { log: createLogger("ingester", "error") });
     try {
       const prefix = env.REDIS_KEY_PREFIX ?? "";
@@ -438,14 +434,7 @@ test("fan-out: a shard whose subscription someone else holds is polled meanwhile
   const topics = await testTopics(kafka);
   const raw = await TopicReader.open(kafka, topics.raw);
   const fanOut = modeEnv("fan-out");
-  const env = ingesterEnv(e, {
-    TOPIC_RAW: topics.raw,
-    TOPIC_DLQ: topics.dlq,
-    KINESIS_STREAMS: stream,
-    AWS_ENDPOINT_URL_KINESIS: e.kinesisEndpoint,
-    LOG_LEVEL: "info",
-    ...fanOut,
-  });
+  const env = streamEnv(stream, topics, fanOut);
   const holding = new AbortController();
   const feeder = new Feeder(stream);
   try {
