@@ -3,7 +3,7 @@
 // Redis (deploy/local/stack), beside the bare rule evaluation on the same events.
 //   node bench/alerter.ts [--events 50000] [--attack-rate 0.02] [--callers iam-user|assumed-role]
 //                         [--partitions 3] [--alertmanager] [--correlations FILE] [--denied-rate 0]
-//                         [--rounds 1] [--rules-x10] [--no-anchor] [--baseline DIR]
+//                         [--rounds 1] [--rules-x10] [--no-anchor] [--baseline DIR] [--candidate DIR]
 // The events are benign API calls with Stratus Red Team detonation records mixed in at attack-rate
 // (each with a fresh eventID), written to a fresh topic first; the alerter then drains that backlog.
 // --callers assumed-role makes the benign calls come from an assumed role, which SigmaHQ's
@@ -19,6 +19,12 @@
 // --baseline DIR also drains the backlog, in the same rounds, with the alerter of another checkout
 // of this repository (with its own `pnpm install`; for example main before a change): before and
 // after side by side on the same topic.
+// --candidate DIR also drains it with the alerter of a third checkout (the change under test, in a
+// worktree of its own) in the same rounds, loaded as the baseline is. The `builtin` alerter shares
+// its module instances (the Kafka client, the rule matcher) with this bench's producer and bare
+// evaluation, which likely leave other object shapes in their inline caches: on 2026-12-06 the
+// builtin slot took more CPU per event than the baseline slot in three runs out of three, whichever
+// code it held (1.6x, 1.34x after swapping the checkouts, 1.1x). Compare --candidate with --baseline.
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { copyFile, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
@@ -44,6 +50,7 @@ const { values } = parseArgs({
     "rules-x10": { type: "boolean", default: false },
     "no-anchor": { type: "boolean", default: false },
     baseline: { type: "string" },
+    candidate: { type: "string" },
     stratus: {
       type: "string",
       default: new URL("../packages/bucket-tree/templates/stratus", import.meta.url).pathname,
@@ -225,6 +232,9 @@ type AlerterModule = typeof alerterHere;
 const baseline: AlerterModule | undefined = values.baseline
   ? ((await import(join(values.baseline, "services/alerter/src/index.ts"))) as AlerterModule)
   : undefined;
+const candidate: AlerterModule | undefined = values.candidate
+  ? ((await import(join(values.candidate, "services/alerter/src/index.ts"))) as AlerterModule)
+  : undefined;
 
 async function drain(
   variant: string,
@@ -304,6 +314,7 @@ type Step = [string, (round: number) => Promise<Drained | number>];
 const correlationFile = values.correlations;
 const steps: Step[] = [["builtin", (r) => drain("builtin", r, {})]];
 if (baseline) steps.push(["baseline", (r) => drain("baseline", r, {}, baseline)]);
+if (candidate) steps.push(["candidate", (r) => drain("candidate", r, {}, candidate)]);
 if (!values["no-anchor"]) steps.push(["ConsumerPerformance", () => consumerPerformance()]);
 if (x10Dir) steps.push(["x10", (r) => drain("x10", r, { sigmaDir: x10Dir })]);
 if (correlationFile) steps.push(["correlations", (r) => drain("correlations", r, { ruleFiles: correlationFile })]);
@@ -340,6 +351,7 @@ const anchorRate = medianOf("ConsumerPerformance");
 const x10Rate = medianOf("x10");
 const correlatedRate = medianOf("correlations");
 const baselineRate = medianOf("baseline");
+const candidateRate = medianOf("candidate");
 const correlated = byStep.get("correlations")?.[0] as Drained | undefined;
 const { matches, alerts } = plain;
 const result = {
@@ -380,6 +392,13 @@ const result = {
         overBaseline: Number((plainRate / baselineRate).toFixed(2)),
       }
     : {}),
+  ...(candidateRate
+    ? {
+        candidate: values.candidate,
+        candidateEventsPerSecond: candidateRate,
+        ...(baselineRate ? { candidateOverBaseline: Number((candidateRate / baselineRate).toFixed(2)) } : {}),
+      }
+    : {}),
   ...(correlated && correlatedRate
     ? {
         withCorrelations: { ...correlated, eventsPerSecond: correlatedRate },
@@ -400,6 +419,10 @@ console.error(
     `${result.eventsPerSecond} events/s through the alerter (${matches} matches, ${alerts} alerts, sinks ${result.sinks}); ` +
     (anchorRate ? `ConsumerPerformance ${anchorRate} events/s (ratio ${result.overConsumerPerformance}); ` : "") +
     (baselineRate ? `the baseline's alerter ${baselineRate} events/s (ratio ${result.overBaseline}); ` : "") +
+    (candidateRate
+      ? `the candidate's alerter ${candidateRate} events/s` +
+        (baselineRate ? ` (${result.candidateOverBaseline}x the baseline's); ` : "; ")
+      : "") +
     (x10Rate ? `with ${rules.length * 10} rules ${x10Rate} events/s (ratio ${result.x10OverBuiltin}); ` : "") +
     `bare evaluation ${result.bareEvaluationEventsPerSecond} events/s` +
     (correlated
