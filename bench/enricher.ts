@@ -11,6 +11,8 @@
 //   node bench/enricher.ts --baseline DIR [...] also another checkout's enricher (a worktree with its
 //                                              dependencies installed, e.g. main before a change) in each
 //                                              round, beside this one's
+//   node bench/enricher.ts --candidate DIR [...] also a third checkout's enricher (the change under test in a
+//                                              worktree of its own), loaded as the baseline is: compare these two
 //   node bench/enricher.ts --selectors [...]   also the enricher with 20 advanced EVENT_SELECTORS in each round,
 //                                              beside it without (the last selector keeps every management
 //                                              event: each record is tested against up to 20 and the output
@@ -50,6 +52,7 @@ const { values } = parseArgs({
     selectors: { type: "boolean", default: false },
     "lookup-index": { type: "boolean", default: false },
     baseline: { type: "string", default: "" },
+    candidate: { type: "string", default: "" },
   },
 });
 const total = Number(values.records);
@@ -158,6 +161,13 @@ const thisEnricher: EnricherModule = { loadSettings, start: startEnricher };
 const baseline: EnricherModule | undefined = values.baseline
   ? ((await import(resolve(values.baseline, "services/enricher/src/index.ts"))) as EnricherModule)
   : undefined;
+// --candidate DIR: the change under test from a worktree of its own, loaded as the baseline is. This
+// checkout's enricher shares its Kafka module with the bench's producer (test/support/enricher.ts);
+// on 2026-12-06 it ran slower than the baseline both ways round (0.87x, and 0.64x with the
+// checkouts swapped), though not in the next run (1.02x): --candidate beside --baseline loads both alike.
+const candidate: EnricherModule | undefined = values.candidate
+  ? ((await import(resolve(values.candidate, "services/enricher/src/index.ts"))) as EnricherModule)
+  : undefined;
 
 async function enricherRun(
   i: number,
@@ -171,7 +181,7 @@ async function enricherRun(
   await client.connected();
   try {
     const usedBefore = usedMemory(replyText(await client.command(["INFO", "memory"])) ?? "");
-    const tag = `${i}${selectors ? "s" : ""}${lookupIndex ? "x" : ""}${module === thisEnricher ? "" : "b"}`;
+    const tag = `${i}${selectors ? "s" : ""}${lookupIndex ? "x" : ""}${module === thisEnricher ? "" : module === candidate ? "c" : "b"}`;
     const topics = { events: `${name}.events.${tag}`, dlq: `${name}.dlq.${tag}` };
     await ensureTopics(kafka, [
       { topic: topics.events, partitions },
@@ -365,6 +375,7 @@ const streams: StreamsRun[] = [];
 const withSelectors: EnricherRun[] = [];
 const withIndex: EnricherRun[] = [];
 const baselineRuns: EnricherRun[] = [];
+const candidateRuns: EnricherRun[] = [];
 const steps: [string, (i: number) => Promise<{ recordsPerSecond: number }>, { recordsPerSecond: number }[]][] = [
   ["ConsumerPerformance", consumerPerformance, perf],
   ["enricher", enricherRun, enr],
@@ -380,6 +391,15 @@ const steps: [string, (i: number) => Promise<{ recordsPerSecond: number }>, { re
           `enricher of ${values.baseline}`,
           (i: number) => enricherRun(i, false, false, baseline),
           baselineRuns,
+        ] as (typeof steps)[number],
+      ]
+    : []),
+  ...(candidate
+    ? [
+        [
+          `enricher of ${values.candidate}`,
+          (i: number) => enricherRun(i, false, false, candidate),
+          candidateRuns,
         ] as (typeof steps)[number],
       ]
     : []),
@@ -446,6 +466,21 @@ console.log(
               (e, n) => e.recordsPerSecond / (baselineRuns[n]?.recordsPerSecond ?? Number.NaN),
             ),
             overBaseline: enricherMedian / median(baselineRuns, (e) => e.recordsPerSecond),
+          }
+        : {}),
+      ...(candidate
+        ? {
+            candidate: { checkout: values.candidate, runs: candidateRuns },
+            candidateMedian: median(candidateRuns, (e) => e.recordsPerSecond),
+            ...(baseline
+              ? {
+                  candidateOverBaselineByRound: candidateRuns.map(
+                    (e, n) => e.recordsPerSecond / (baselineRuns[n]?.recordsPerSecond ?? Number.NaN),
+                  ),
+                  candidateOverBaseline:
+                    median(candidateRuns, (e) => e.recordsPerSecond) / median(baselineRuns, (e) => e.recordsPerSecond),
+                }
+              : {}),
           }
         : {}),
       ...(values["lookup-index"]
