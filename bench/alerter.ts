@@ -22,9 +22,9 @@
 // --candidate DIR also drains it with the alerter of a third checkout (the change under test, in a
 // worktree of its own) in the same rounds, loaded as the baseline is. The `builtin` alerter shares
 // its module instances (the Kafka client, the rule matcher) with this bench's producer and bare
-// evaluation, which likely leave other object shapes in their inline caches: on 2026-12-06 the
-// builtin slot took more CPU per event than the baseline slot in three runs out of three, whichever
-// code it held (1.6x, 1.34x after swapping the checkouts, 1.1x). Compare --candidate with --baseline.
+// evaluation; on 2026-12-06 it took more CPU per event than the baseline slot in three runs, whichever
+// code it held (1.6x, 1.34x with the checkouts swapped, 1.1x), and not in a fourth (0.97x): unproven
+// either way, so --candidate beside --baseline compares two checkouts loaded alike.
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { copyFile, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
