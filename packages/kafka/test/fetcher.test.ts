@@ -59,6 +59,28 @@ test("read_committed: two aborted transactions of one producer in one response a
   assert.equal(b.messages[0]?.value?.toString(), "v3");
 });
 
+test("read_committed: a committed transaction between an aborted one and a fenced empty one is kept", () => {
+  // The broker's answer in the crash test that lost 98 events: producer 1158 aborted a transaction
+  // with records (2533-2630, marker 2631), committed one (2632-2729, marker 2730), and was fenced
+  // in a transaction that wrote nothing here (abort marker 2731), which the broker does not list.
+  // The library's own filter dropped 2533-2730, committed records included.
+  const batches = [
+    data(1158n, 2533, 98),
+    marker(1158n, 2631, false),
+    data(1158n, 2632, 98),
+    marker(1158n, 2730, true),
+    marker(1158n, 2731, false),
+    data(1158n, 2732, 3),
+    marker(1158n, 2735, true),
+  ];
+  const b = decode("t", 0, 2446n, batches, [{ producerId: 1158n, firstOffset: 2533n }]);
+  const kept = offsets(b);
+  assert.equal(kept.length, 98 + 3);
+  assert.equal(kept[0], 2632);
+  assert.equal(kept.at(-1), 2734);
+  assert.equal(b.next, 2736n);
+});
+
 test("read_committed: an aborted transaction whose marker is not in the response is dropped; the position passes it", () => {
   const b = decode("t", 1, 0n, [data(7n, 0, 2)], [{ producerId: 7n, firstOffset: 0n }]);
   assert.deepEqual(offsets(b), []);

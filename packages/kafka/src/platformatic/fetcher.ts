@@ -55,6 +55,53 @@ export interface FetcherOptions {
   maxBytes?: number;
 }
 
+/** Each fetched partition's record batches as the broker sent them, before the library's own filter. */
+const unfiltered = new WeakMap<object, RecordsBatch[]>();
+const KEEPS_UNFILTERED = Symbol("trailstream.keepsUnfiltered");
+type ApiCallback = (error: Error | null, api: FetchApi) => void;
+type FetchApi = ((...args: unknown[]) => void) & { version?: number };
+
+/**
+ * Under read_committed the library drops aborted batches itself, with one range per producer from
+ * its aborted transaction's first offset to the producer's LAST abort marker in the response. When
+ * the broker lists one aborted transaction of a producer but the response also holds a later abort
+ * marker of that producer (a transaction fenced before it wrote a record here, which the broker
+ * does not list), everything in between is dropped: committed transactions too. A reader then
+ * silently skipped committed events (the enricher crash test lost 98 of 20,000 on the events
+ * topic, all of one producer between two such markers). So the Fetch API's answers are kept as
+ * sent, and `decode` below does the filtering the way Kafka's Java client does.
+ */
+function keepUnfilteredFetches(consumer: Consumer): void {
+  const internals = consumer as unknown as Record<symbol, unknown> & {
+    [kGetApi]: (name: string, callback: ApiCallback) => void;
+  };
+  if (internals[KEEPS_UNFILTERED]) return;
+  internals[KEEPS_UNFILTERED] = true;
+  const getApi = internals[kGetApi].bind(consumer);
+  internals[kGetApi] = (name, callback) =>
+    getApi(name, (error, api) => {
+      if (error || name !== "Fetch") {
+        callback(error, api);
+        return;
+      }
+      const keeping: FetchApi = Object.assign((...args: unknown[]) => {
+        const done = args.pop() as (e: (Error & { response?: unknown }) | null, result?: unknown) => void;
+        api(...args, (e: (Error & { response?: unknown }) | null, result?: unknown) => {
+          const response = (result ?? e?.response) as
+            | { responses?: { partitions?: { records?: RecordsBatch[] | null }[] }[] }
+            | undefined;
+          for (const topic of response?.responses ?? []) {
+            for (const partition of topic.partitions ?? []) {
+              if (partition.records) unfiltered.set(partition, partition.records);
+            }
+          }
+          done(e, result);
+        });
+      }, api);
+      callback(null, keeping);
+    });
+}
+
 export class Fetcher {
   /** Next offset to fetch, per `key(topic, partition)`. */
   readonly positions = new Map<string, bigint>();
@@ -64,6 +111,7 @@ export class Fetcher {
   constructor(consumer: Consumer, options: FetcherOptions) {
     this.#consumer = consumer;
     this.#options = options;
+    keepUnfilteredFetches(consumer);
   }
 
   /**
@@ -126,8 +174,9 @@ export class Fetcher {
         const topic = names.get(topicResponse.topicId) ?? topicResponse.topicId;
         for (const p of topicResponse.partitions) {
           const from = requested.get(key(topic, p.partitionIndex));
-          if (from === undefined || !p.records || p.records.length === 0) continue;
-          const batch = decode(topic, p.partitionIndex, from, p.records, p.abortedTransactions ?? []);
+          const records = unfiltered.get(p) ?? p.records;
+          if (from === undefined || !records || records.length === 0) continue;
+          const batch = decode(topic, p.partitionIndex, from, records, p.abortedTransactions ?? []);
           if (batch.next > from) out.push(batch);
         }
       }
