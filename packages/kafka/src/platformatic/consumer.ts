@@ -145,6 +145,23 @@ export async function startPlatformaticBatchConsumer(
     }
   };
 
+  /**
+   * After a failed poll: a group that refuses this member stops the consumer for good (false);
+   * anything else is reported and the loop goes on, from the committed offsets, after a pause.
+   */
+  const recover = async (error: unknown): Promise<boolean> => {
+    if (error instanceof GroupRefusedError) {
+      running = false;
+      options.onCrash?.(error, false);
+      return false;
+    }
+    options.onCrash?.(error, true);
+    // Whatever was not committed comes again: positions from the committed offsets.
+    seenJoins = -1;
+    await sleep(500);
+    return true;
+  };
+
   const loop = async () => {
     while (!closing) {
       try {
@@ -184,16 +201,7 @@ export async function startPlatformaticBatchConsumer(
         const failed = outcomes.find((o) => o.status === "rejected");
         if (failed) throw (failed as PromiseRejectedResult).reason;
       } catch (error) {
-        if (closing) break;
-        if (error instanceof GroupRefusedError) {
-          running = false;
-          options.onCrash?.(error, false);
-          break;
-        }
-        options.onCrash?.(error, true);
-        // Whatever was not committed comes again: positions from the committed offsets.
-        seenJoins = -1;
-        await sleep(500);
+        if (closing || !(await recover(error))) break;
       }
     }
   };
@@ -308,16 +316,8 @@ export async function startPlatformaticBatchConsumer(
       } catch (error) {
         if (closing) break;
         await settle();
-        if (error instanceof GroupRefusedError) {
-          running = false;
-          options.onCrash?.(error, false);
-          break;
-        }
-        options.onCrash?.(error, true);
-        // Whatever was not committed comes again: positions from the committed offsets.
-        seenJoins = -1;
         failure = undefined;
-        await sleep(500);
+        if (!(await recover(error))) break;
       }
     }
     // The batches being handled finish and commit; what is queued behind them is dropped.
