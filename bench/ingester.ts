@@ -9,15 +9,18 @@
 // --only kinesis-modes reads one pre-loaded stream in polling and in fan-out mode side by side
 // (records/s), then puts one record every 250 ms and measures put -> ingester receipt (latency).
 //   node bench/ingester.ts [--files 100] [--per-file 1000] [--kinesis-records 20000] [--only s3|files|kinesis|kinesis-core|kinesis-modes]
-//                            [--files-in-flight 8] [--kinesis-page 1000] [--rounds 1] [--no-anchor] [--integrity]
+//                            [--files-in-flight 8] [--kinesis-page 1000] [--rounds 1] [--no-anchor] [--integrity] [--baseline DIR]
 // The S3 run is paired with Kafka's ProducerPerformance writing the same records (idempotent,
 // acks=all), in --rounds rounds of alternating order; the ratio of the medians is printed.
 // --integrity pairs it instead with itself under INTEGRITY=true (every log file hashed while it is
 // decoded, its hash kept for the digests to judge): the cost of validation on the S3 path (issue 15).
+// --baseline DIR adds another checkout's ingester (e.g. /work/main before a change) to every round
+// of the S3 run, on the same files: the change's own ratio, measured side by side on a shared machine.
+// INGESTER_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is the ingesters' NODE_OPTIONS.
 import { execFile } from "node:child_process";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import {
@@ -63,6 +66,7 @@ const { values } = parseArgs({
     "no-anchor": { type: "boolean", default: false },
     integrity: { type: "boolean", default: false },
     "files-in-flight": { type: "string", default: "8" },
+    baseline: { type: "string", default: "" },
     "kinesis-page": { type: "string", default: "1000" },
   },
 });
@@ -175,7 +179,8 @@ if (only === undefined || only === "s3") {
       files.slice(i, i + 8).map((f) => aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: f.key, Body: f.body }))),
     );
   }
-  const s3Run = async (integrity = false): Promise<number> => {
+  const baselineCli = values.baseline ? resolve(values.baseline, "services/cli/src/main.ts") : undefined;
+  const s3Run = async (integrity = false, cli?: string): Promise<number> => {
     const queueUrl =
       (await aws.sqs.send(new CreateQueueCommand({ QueueName: uniqueName("bench-notices") }))).QueueUrl ?? "";
     const topics = await rawTopic();
@@ -190,7 +195,9 @@ if (only === undefined || only === "s3") {
         MAX_FILES_IN_FLIGHT: values["files-in-flight"],
         INTEGRITY: String(integrity),
         ...(integrity ? { TOPIC_INTEGRITY: uniqueName("integrity") } : {}),
+        ...(process.env.INGESTER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.INGESTER_NODE_OPTIONS } : {}),
       }),
+      cli,
     );
     await started(p);
     const start = performance.now();
@@ -216,7 +223,7 @@ if (only === undefined || only === "s3") {
     const seconds = await waitFor(p, totalFileRecords, start, "s3");
     await stop(p);
     lines.push(
-      `| sqs-s3 (moto S3 + SQS -> Kafka)${integrity ? ", INTEGRITY=true" : ""} | ${files.length} files x ${perFile} | ${fmt(totalFileRecords / seconds)} | ${(gzBytes / 1024 ** 2 / seconds).toFixed(2)} | ${(rawBytes / 1024 ** 2 / seconds).toFixed(1)} | ${seconds.toFixed(1)} |`,
+      `| sqs-s3 (moto S3 + SQS -> Kafka)${integrity ? ", INTEGRITY=true" : ""}${cli ? `, ingester of ${values.baseline}` : ""} | ${files.length} files x ${perFile} | ${fmt(totalFileRecords / seconds)} | ${(gzBytes / 1024 ** 2 / seconds).toFixed(2)} | ${(rawBytes / 1024 ** 2 / seconds).toFixed(1)} | ${seconds.toFixed(1)} |`,
     );
     console.error(lines.at(-1));
     return totalFileRecords / seconds;
@@ -225,11 +232,14 @@ if (only === undefined || only === "s3") {
   const s3Rates: number[] = [];
   const anchorRates: number[] = [];
   const validatedRates: number[] = [];
+  const baselineRates: number[] = [];
   for (let round = 0; round < Number(values.rounds); round++) {
-    const order = round % 2 === 0 ? ["s3", "anchor"] : ["anchor", "s3"];
+    const order = round % 2 === 0 ? ["s3", "baseline", "anchor"] : ["anchor", "baseline", "s3"];
     for (const which of order) {
       if (which === "s3") s3Rates.push(await s3Run());
-      else if (values.integrity) validatedRates.push(await s3Run(true));
+      else if (which === "baseline") {
+        if (baselineCli) baselineRates.push(await s3Run(false, baselineCli));
+      } else if (values.integrity) validatedRates.push(await s3Run(true));
       else if (!values["no-anchor"]) {
         anchorRates.push(await producerPerformance());
         console.error(
@@ -243,6 +253,16 @@ if (only === undefined || only === "s3") {
     lines.push(
       `S3 path with and without validation (${values.rounds} rounds): INTEGRITY=false ${s3Rates.map(fmt).join(", ")}; ` +
         `INTEGRITY=true ${validatedRates.map(fmt).join(", ")} records/s; ratio of the medians ${(median(validatedRates) / median(s3Rates)).toFixed(3)}`,
+    );
+    console.error(lines.at(-1));
+  }
+  if (baselineRates.length > 0) {
+    lines.push(
+      `S3 path beside ${values.baseline}'s (${values.rounds} rounds): this checkout ${s3Rates.map(fmt).join(", ")}; ` +
+        `baseline ${baselineRates.map(fmt).join(", ")} records/s; ratio of the medians ${(median(s3Rates) / median(baselineRates)).toFixed(2)}` +
+        (anchorRates.length > 0
+          ? `; baseline over ProducerPerformance ${(median(baselineRates) / median(anchorRates)).toFixed(2)}`
+          : ""),
     );
     console.error(lines.at(-1));
   }

@@ -109,9 +109,18 @@ export function ingesterEnv(e: Endpoints, settings: Record<string, string>): Rec
 export type IngesterProcess = ServiceProcess & { readonly id: string; readonly output: string[] };
 
 /** `trailstream ingester` as its own process with `env` alone, INGESTER_ID `id`, on a port of its own. */
-export async function spawnIngester(id: string, env: Record<string, string>): Promise<IngesterProcess> {
+export async function spawnIngester(
+  id: string,
+  env: Record<string, string>,
+  /** Another checkout's `trailstream` entry point (a benchmark's baseline). */
+  cli?: string,
+): Promise<IngesterProcess> {
   const { METRICS_PORT: _any, ...settings } = env;
-  const p = await startServiceProcess("ingester", { ...settings, INGESTER_ID: id }, { inheritEnv: false });
+  const p = await startServiceProcess(
+    "ingester",
+    { ...settings, INGESTER_ID: id },
+    { inheritEnv: false, ...(cli ? { cli } : {}) },
+  );
   return Object.defineProperties(p, {
     id: { value: id },
     output: { get: () => [...p.stdout, ...p.stderr] },

@@ -55,6 +55,8 @@ export async function startServiceProcess(
     port?: number;
     /** false: only PATH of the test's environment, so nothing but `env` configures the service. */
     inheritEnv?: boolean;
+    /** Another checkout's `trailstream` entry point (a benchmark's baseline); this checkout's by default. */
+    cli?: string;
   } = {},
 ): Promise<ServiceProcess> {
   const port = options.port ?? (await freePort());
@@ -79,7 +81,7 @@ export async function startServiceProcess(
   };
   let child: ChildProcess;
   const launch = () => {
-    child = spawn(process.execPath, [CLI, name], {
+    child = spawn(process.execPath, [options.cli ?? CLI, name], {
       env: { ...base, METRICS_PORT: String(port), ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
