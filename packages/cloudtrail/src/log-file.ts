@@ -685,7 +685,7 @@ class RecordSplitter {
     }
     const checked = this.#validate(value, where);
     this.#out.push(
-      checked.ok ? { ok: true, record: checked.value, index } : { ok: false, error: checked.error, index },
+      checked.ok ? { ok: true, record: checked.value, index, text } : { ok: false, error: checked.error, index },
     );
   }
 }

@@ -9,7 +9,17 @@ export type Result<T> = { ok: true; value: T } | { ok: false; error: DecodeError
  * the input and decoding stops there.
  */
 export type DecodeItem =
-  | { ok: true; record: CloudTrailRecord; index: number }
+  | {
+      ok: true;
+      record: CloudTrailRecord;
+      index: number;
+      /**
+       * The record's JSON text exactly as it was in the input, when the decoder cut it out on its own
+       * (a streamed log file): a writer can carry these characters instead of serialising `record`
+       * again. They parse to `record`. Absent when the input was parsed whole.
+       */
+      text?: string;
+    }
   | { ok: false; error: DecodeError; index?: number };
 
 export const ok = <T>(value: T): Result<T> => ({ ok: true, value });

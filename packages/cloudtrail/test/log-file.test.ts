@@ -99,6 +99,7 @@ describe("decodeLogFile", () => {
           const items = await collect(decodeLogFile(chunked(zip ? gzipSync(body) : body, size)));
           assert.deepEqual(okRecords(items), JSON.parse(body.toString()).Records);
           assert.equal(errors(items).length, 0);
+          for (const item of items) if (item.ok) assert.deepEqual(JSON.parse(item.text ?? "null"), item.record);
         },
       ),
       { numRuns: 150 },
@@ -134,6 +135,17 @@ describe("decodeLogFile", () => {
         assert.deepEqual(shown(whole), shown(streamed), body.slice(0, 80));
       }
     }
+  });
+
+  test("a streamed record carries its text as it was in the file, spaces and escapes included", async () => {
+    const text = `{ "eventID" : "caf\\u00e9",\n"recipientAccountId":"1", "n": 1.50, "big": 12345678901234567890 }`;
+    const body = Buffer.from(`{"Records": [ ${text} ,${JSON.stringify(records[0])}]}`);
+    const items = await collect(decodeLogFile(chunked(gzipSync(body), 7)));
+    assert.deepEqual(
+      items.map((i) => (i.ok ? i.text : i.error.message)),
+      [text, JSON.stringify(records[0])],
+    );
+    assert.equal(items[0]?.ok && items[0].record.eventID, "caf\u00e9");
   });
 
   test("a bare JSON array of records is read like a log file", async () => {

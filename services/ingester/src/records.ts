@@ -29,5 +29,7 @@ export function toOutcome(item: DecodeItem, origin: Origin, where: string): Outc
       key: where,
     };
   }
-  return { ok: true, record: { identity, envelope: { v: 1, event: item.record, origin } } };
+  const record: RawRecord = { identity, envelope: { v: 1, event: item.record, origin } };
+  if (item.text !== undefined) record.eventText = item.text;
+  return { ok: true, record };
 }

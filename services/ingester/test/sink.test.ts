@@ -27,6 +27,22 @@ test("records go out in batches keyed by identity; a write resolves once all of 
   assert.deepEqual(JSON.parse(String(producer.sent[0]?.messages[0]?.value)), records(1)[0]?.envelope);
 });
 
+test("a record with its event's text carries that text in the envelope, the same members in the same order", async () => {
+  const producer = new FakeProducer();
+  const sink = new Sink(producer, { topicRaw: "raw", topicDlq: "dlq", batchRecords: 10, lingerMs: 0 });
+  const [plain, spaced] = records(2);
+  assert.ok(plain && spaced);
+  const text = `{ "eventID": "e1",  "recipientAccountId": "111122223333" }`;
+  await sink.write([
+    { ...plain, eventText: JSON.stringify(plain.envelope.event) },
+    { ...spaced, eventText: text },
+  ]);
+  const [first, second] = producer.sent[0]?.messages ?? [];
+  assert.equal(first?.value, JSON.stringify(plain.envelope), "byte for byte what JSON.stringify writes");
+  assert.equal(second?.value, `{"v":1,"event":${text},"origin":${JSON.stringify(spaced.envelope.origin)}}`);
+  assert.deepEqual(JSON.parse(String(second?.value)), spaced.envelope);
+});
+
 test("writes from several callers share a batch", async () => {
   const producer = new FakeProducer();
   const sink = new Sink(producer, { topicRaw: "raw", topicDlq: "dlq", batchRecords: 100, lingerMs: 10 });
