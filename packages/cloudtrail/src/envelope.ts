@@ -18,7 +18,17 @@ import { describe, isCarriableRecord, validateRecord } from "./validate.ts";
 export type ReceivedEnvelope = RawEnvelope<ReceivedOrigin> & Partial<Pick<EnrichedEnvelope, "enrichment" | "dedup">>;
 
 export type EnvelopeOutcome =
-  | { ok: true; envelope: ReceivedEnvelope; identity: string }
+  | {
+      ok: true;
+      envelope: ReceivedEnvelope;
+      identity: string;
+      /**
+       * The value's own JSON text, when it is a raw envelope with no other member than `v`, `event`
+       * and `origin`: the enriched value can then be written from it (enrichedEnvelopeText) without
+       * writing the event out again.
+       */
+      rawText?: string;
+    }
   | {
       ok: false;
       reason: EnvelopeRejectReason;
@@ -71,7 +81,12 @@ export function decodeEnvelope(value: Uint8Array | string | null): EnvelopeOutco
   // of the record. Anything else takes the checks one by one, for its exact reason and sentence.
   if (isPlainObject(parsed) && parsed.v === 1 && isCarriableOrigin(parsed.origin) && isCarriableRecord(parsed.event)) {
     const identity = eventIdentity(parsed.event);
-    if (identity !== null) return { ok: true, envelope: envelopeOf(parsed, parsed.event, parsed.origin), identity };
+    if (identity !== null) {
+      const envelope = envelopeOf(parsed, parsed.event, parsed.origin);
+      return hasOnlyRawMembers(parsed)
+        ? { ok: true, envelope, identity, rawText: text }
+        : { ok: true, envelope, identity };
+    }
   }
   if (!isPlainObject(parsed)) return reject("shape", `the record's value is ${describe(parsed)}, not an envelope`);
   const maybeIdentity = isPlainObject(parsed.event) ? eventIdentity(parsed.event) : null;
@@ -114,6 +129,29 @@ function envelopeOf(
   if (parsed.dedup === "unchecked") envelope.dedup = "unchecked";
   return envelope;
 }
+
+/** Whether the object's members are exactly a raw envelope's three (the caller checked those are there). */
+function hasOnlyRawMembers(parsed: Record<string, unknown>): boolean {
+  let members = 0;
+  for (const _ in parsed) members++;
+  return members === 3;
+}
+
+/**
+ * The enriched envelope's JSON, from the raw envelope's own text (`rawText` of decodeEnvelope): the
+ * text less its closing brace, then `enrichment` (and `dedup` when unchecked). It reads as
+ * `JSON.stringify({ ...envelope, enrichment })` does, and for a text JSON.stringify wrote it is the
+ * same string, but the event, most of the bytes, is not walked and written again.
+ */
+export function enrichedEnvelopeText(rawText: string, enrichment: unknown, unchecked: boolean): string {
+  let end = rawText.length - 1;
+  // JSON allows whitespace after the value; rawText is an object, so what precedes it is its "}".
+  while (end > 0 && isJsonWhitespace(rawText.charCodeAt(end))) end--;
+  const dedup = unchecked ? ',"dedup":"unchecked"' : "";
+  return `${rawText.slice(0, end)},"enrichment":${JSON.stringify(enrichment)}${dedup}}`;
+}
+
+const isJsonWhitespace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 /** Whether decodeEnvelope's origin checks pass (kind a non-empty string, the rest strings when present). */
 function isCarriableOrigin(o: unknown): o is ReceivedOrigin {

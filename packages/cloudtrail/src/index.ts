@@ -99,6 +99,7 @@ export {
 export {
   decodeEnvelope,
   type EnvelopeOutcome,
+  enrichedEnvelopeText,
   MAX_DEAD_PAYLOAD_BYTES,
   type ReceivedEnvelope,
   rejectedRecordLetter,

@@ -4,10 +4,12 @@ import {
   DLQ_REASONS,
   decodeEnvelope,
   ENVELOPE_REJECT_REASONS,
+  enrichedEnvelopeText,
   ORIGIN_KINDS,
   originLabel,
   rejectedRecordLetter,
 } from "../src/index.ts";
+import { realRecords } from "./support.ts";
 
 const record = { eventID: "e-1", recipientAccountId: "111122223333", eventName: "StopLogging" };
 const bytes = (value: unknown) => Buffer.from(JSON.stringify(value));
@@ -75,4 +77,32 @@ test("a rejected record's letter carries its bytes as text, else base64, and lea
   assert.equal(giant.payload, undefined);
   assert.match(giant.message, /100 bytes left out/);
   assert.equal(rejectedRecordLetter({ ...base, reason: "empty", value: null }).payload, undefined);
+});
+
+test("an enriched value written from the raw text reads as, and for JSON.stringify's text equals, writing the whole envelope", () => {
+  const enrichment = { principal: { type: "IAMUser", name: 'alice "quoted"' }, category: "write" };
+  for (const [i, event] of realRecords().entries()) {
+    const envelope = { v: 1, event, origin: { kind: "s3", bucket: "b", key: `k${i}` } };
+    const text = JSON.stringify(envelope);
+    const out = decodeEnvelope(Buffer.from(text));
+    assert.ok(out.ok);
+    assert.equal(out.rawText, text);
+    for (const unchecked of [false, true]) {
+      const whole = JSON.stringify({ ...envelope, enrichment, ...(unchecked ? { dedup: "unchecked" } : {}) });
+      assert.equal(enrichedEnvelopeText(text, enrichment, unchecked), whole);
+    }
+    // Another writer's spacing (pretty-printed, trailing newline): the same value, read back.
+    const spaced = `${JSON.stringify(envelope, null, 2)}\n\t `;
+    const spacedOut = decodeEnvelope(spaced);
+    assert.ok(spacedOut.ok && spacedOut.rawText === spaced);
+    assert.deepEqual(JSON.parse(enrichedEnvelopeText(spaced, enrichment, false)), { ...envelope, enrichment });
+  }
+});
+
+test("no raw text is offered for a value with members beyond v, event and origin", () => {
+  for (const extra of [{ enrichment: { x: 1 } }, { dedup: "unchecked" }, { note: "added by another producer" }]) {
+    const out = decodeEnvelope(bytes({ v: 1, event: record, origin: { kind: "s3" }, ...extra }));
+    assert.ok(out.ok);
+    assert.equal(out.rawText, undefined, JSON.stringify(extra));
+  }
 });

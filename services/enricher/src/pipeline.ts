@@ -8,6 +8,7 @@ import {
   decodeEnvelope,
   type EnrichedEnvelope,
   type EventSelectors,
+  enrichedEnvelopeText,
   originLabel,
   type RawEnvelope,
   type ReceivedOrigin,
@@ -22,6 +23,8 @@ export interface Decoded {
   /** `<partition>:<offset>`: names this very record, so its replay after a crash is recognized. */
   owner: string;
   envelope: RawEnvelope<ReceivedOrigin>;
+  /** The value's JSON text when the enriched value can be written from it (decodeEnvelope's rawText). */
+  rawText?: string;
 }
 
 /** A raw record that goes to the DLQ, and why. */
@@ -49,7 +52,14 @@ export function decodeMessage(message: ConsumedMessage): Decoded | Rejected {
     };
   }
   const { event, origin } = outcome.envelope;
-  return { message, identity: outcome.identity, owner: ownerOf(message), envelope: { v: 1, event, origin } };
+  const decoded: Decoded = {
+    message,
+    identity: outcome.identity,
+    owner: ownerOf(message),
+    envelope: { v: 1, event, origin },
+  };
+  if (outcome.rawText !== undefined) decoded.rawText = outcome.rawText;
+  return decoded;
 }
 
 export interface DecodedBatch {
@@ -208,14 +218,17 @@ export function planBatch<E>(batch: DecodedBatch, verdicts: readonly DedupVerdic
       });
       return;
     }
-    const value: EnrichedEnvelope<E, ReceivedOrigin> = {
-      ...d.envelope,
-      enrichment,
-      ...(o.unchecked ? { dedup: "unchecked" as const } : {}),
-    };
     let json: string;
     try {
-      json = JSON.stringify(value);
+      if (d.rawText !== undefined) json = enrichedEnvelopeText(d.rawText, enrichment, o.unchecked);
+      else {
+        const value: EnrichedEnvelope<E, ReceivedOrigin> = {
+          ...d.envelope,
+          enrichment,
+          ...(o.unchecked ? { dedup: "unchecked" as const } : {}),
+        };
+        json = JSON.stringify(value);
+      }
     } catch (error) {
       rejected.push({
         message: d.message,
