@@ -271,6 +271,14 @@ describe("chart: switches", () => {
     assert.equal(env(enr, "DEDUP_TTL")?.value, "6h");
     assert.equal(env(enr, "DEDUP_ON_REDIS_DOWN")?.value, "pass");
     assert.equal(env(enr, "ENRICHER_GROUP_ID")?.value, "trailstream-enricher");
+    for (const member of [enr, containerOf(m, "alerter")]) {
+      assert.deepEqual(
+        env(member, "KAFKA_GROUP_INSTANCE_ID")?.valueFrom,
+        { fieldRef: { fieldPath: "metadata.name" } },
+        "static membership under the pod's name",
+      );
+    }
+    assert.equal(env(ing, "KAFKA_GROUP_INSTANCE_ID"), undefined, "the ingester has no consumer group");
     assert.equal(env(enr, "TOPIC_EVENTS_INDEX")?.value, "prod.cloudtrail.events.index", "the events topic's + .index");
     assert.equal(env(ing, "TOPIC_INTEGRITY")?.value, "cloudtrail.integrity");
     assert.equal(env(ing, "TOPIC_EVENTS_INDEX"), undefined, "the index is the enricher's");

@@ -39,6 +39,8 @@ export interface BatchConsumerOptions {
    * must finish well inside it: the consumer heartbeats between batches.
    */
   sessionTimeoutMs?: number;
+  /** Static group membership (KAFKA_GROUP_INSTANCE_ID); unset: a new member on every start. */
+  groupInstanceId?: string | undefined;
 }
 
 export interface BatchHandled {

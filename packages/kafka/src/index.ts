@@ -23,6 +23,7 @@ export {
   readRanges,
 } from "./range.ts";
 export {
+  groupInstanceIdSetting,
   type KafkaSasl,
   type KafkaSettings,
   kafkaSetting,

@@ -46,6 +46,29 @@ function splitList(value: string): string[] {
     .filter((b) => b !== "");
 }
 
+/**
+ * KAFKA_GROUP_INSTANCE_ID: static group membership (KIP-345). A member that comes back under the
+ * same id (a container restarted in its pod) takes its partitions back at once instead of after the
+ * session timeout and a rebalance of the whole group. Unique per running process: two live members
+ * with one id fence each other. The chart sets it to the pod's name.
+ */
+export const groupInstanceIdSetting: Setting<string | undefined> = setting.group(
+  [
+    {
+      name: "KAFKA_GROUP_INSTANCE_ID",
+      type: "string",
+      default: "",
+      range: "no spaces; unique per process",
+      doc: "Static group membership: a restart under the same id takes its partitions back at once; unset: dynamic",
+    },
+  ],
+  (r) => {
+    const id = r.optionalString("KAFKA_GROUP_INSTANCE_ID");
+    if (id !== undefined) r.require(/^\S+$/.test(id), `KAFKA_GROUP_INSTANCE_ID: "${id}" has spaces`);
+    return id;
+  },
+);
+
 /** The Kafka settings as one entry of a service's settings spec, documented variable by variable. */
 export function kafkaSetting(clientId: string): Setting<KafkaSettings> {
   const entry = (name: string, type: string, doc: string, fallback = "", range = "") => ({

@@ -47,6 +47,8 @@ export interface TransactionalPipeOptions {
   /** Where a group with no committed offset starts (default: the beginning). */
   fromBeginning?: boolean;
   sessionTimeoutMs?: number;
+  /** Static group membership (KAFKA_GROUP_INSTANCE_ID); unset: a new member on every start. */
+  groupInstanceId?: string | undefined;
   heartbeatIntervalMs?: number;
   transactionTimeoutMs?: number;
   /** Partition batches of one poll handled at once (default: all of them); one transaction covers the poll. */

@@ -240,6 +240,7 @@ export async function start(config: AlerterConfig, deps: AlerterDeps): Promise<A
   try {
     consumer = await startBatchConsumer(kafka, {
       groupId: config.groupId,
+      groupInstanceId: config.groupInstanceId,
       topics: [config.topicEvents, config.topicIntegrity],
       // A partition batch mostly waits (Redis, sinks, its commit): the others work meanwhile.
       concurrentPartitions: PARTITIONS_AT_ONCE,

@@ -2,7 +2,7 @@
 // doc. loadSettings() validates from it (every problem at once); scripts/settings-docs.ts writes
 // the table in docs/alerter.md from it.
 
-import { kafkaSetting } from "@trailstream/kafka";
+import { groupInstanceIdSetting, kafkaSetting } from "@trailstream/kafka";
 import { redisSetting } from "@trailstream/redis";
 import { parseOverrides, type RuleOverride, RulePolicyError } from "@trailstream/rules";
 import { type ConfigReader, type Env, loadSpec, type SettingsOf, setting, shellSpec } from "@trailstream/runtime";
@@ -40,6 +40,7 @@ export const SETTINGS = {
     "Partitions of the events topic when the alerter creates it",
   ),
   groupId: setting.string("ALERTER_GROUP_ID", "trailstream-alerter", "Kafka consumer group"),
+  groupInstanceId: groupInstanceIdSetting,
   ruleFiles: setting.list("RULE_FILES", "Custom YAML rule files"),
   topicIntegrity: setting.string(
     "TOPIC_INTEGRITY",

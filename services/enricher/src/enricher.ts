@@ -204,6 +204,7 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
       groupId: config.groupId,
       inputTopic: config.topicRaw,
       transactionalIdPrefix: config.transactionalIdPrefix,
+      groupInstanceId: config.groupInstanceId,
       sessionTimeoutMs: config.sessionTimeoutMs,
       transactionTimeoutMs: config.transactionTimeoutMs,
       partitionsConsumedConcurrently: config.partitionsConcurrently,

@@ -4,7 +4,7 @@
 
 import { readFileSync } from "node:fs";
 import { type EventSelectors, EventSelectorsError, eventSelectorsFromSetting } from "@trailstream/cloudtrail";
-import { kafkaSetting } from "@trailstream/kafka";
+import { groupInstanceIdSetting, kafkaSetting } from "@trailstream/kafka";
 import { redisSetting } from "@trailstream/redis";
 import { type Env, loadSpec, type SettingsOf, setting, shellSpec } from "@trailstream/runtime";
 
@@ -23,6 +23,7 @@ export const SETTINGS = {
     "Partitions of a topic the enricher creates because it is missing",
   ),
   groupId: setting.string("ENRICHER_GROUP_ID", "trailstream-enricher", "Kafka consumer group"),
+  groupInstanceId: groupInstanceIdSetting,
   transactionalIdPrefix: setting.group(
     [
       {

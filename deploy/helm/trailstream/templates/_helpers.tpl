@@ -176,6 +176,12 @@ message naming the keys.
       name: {{ $V.redis.existingSecret }}
       key: {{ $V.redis.passwordKey }}
 {{- end }}
+{{- if and (ne .service "ingester") $V.kafka.staticMembership }}
+- name: KAFKA_GROUP_INSTANCE_ID
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+{{- end }}
 {{- if ne .service "alerter" }}
 - name: TOPIC_RAW
   value: {{ $V.kafka.topics.raw | quote }}

@@ -105,6 +105,7 @@ export async function startPlatformaticBatchConsumer(
   const group = new Group(kafka, {
     groupId: options.groupId,
     topics: options.topics,
+    groupInstanceId: options.groupInstanceId,
     sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
     heartbeatIntervalMs: Math.min(3_000, Math.max(500, Math.floor((options.sessionTimeoutMs ?? 30_000) / 10))),
     readCommitted: options.readCommitted !== false,

@@ -7,6 +7,8 @@ import { baseOptions, describeError, isAuthenticationFailure } from "./options.t
 export interface GroupOptions {
   groupId: string;
   topics: readonly string[];
+  /** Static membership (KIP-345): the same id after a restart takes its assignment back at once. */
+  groupInstanceId?: string | undefined;
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
   readCommitted: boolean;
@@ -46,6 +48,7 @@ export class Group {
     this.consumer = new Consumer({
       ...baseOptions(kafka),
       groupId: options.groupId,
+      ...(options.groupInstanceId ? { groupInstanceId: options.groupInstanceId } : {}),
       autocommit: false,
       sessionTimeout: options.sessionTimeoutMs,
       heartbeatInterval: options.heartbeatIntervalMs,

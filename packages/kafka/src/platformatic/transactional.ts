@@ -56,6 +56,7 @@ export async function startPlatformaticTransactionalPipe(
   const group = new Group(client, {
     groupId,
     topics: [inputTopic],
+    groupInstanceId: options.groupInstanceId,
     sessionTimeoutMs,
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? Math.max(500, Math.floor(sessionTimeoutMs / 10)),
     readCommitted: true,
@@ -179,7 +180,7 @@ export async function startPlatformaticTransactionalPipe(
         p.producerEpoch,
         consumer.generationId,
         consumer.memberId,
-        null,
+        consumer.groupInstanceId ?? null,
         [
           {
             name: inputTopic,
