@@ -111,6 +111,7 @@ export { type CloudTrailFileKind, type CloudTrailKey, decodeNotificationKey, par
 export { CLOUDTRAIL_DETAIL_TYPES, decodeEventBridgeEvent, decodeKinesisData, type KinesisPayload } from "./kinesis.ts";
 export {
   decodeLogFile,
+  decodeLogFileItems,
   InflatedLogFile,
   inflateBounded,
   inflateLogFile,

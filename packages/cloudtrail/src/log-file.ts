@@ -90,21 +90,29 @@ export async function* decodeLogFile(
   limits: LogFileLimits = {},
   hasher?: LogFileHasher,
 ): AsyncGenerator<DecodeItem> {
+  yield* decodeLogFileItems(source, limits, hasher);
+}
+
+/**
+ * `decodeLogFile`'s items, as an array when the file is parsed whole (held in memory and small),
+ * else as the stream's async iterable. For a caller that reads a file's records in a loop: an async
+ * iteration per record costs a promise and a microtask turn each, a tenth of what parsing the record
+ * cost (`scan`, docs/benchmarks.md), where the array's items are all there already.
+ */
+export function decodeLogFileItems(
+  source: AsyncIterable<Uint8Array> | Uint8Array | InflatedLogFile,
+  limits: LogFileLimits = {},
+  hasher?: LogFileHasher,
+): DecodeItem[] | AsyncIterable<DecodeItem> {
   if (source instanceof InflatedLogFile) {
     const whole = decodeWhole(source.source, limits, hasher, source.inflated);
-    if (whole) {
-      yield* whole;
-      return;
-    }
+    if (whole) return whole;
     source = source.source;
   } else if (source instanceof Uint8Array) {
     const whole = decodeWhole(source, limits, hasher);
-    if (whole) {
-      yield* whole;
-      return;
-    }
+    if (whole) return whole;
   }
-  yield* decodeStream(source, limits, hasher);
+  return decodeStream(source, limits, hasher);
 }
 
 /**

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { gzipSync } from "node:zlib";
 import fc from "fast-check";
-import { type CloudTrailRecord, type DecodeItem, decodeLogFile } from "../src/index.ts";
+import {
+  type CloudTrailRecord,
+  type DecodeItem,
+  decodeLogFile,
+  decodeLogFileItems,
+  inflateLogFile,
+} from "../src/index.ts";
 import { chunked, collect, realRecords } from "./support.ts";
 
 const records = realRecords();
@@ -146,6 +152,23 @@ describe("decodeLogFile", () => {
       [text, JSON.stringify(records[0])],
     );
     assert.equal(items[0]?.ok && items[0].record.eventID, "caf\u00e9");
+  });
+
+  test("decodeLogFileItems: an array for a file parsed whole, else the stream; decodeLogFile's items either way", async () => {
+    const regular = gzipSync(logFile(records));
+    const irregular = gzipSync(`{"Records": [${JSON.stringify(records[0])}, {"eventID": }]}`);
+    for (const [bytes, parsedWhole] of [
+      [regular, true],
+      [irregular, false],
+    ] as const) {
+      const expected = await collect(decodeLogFile(bytes));
+      for (const source of [bytes, await inflateLogFile(bytes)]) {
+        const items = decodeLogFileItems(source);
+        assert.equal(Array.isArray(items), parsedWhole);
+        assert.deepEqual(Array.isArray(items) ? items : await collect(items), expected);
+      }
+    }
+    assert.ok(!Array.isArray(decodeLogFileItems(chunked(regular, 4096))), "a stream is never parsed whole");
   });
 
   test("a bare JSON array of records is read like a log file", async () => {
