@@ -7,8 +7,12 @@
 // are rare. The payloads are built before the clock starts, so the putter is not what limits the rate.
 // A steady rate is put in TICKS even steps a second (default 10: 500 events every 100 ms at 5,000/s);
 // --ticks 1 puts each second's events in one burst, as this bench did before 2026-12-07.
+// --enrichers N runs N enricher replicas (static members, as the chart runs them); --kill-enricher-at S
+// kills the first with SIGKILL S seconds into the run and starts it again --restart-after-ms later,
+// as Kubernetes restarts a crashed container in its pod: the latency across an enricher kill.
 //   eval "$(deploy/local/stack env)"; node bench/pipeline-latency.ts [--rate 5000] [--seconds 180] [--alerting 1] [--ticks 10]
-import { mkdtemp } from "node:fs/promises";
+//     [--enrichers 2 --kill-enricher-at 60 --restart-after-ms 1000]
+import { mkdir, mkdtemp } from "node:fs/promises";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -25,7 +29,7 @@ import { loadTemplates } from "@trailstream/bucket-tree";
 import type { CloudTrailRecord } from "@trailstream/cloudtrail";
 import { createKafka, ensureTopics, startBatchConsumer } from "@trailstream/kafka";
 import { builtinRules, RuleSet } from "@trailstream/rules";
-import { metricValue, startServiceProcess } from "../test/support/service-process.ts";
+import { metricValue, type ServiceProcess, startServiceProcess } from "../test/support/service-process.ts";
 
 const { values } = parseArgs({
   options: {
@@ -33,6 +37,9 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "180" },
     alerting: { type: "string", default: "1" },
     ticks: { type: "string", default: "10" },
+    enrichers: { type: "string", default: "1" },
+    "kill-enricher-at": { type: "string", default: "" },
+    "restart-after-ms": { type: "string", default: "1000" },
   },
 });
 const rate = Number(values.rate);
@@ -86,11 +93,6 @@ const services = [
     { logDir },
   ),
   await startServiceProcess(
-    "enricher",
-    { ...common, ENRICHER_GROUP_ID: `${run}-enricher`, DEDUP_KEY_PREFIX: `${run}:dedup:` },
-    { logDir },
-  ),
-  await startServiceProcess(
     "alerter",
     {
       ...common,
@@ -106,10 +108,31 @@ const services = [
     { logDir },
   ),
 ];
+const enrichers: ServiceProcess[] = [];
+for (let i = 0; i < Number(values.enrichers); i++) {
+  await mkdir(join(logDir, `enricher-${i}`));
+  enrichers.push(
+    await startServiceProcess(
+      "enricher",
+      {
+        ...common,
+        ENRICHER_GROUP_ID: `${run}-enricher`,
+        DEDUP_KEY_PREFIX: `${run}:dedup:`,
+        KAFKA_GROUP_INSTANCE_ID: `${run}-enricher-${i}`,
+      },
+      { logDir: join(logDir, `enricher-${i}`) },
+    ),
+  );
+}
+services.push(...enrichers);
 await Promise.all(services.map((s) => s.ready()));
+const killAtSecond = values["kill-enricher-at"] === "" ? null : Number(values["kill-enricher-at"]);
+let killedAt: number | undefined;
 
 const putAt = new Map<string, number>();
 const latencies: number[] = [];
+/** Latencies of the events put around the enricher kill (--kill-enricher-at). */
+const latenciesNear: number[] = [];
 // The same alerts split at the ingester's receipt (origin.receivedAt, the alert's firstSeen):
 // put -> receipt is the Kinesis source (kinesis-local and the polling), receipt -> alert the rest.
 const toReceipt: number[] = [];
@@ -124,6 +147,8 @@ const alertsConsumer = await startBatchConsumer(kafka, {
       const at = putAt.get(doc.identity ?? "");
       if (at === undefined) continue;
       latencies.push(m.timestampMs - at);
+      if (killedAt !== undefined && at >= killedAt - 5_000 && at <= killedAt + 30_000)
+        latenciesNear.push(m.timestampMs - at);
       const received = doc.firstSeen ? Date.parse(doc.firstSeen) : Number.NaN;
       if (Number.isFinite(received)) {
         toReceipt.push(received - at);
@@ -182,6 +207,14 @@ for (const [tick, payloads] of ticks.entries()) {
   // Each tick is due at its own time from the start, so a slow put is caught up, not carried over.
   const due = started + tick * tickMs;
   if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+  const victim = enrichers[0];
+  if (killAtSecond !== null && tick === killAtSecond * ticksPerSecond && victim) {
+    killedAt = Date.now();
+    void victim
+      .kill()
+      .then(() => new Promise((r) => setTimeout(r, Number(values["restart-after-ms"]))))
+      .then(() => victim.restart());
+  }
   for (let i = 0; i < payloads.length; i += 100) {
     const chunk = payloads.slice(i, i + 100);
     const result = await kinesis.send(new PutRecordsCommand({ StreamName: stream, Records: chunk }));
@@ -197,7 +230,11 @@ for (const [tick, payloads] of ticks.entries()) {
 }
 const putSeconds = (Date.now() - started) / 1000;
 // Let the pipeline drain, then read the figures.
-const eventsOut = async () => metricValue(services[1]?.port ?? 0, "trailstream_enricher_events_out_total");
+const eventsOut = async () => {
+  let out = 0;
+  for (const e of enrichers) out += await metricValue(e.port, "trailstream_enricher_events_out_total").catch(() => 0);
+  return out;
+};
 let last = -1;
 for (let i = 0; i < 120; i++) {
   await new Promise((r) => setTimeout(r, 1000));
@@ -226,6 +263,13 @@ console.log(
 console.log(`added latency, Kinesis put → alert on the alerts topic: ${percentiles(latencies)}`);
 console.log(`  put → ingester receipt (kinesis-local, polling): ${percentiles(toReceipt)}`);
 console.log(`  ingester receipt → alert (Kafka, enricher, alerter): ${percentiles(fromReceipt)}`);
+if (killedAt !== undefined) {
+  console.log(
+    `enricher 0 of ${enrichers.length} killed (SIGKILL) ${killAtSecond} s in, started again ${values["restart-after-ms"]} ms later; the alerts of events put from 5 s before the kill to 30 s after: ${percentiles(
+      latenciesNear,
+    )}`,
+  );
+}
 console.log(
   `load average at the end: ${loadavg()
     .map((l) => l.toFixed(1))
