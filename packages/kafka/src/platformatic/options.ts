@@ -1,7 +1,8 @@
 // The @platformatic/kafka side of a KafkaClient handle: connection options from KafkaSettings, fast
 // retries, and the partitioner Kafka's Java client (and kafkajs before) use.
-import { type BaseOptions, compatibilityPartitioner } from "@platformatic/kafka";
+import type { BaseOptions, compatibilityPartitioner } from "@platformatic/kafka";
 import { clientSettingsOf, type KafkaClient } from "../client.ts";
+import { keyPartition } from "../murmur2.ts";
 
 const MECHANISMS = { plain: "PLAIN", "scram-sha-256": "SCRAM-SHA-256", "scram-sha-512": "SCRAM-SHA-512" } as const;
 
@@ -82,6 +83,7 @@ export function baseOptions(client: KafkaClient, clientIdSuffix = ""): BaseOptio
 
 /**
  * murmur2 of the key, made positive by masking as Kafka's Java client and kafkajs do (the library's
- * default partitioner uses `>>> 0`, which puts some keys on other partitions than kafkajs did).
+ * default partitioner uses `>>> 0`, which puts some keys on other partitions than kafkajs did): the
+ * library's compatibilityPartitioner, computed without BigInt (murmur2.ts).
  */
-export const partitioner = compatibilityPartitioner;
+export const partitioner: typeof compatibilityPartitioner = keyPartition;
