@@ -38,10 +38,4 @@ export class Semaphore {
     if (next) next();
     else this.#free++;
   }
-
-  /** Resolves when at least one permit is free (without taking it), or when `signal` aborts. */
-  async whenFree(signal?: AbortSignal): Promise<void> {
-    if (this.#free > 0) return;
-    if (await this.acquire(signal)) this.release();
-  }
 }

@@ -251,3 +251,55 @@ test("a Redis that does not answer cannot hold the S3 path: the identical-file c
   assert.ok(Date.now() - started < 5_000, `${Date.now() - started} ms`);
   assert.equal(producer.values("raw").length, 1);
 });
+
+test("messages received beyond the free file slots wait for one; on stop they are handed back unread", async () => {
+  const sqs = fakeClient({
+    ReceiveMessageCommand: async (input) => {
+      if (sqs.calls.filter((c) => c.name === "ReceiveMessageCommand").length > 1) {
+        await new Promise((r) => setTimeout(r, 20));
+        return { Messages: [] };
+      }
+      assert.equal(input.MaxNumberOfMessages, 10, "one receive asks for a batch, not one message per free slot");
+      return {
+        Messages: Array.from({ length: 5 }, (_, i) => ({
+          MessageId: `m${i}`,
+          ReceiptHandle: `r${i}`,
+          Body: notice,
+          Attributes: { ApproximateReceiveCount: "1" },
+        })),
+      };
+    },
+    ChangeMessageVisibilityCommand: () => ({}),
+  });
+  const slow = new PassThrough(); // the first file never finishes
+  const s3 = fakeClient({ GetObjectCommand: () => ({ Body: slow }) });
+  const producer = new FakeProducer();
+  const source = new SqsS3Source({
+    sqs: sqs as unknown as SQSClient,
+    s3: s3 as unknown as S3Client,
+    queueUrl: "http://sqs/q",
+    waitSeconds: 0,
+    visibilitySeconds: 30,
+    slots: new Semaphore(1),
+    s3MaxAttempts: 2,
+    s3RetryBaseSeconds: 7,
+    fileSkipWindowMs: 0,
+    redis: { command: async () => null, batch: async () => [], script: async () => null },
+    redisPrefix: "t:",
+    maxDecompressedBytes: 1 << 20,
+    maxRecordBytes: 1 << 20,
+    batchRecords: 100,
+    sink: new Sink(producer, { topicRaw: "raw", topicDlq: "dlq", batchRecords: 100, lingerMs: 0 }),
+    log: silent,
+  });
+  source.start();
+  await until(() => s3.calls.length > 0);
+  await source.stop(50);
+  assert.equal(s3.calls.length, 1, "only the message holding the one slot was read");
+  const handedBack = sqs.calls
+    .filter((c) => c.name === "ChangeMessageVisibilityCommand" && c.input.VisibilityTimeout === 0)
+    .map((c) => c.input.ReceiptHandle)
+    .sort();
+  assert.deepEqual(handedBack, ["r0", "r1", "r2", "r3", "r4"]);
+  assert.equal(producer.sent.length, 0);
+});

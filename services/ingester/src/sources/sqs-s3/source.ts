@@ -5,7 +5,6 @@
 import { GetObjectCommand, type GetObjectCommandOutput, type S3Client } from "@aws-sdk/client-s3";
 import {
   ChangeMessageVisibilityCommand,
-  DeleteMessageCommand,
   type Message,
   ReceiveMessageCommand,
   type SQSClient,
@@ -28,6 +27,7 @@ import type { Semaphore } from "../../semaphore.ts";
 import type { DeadLetterInput, RawRecord, Sink } from "../../sink.ts";
 import { Acks, backoffMs, errorMessage, errorName, httpStatus, sleep } from "../../util.ts";
 import type { Source } from "../source.ts";
+import { SqsDeletes } from "./deletes.ts";
 
 export interface SqsS3Options {
   sqs: SQSClient;
@@ -94,6 +94,20 @@ async function readWhole(source: AsyncIterable<Uint8Array>): Promise<Uint8Array>
 /** How many write batches of one file may await Kafka while the file is still being read. */
 const MAX_PENDING_WRITES = 8;
 
+/**
+ * Received messages that may wait for a file slot, per queue: one ReceiveMessage asks for up to 10,
+ * and the next is sent once half of them have started. Each waiting message is kept invisible to
+ * other replicas meanwhile (its visibility renewed like a file's in progress), so this bounds what a
+ * busy replica holds back from idle ones.
+ */
+const PREFETCH = 10;
+
+/** How long a finished message's delete waits for others to share a DeleteMessageBatch. */
+const DELETE_LINGER_MS = 20;
+
+/** What becomes of a message once its files are done: deleted, or visible again after a while. */
+type Next = "delete" | { visibility: number };
+
 export class SqsS3Source implements Source {
   readonly #o: SqsS3Options;
   readonly #stop = new AbortController();
@@ -101,9 +115,19 @@ export class SqsS3Source implements Source {
   #loop: Promise<void> | undefined;
   #receiveError: string | undefined;
   #stoppedForGood = false;
+  /** Received messages still waiting for a file slot, and the receive loop's wake-up when they drop. */
+  #waiting = 0;
+  #room: (() => void) | undefined;
+  readonly #deletes: SqsDeletes;
 
   constructor(options: SqsS3Options) {
     this.#o = options;
+    this.#deletes = new SqsDeletes({
+      sqs: options.sqs,
+      queueUrl: options.queueUrl,
+      lingerMs: DELETE_LINGER_MS,
+      log: options.log,
+    });
   }
 
   get name(): string {
@@ -141,14 +165,14 @@ export class SqsS3Source implements Source {
     const o = this.#o;
     let failures = 0;
     while (!this.#stop.signal.aborted) {
-      await o.slots.whenFree(this.#stop.signal);
+      await this.#roomToReceive();
       if (this.#stop.signal.aborted) break;
       let messages: Message[];
       try {
         const out = await o.sqs.send(
           new ReceiveMessageCommand({
             QueueUrl: o.queueUrl,
-            MaxNumberOfMessages: Math.max(1, Math.min(10, o.slots.free)),
+            MaxNumberOfMessages: Math.min(10, PREFETCH - this.#waiting),
             WaitTimeSeconds: o.waitSeconds,
             VisibilityTimeout: o.visibilitySeconds,
             MessageSystemAttributeNames: ["ApproximateReceiveCount"],
@@ -172,27 +196,74 @@ export class SqsS3Source implements Source {
         continue;
       }
       for (const message of messages) {
-        if (!(await o.slots.acquire(this.#stop.signal))) {
-          // Stopping before this message got a slot: hand it back to the queue at once.
-          await this.#visibility(message.ReceiptHandle ?? "", 0);
-          continue;
-        }
         const id = message.MessageId ?? message.ReceiptHandle ?? String(Math.random());
         const abort = new AbortController();
+        this.#waiting++;
         const done = this.#handle(message, abort.signal)
           .catch((error: unknown) => o.log.error({ err: error, messageId: id }, "message handling failed"))
-          .finally(() => {
-            this.#inFlight.delete(id);
-            o.slots.release();
-          });
+          .finally(() => this.#inFlight.delete(id));
         this.#inFlight.set(id, { abort, done, receipt: message.ReceiptHandle ?? "" });
       }
     }
   }
 
+  /**
+   * Resolves when few enough received messages wait for a file slot that one ReceiveMessage of
+   * several may be asked for (or on stop). Receiving only as slots free up asked SQS for one message
+   * per finished file; moto spends about 10 ms of CPU on each such call, beside the ingester.
+   */
+  async #roomToReceive(): Promise<void> {
+    if (this.#waiting <= PREFETCH / 2) return;
+    const signal = this.#stop.signal;
+    await new Promise<void>((resolve) => {
+      const wake = () => {
+        signal.removeEventListener("abort", wake);
+        this.#room = undefined;
+        resolve();
+      };
+      this.#room = wake;
+      signal.addEventListener("abort", wake, { once: true });
+    });
+  }
+
+  /** A received message took its file slot (or gave up waiting for one). */
+  #leftWaiting(): void {
+    this.#waiting--;
+    if (this.#waiting <= PREFETCH / 2) this.#room?.();
+  }
+
   async #handle(message: Message, signal: AbortSignal): Promise<void> {
     const o = this.#o;
     const receipt = message.ReceiptHandle ?? "";
+    // Hidden from other receivers from receipt on: a message may first wait here for a file slot.
+    const keeper = setInterval(
+      () => void this.#visibility(receipt, o.visibilitySeconds),
+      Math.max(1_000, (o.visibilitySeconds * 1000) / 2),
+    );
+    let next: Next;
+    try {
+      // Stopping before this message got a slot: it is handed back to the queue at once.
+      const slot = await o.slots.acquire(AbortSignal.any([signal, this.#stop.signal]));
+      this.#leftWaiting();
+      if (!slot) next = { visibility: 0 };
+      else {
+        try {
+          next = await this.#process(message, signal);
+        } finally {
+          // The slot bounds files being read and written; the delete needs none.
+          o.slots.release();
+        }
+      }
+    } finally {
+      clearInterval(keeper);
+    }
+    if (next === "delete") await this.#deletes.delete(receipt);
+    else await this.#visibility(receipt, next.visibility);
+  }
+
+  /** Reads the message's files into Kafka; says what becomes of the message. */
+  async #process(message: Message, signal: AbortSignal): Promise<Next> {
+    const o = this.#o;
     const attempt = Number(message.Attributes?.ApproximateReceiveCount ?? "1") || 1;
     const body = message.Body ?? "";
     const decoded = decodeNotification(body);
@@ -207,53 +278,33 @@ export class SqsS3Source implements Source {
         },
         `sqs:${message.MessageId ?? ""}`,
       );
-      await this.#delete(receipt);
-      return;
+      return "delete";
     }
     const { kind, objects } = decoded.value;
     o.metrics?.notifications.inc({ kind });
-    if (kind === "s3-test") {
-      await this.#delete(receipt);
-      return;
-    }
-    const keeper = setInterval(
-      () => void this.#visibility(receipt, o.visibilitySeconds),
-      Math.max(1_000, (o.visibilitySeconds * 1000) / 2),
-    );
+    if (kind === "s3-test") return "delete";
     try {
       let retry = false;
       for (const object of objects) {
         if (signal.aborted) break;
         if ((await this.#file(object, attempt, signal)) === "retry") retry = true;
       }
-      if (signal.aborted) {
-        await this.#visibility(receipt, 0);
-        return;
-      }
-      if (retry) {
-        // A missing or forbidden object: SQS brings the message back after the backoff.
-        const delay = Math.min(43_200, Math.round(o.s3RetryBaseSeconds * 2 ** (attempt - 1)));
-        await this.#visibility(receipt, delay);
-        return;
-      }
-      await this.#delete(receipt);
+      if (signal.aborted) return { visibility: 0 };
+      // A missing or forbidden object: SQS brings the message back after the backoff.
+      if (retry) return { visibility: Math.min(43_200, Math.round(o.s3RetryBaseSeconds * 2 ** (attempt - 1))) };
+      return "delete";
     } catch (error) {
-      if (signal.aborted) {
-        await this.#visibility(receipt, 0);
-        return;
-      }
+      if (signal.aborted) return { visibility: 0 };
       // Kafka, S3 or Redis failing: the message comes back after a short backoff and is read again,
       // up to maxReceives; then it is a dead letter with its reason, not a retry without end.
       const max = o.maxReceives ?? 0;
-      if (max > 0 && attempt >= max && (await this.#giveUp(message, objects, attempt, error))) return;
+      if (max > 0 && attempt >= max && (await this.#giveUp(message, objects, attempt, error))) return "delete";
       o.log.warn({ err: error, messageId: message.MessageId, attempt }, "message not finished; it will be retried");
-      await this.#visibility(receipt, Math.min(300, 2 ** Math.min(attempt, 8)));
-    } finally {
-      clearInterval(keeper);
+      return { visibility: Math.min(300, 2 ** Math.min(attempt, 8)) };
     }
   }
 
-  /** Dead-letters a message that failed too often and deletes it; false when even that failed (Kafka down). */
+  /** Dead-letters a message that failed too often (to be deleted); false when even that failed (Kafka down). */
   async #giveUp(message: Message, objects: readonly S3ObjectRef[], attempt: number, error: unknown): Promise<boolean> {
     const o = this.#o;
     const first = objects[0];
@@ -269,7 +320,6 @@ export class SqsS3Source implements Source {
         },
         `sqs:${message.MessageId ?? ""}`,
       );
-      await this.#delete(message.ReceiptHandle ?? "");
       o.log.error(
         { messageId: message.MessageId, attempt, err: error },
         "message dead-lettered after too many receives",
@@ -502,15 +552,6 @@ export class SqsS3Source implements Source {
       );
     } catch (error) {
       this.#o.log.warn({ err: error }, "could not remember an ingested file");
-    }
-  }
-
-  async #delete(receipt: string): Promise<void> {
-    try {
-      await this.#o.sqs.send(new DeleteMessageCommand({ QueueUrl: this.#o.queueUrl, ReceiptHandle: receipt }));
-    } catch (error) {
-      // The message comes back and is read again: copies, never a loss.
-      this.#o.log.warn({ err: error }, "DeleteMessage failed; the message will be delivered again");
     }
   }
 
