@@ -54,7 +54,19 @@ const ORIGIN_STRING_FIELDS = [
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-export function decodeEnvelope(value: Uint8Array | string | null): EnvelopeOutcome {
+export interface DecodeEnvelopeOptions {
+  /**
+   * false: the caller does not read `enrichment` (the alerter), so the enricher's layout, with the
+   * enrichment last, is parsed without it when it can be (withoutEnrichment); the outcome is the
+   * same but for `enrichment` and `dedup`, which are then absent.
+   */
+  readEnrichment?: boolean;
+}
+
+export function decodeEnvelope(
+  value: Uint8Array | string | null,
+  options: DecodeEnvelopeOptions = {},
+): EnvelopeOutcome {
   const reject = (
     reason: EnvelopeRejectReason,
     message: string,
@@ -70,6 +82,10 @@ export function decodeEnvelope(value: Uint8Array | string | null): EnvelopeOutco
     } catch {
       return reject("utf8", "the record's value is not UTF-8");
     }
+  }
+  if (options.readEnrichment === false) {
+    const outcome = decodeWithoutEnrichment(text);
+    if (outcome) return outcome;
   }
   let parsed: unknown;
   try {
@@ -117,6 +133,38 @@ export function decodeEnvelope(value: Uint8Array | string | null): EnvelopeOutco
   const identity = eventIdentity(checked.value);
   if (identity === null) return reject("missing-event-id", "the record has no identity", null, shown);
   return { ok: true, envelope: envelopeOf(parsed, checked.value, rawOrigin as ReceivedOrigin), identity };
+}
+
+const ENRICHMENT_MEMBER = ',"enrichment":';
+
+/**
+ * The hot path of decodeEnvelope on the text before the top-level enrichment, which the enricher
+ * writes last; undefined when that does not give a valid envelope, and the whole text is parsed.
+ * Why a cut cannot change what is read: inside a JSON string a quote is always escaped, so a comma
+ * then a quote is structure, and `,"enrichment":` begins a member name. If its object is not the
+ * top-level one, the text before it plus one "}" leaves a container open and does not parse. If it
+ * is, what precedes it is the envelope's other members, each whole; members after the enrichment
+ * are left out, and v, event and origin are checked as always (one written after it fails the check).
+ */
+function decodeWithoutEnrichment(text: string): EnvelopeOutcome | undefined {
+  // A value cut short (the one damage a text that parsed up to its enrichment may still carry) does
+  // not end its object: such a value takes the whole parse and its "json" refusal.
+  let end = text.length - 1;
+  while (end > 0 && isJsonWhitespace(text.charCodeAt(end))) end--;
+  if (text.charCodeAt(end) !== 0x7d) return undefined;
+  const cut = text.lastIndexOf(ENRICHMENT_MEMBER);
+  if (cut <= 0) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(`${text.slice(0, cut)}}`);
+  } catch {
+    return undefined;
+  }
+  if (!isPlainObject(parsed) || parsed.v !== 1 || !isCarriableOrigin(parsed.origin)) return undefined;
+  if (!isCarriableRecord(parsed.event)) return undefined;
+  const identity = eventIdentity(parsed.event);
+  if (identity === null) return undefined;
+  return { ok: true, envelope: { v: 1, event: parsed.event, origin: parsed.origin }, identity };
 }
 
 function envelopeOf(

@@ -97,6 +97,7 @@ export {
   principalOf,
 } from "./enrich.ts";
 export {
+  type DecodeEnvelopeOptions,
   decodeEnvelope,
   type EnvelopeOutcome,
   enrichedEnvelopeText,

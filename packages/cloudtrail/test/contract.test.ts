@@ -106,3 +106,39 @@ test("no raw text is offered for a value with members beyond v, event and origin
     assert.equal(out.rawText, undefined, JSON.stringify(extra));
   }
 });
+
+test("read without its enrichment, an events value gives the same event, origin and identity; refusals are the same", () => {
+  const values: string[] = [];
+  for (const [i, event] of realRecords().entries()) {
+    const raw = JSON.stringify({ v: 1, event, origin: { kind: "kinesis-logs", stream: `s${i}` } });
+    values.push(enrichedEnvelopeText(raw, { principal: { name: "x" }, category: "write" }, i % 2 === 0));
+  }
+  // A member named enrichment inside the event, and an envelope written with its enrichment first.
+  const nested = { ...record, requestParameters: { a: 1, enrichment: { b: 2 } } };
+  values.push(JSON.stringify({ v: 1, event: nested, origin: { kind: "s3" }, enrichment: { c: 3 } }));
+  values.push(JSON.stringify({ v: 1, enrichment: { c: 3 }, event: nested, origin: { kind: "s3" } }));
+  values.push(JSON.stringify({ v: 1, event: record, enrichment: { c: 3 }, origin: { kind: "s3" } }));
+  for (const value of values) {
+    const whole = decodeEnvelope(value);
+    const lean = decodeEnvelope(Buffer.from(value), { readEnrichment: false });
+    assert.ok(whole.ok && lean.ok, value.slice(0, 80));
+    assert.equal(lean.identity, whole.identity);
+    assert.deepEqual(lean.envelope.event, whole.envelope.event);
+    assert.deepEqual(lean.envelope.origin, whole.envelope.origin);
+  }
+  const good = values[0] ?? "";
+  const refused = [
+    good.slice(0, -1), // cut short after the enrichment's last member
+    good.slice(0, good.lastIndexOf(',"enrichment":') + 20), // cut short inside it
+    good.replace('"v":1', '"v":2'),
+    good.replace('"kind":"kinesis-logs"', '"kind":7'),
+    JSON.stringify({ v: 1, event: { eventName: "x" }, origin: { kind: "s3" }, enrichment: {} }),
+  ];
+  for (const value of refused) {
+    const whole = decodeEnvelope(value);
+    const lean = decodeEnvelope(value, { readEnrichment: false });
+    assert.ok(!whole.ok && !lean.ok, value.slice(-60));
+    assert.equal(lean.reason, whole.reason);
+    assert.equal(lean.message, whole.message);
+  }
+});

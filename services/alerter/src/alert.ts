@@ -25,7 +25,7 @@ export type DecodeOutcome =
 
 /** Decodes an events-topic value (`{v: 1, event, origin, enrichment}`) with the contract's decoder. */
 export function decodeEvent(value: Buffer | string | null, position: string): DecodeOutcome {
-  const outcome = decodeEnvelope(value);
+  const outcome = decodeEnvelope(value, { readEnrichment: false });
   if (!outcome.ok) {
     return {
       ok: false,
