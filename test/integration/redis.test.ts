@@ -68,6 +68,23 @@ describe(`packages/redis on ${process.env.REDIS_URL?.startsWith("redis+cluster")
     assert.equal(replyText(await redis.command(["HGET", `${tag}:hash`, "f"])), "v1");
   });
 
+  test("a batch of EVALSHA calls loads its scripts on the nodes that lack them and goes again", async () => {
+    // A script no node has seen: its text names this run.
+    const name = uniqueName("sha");
+    const bump = defineScript(`-- ${name}\nreturn redis.call('INCRBY', KEYS[1], ARGV[1])`);
+    const calls = Array.from({ length: 60 }, (_, i) => ["EVALSHA", bump.sha, "1", `${name}:${i}`, String(i)] as const);
+    await assert.rejects(redis.batch(calls), /NOSCRIPT/, "without its scripts a batch fails as Redis answers");
+    assert.deepEqual(
+      await redis.batch(calls, { scripts: [bump] }),
+      calls.map((_, i) => i),
+    );
+    assert.deepEqual(
+      await redis.batch(calls, { scripts: [bump] }),
+      calls.map((_, i) => 2 * i),
+      "loaded now: sent once",
+    );
+  });
+
   test("keys without a shared hash tag are refused before Redis sees them, on every kind of server", async () => {
     const a = `${uniqueName("a")}:x`;
     const b = `${uniqueName("b")}:y`;

@@ -65,8 +65,13 @@ export interface RedisStore {
   /** Resolves when the client is first ready (it keeps retrying until then, or until close()). */
   connected(): Promise<void>;
   command(command: RedisCommand): Promise<RedisReply>;
-  /** Pipelines the commands (one pipeline per node of a Cluster); the replies in order. Throws the first error. */
-  batch(commands: readonly RedisCommand[]): Promise<RedisReply[]>;
+  /**
+   * Pipelines the commands (one pipeline per node of a Cluster); the replies in order. Throws the
+   * first error. `scripts`: the scripts its EVALSHA commands run; when a node answers NOSCRIPT (it
+   * restarted, failed over or was flushed) they are loaded on every master and the whole batch is
+   * sent again, so a batch with scripts must be safe to run twice.
+   */
+  batch(commands: readonly RedisCommand[], options?: { scripts?: readonly RedisScript[] }): Promise<RedisReply[]>;
   /** MULTI/EXEC: every key of every command in one slot. */
   transaction(commands: readonly RedisCommand[]): Promise<RedisReply[]>;
   script(script: RedisScript, keys: readonly RedisKey[], args: readonly (string | Buffer)[]): Promise<RedisReply>;
@@ -282,6 +287,12 @@ export function openRedis(settings: RedisSettings, events: RedisEvents = {}): Re
     return replies;
   }
 
+  /** SCRIPT LOAD of each script on every master (one on a single server or behind Sentinel). */
+  async function loadScripts(scripts: readonly RedisScript[]): Promise<void> {
+    const nodes = client instanceof Cluster ? client.nodes("master") : [client];
+    await Promise.all(nodes.flatMap((node) => scripts.map((s) => node.script("LOAD", s.lua))));
+  }
+
   return {
     kind: settings.target.kind,
     describe: () => described,
@@ -295,13 +306,24 @@ export function openRedis(settings: RedisSettings, events: RedisEvents = {}): Re
       });
     },
 
-    batch(commands) {
-      if (commands.length === 0) return Promise.resolve([]);
-      return bounded(async () => {
-        for (const c of commands) assertOneSlot(keysOf(c), c[0]);
-        if (client instanceof Cluster) return clusterBatch(client, commands);
-        return repliesOf(await pipelineOn(commands), commands.length);
-      });
+    async batch(commands, options) {
+      if (commands.length === 0) return [];
+      const send = () =>
+        bounded(async () => {
+          for (const c of commands) assertOneSlot(keysOf(c), c[0]);
+          if (client instanceof Cluster) return clusterBatch(client, commands);
+          return repliesOf(await pipelineOn(commands), commands.length);
+        });
+      const scripts = options?.scripts ?? [];
+      try {
+        return await send();
+      } catch (error) {
+        if (scripts.length === 0 || !(error instanceof RedisReplyError && error.message.startsWith("NOSCRIPT"))) {
+          throw error;
+        }
+        await bounded(() => loadScripts(scripts));
+        return send();
+      }
     },
 
     transaction(commands) {

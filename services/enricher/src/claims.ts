@@ -9,10 +9,11 @@
 // takes a claim from ~180 bytes (a string key per identity) to ~30. Each bucket expires a window
 // after its hour ends, so no claim needs a TTL of its own.
 //
-// One single-key script call per hash, so on a Redis Cluster the buckets spread over the nodes by
+// One single-key script call per hash (EVALSHA), so on a Redis Cluster the buckets spread over the nodes by
 // hash slot.
 import { hash } from "node:crypto";
 import type { DedupClaim } from "@trailstream/cloudtrail";
+import { defineScript } from "@trailstream/redis";
 
 export const HOUR_MS = 3_600_000;
 
@@ -96,8 +97,11 @@ end
 if fresh then redis.call('EXPIREAT', KEYS[1], ARGV[1], 'NX') end
 return out`;
 
+/** Sent by its SHA-1 (EVALSHA): Redis neither receives nor hashes the text again for every hash. */
+export const CLAIM = defineScript(CLAIM_SCRIPT);
+
 export interface ClaimPlan {
-  /** One pipeline: one `EVAL` of CLAIM_SCRIPT per hash the batch touches. */
+  /** One pipeline: one `EVALSHA` of CLAIM per hash the batch touches. */
   commands: RedisArgs[];
   /** Each claim's owner, its token as stored, and where its answer is: command, then field. */
   owners: string[];
@@ -123,7 +127,7 @@ export function planClaims(layout: ClaimLayout, claims: readonly DedupClaim[], n
     let command = index === undefined ? undefined : commands[index];
     if (index === undefined || command === undefined) {
       index = commands.length;
-      command = ["EVAL", CLAIM_SCRIPT, "1", key, String(bucketExpiry(layout, hour, nowMs))];
+      command = ["EVALSHA", CLAIM.sha, "1", key, String(bucketExpiry(layout, hour, nowMs))];
       commands.push(command);
       byKey.set(key, index);
     }

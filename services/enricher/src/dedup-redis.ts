@@ -3,7 +3,7 @@
 // on a Redis Cluster the buckets spread over the nodes and the batch is one pipeline per node.
 import type { DedupClaim, DedupStore } from "@trailstream/cloudtrail";
 import type { RedisStore } from "@trailstream/redis";
-import { type ClaimLayout, planClaims, previousOwners } from "./claims.ts";
+import { CLAIM, type ClaimLayout, planClaims, previousOwners } from "./claims.ts";
 
 export interface RedisDedupOptions extends ClaimLayout {
   /** Its command timeout bounds a round trip (the batch is then retried, or passed). */
@@ -29,7 +29,11 @@ export class RedisDedupStore implements DedupStore {
     const { redis, observe } = this.#o;
     const plan = planClaims(this.#o, claims, (this.#o.now ?? Date.now)());
     const started = performance.now();
-    const replies = await redis.batch(plan.commands.map(([name, ...args]) => [String(name), ...args] as const));
+    // Claims are safe to send twice (the batch's own tokens come back as its own): see RedisStore.batch.
+    const replies = await redis.batch(
+      plan.commands.map(([name, ...args]) => [String(name), ...args] as const),
+      { scripts: [CLAIM] },
+    );
     observe?.((performance.now() - started) / 1_000);
     return previousOwners(plan, replies);
   }

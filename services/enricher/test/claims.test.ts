@@ -3,7 +3,7 @@ import { test } from "node:test";
 import {
   bucketExpiry,
   bucketKey,
-  CLAIM_SCRIPT,
+  CLAIM,
   claimHour,
   HOUR_MS,
   identityDigest,
@@ -49,7 +49,7 @@ test("a bucket expires a window after its hour ends, or a window from now for an
   assert.equal(bucketExpiry(layout, 10, now), Math.ceil((now + 24 * HOUR_MS) / 1_000));
 });
 
-test("planClaims: one EVAL per hash with its expiry and field/token pairs, answers located per claim", () => {
+test("planClaims: one EVALSHA per hash with its expiry and field/token pairs, answers located per claim", () => {
   const now = 50 * HOUR_MS;
   const claims = [
     { identity: "a:1", owner: "0:1", eventTimeMs: 49 * HOUR_MS },
@@ -63,7 +63,7 @@ test("planClaims: one EVAL per hash with its expiry and field/token pairs, answe
   for (const [i, c] of claims.entries()) {
     const [command, field] = plan.at[i] ?? [-1, -1];
     const args = plan.commands[command] ?? [];
-    assert.deepEqual(args.slice(0, 4), ["EVAL", CLAIM_SCRIPT, "1", keys[i]]);
+    assert.deepEqual(args.slice(0, 4), ["EVALSHA", CLAIM.sha, "1", keys[i]]);
     assert.equal(args[4], String(bucketExpiry(layout, claimHour(c.eventTimeMs, now), now)));
     assert.deepEqual(args[5 + 2 * field], identityDigest(c.identity));
     assert.equal(args[6 + 2 * field], ownerToken(c.owner));

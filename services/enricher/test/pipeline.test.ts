@@ -198,7 +198,7 @@ test("decodeMessage keeps unknown record fields as they are", () => {
   assert.deepEqual(d.envelope.event.somethingNew, { deep: [1, 2] });
 });
 
-test("RedisDedupStore sends one batch, one EVAL per hash, and maps the answers to claims", async () => {
+test("RedisDedupStore sends one batch, one EVALSHA per hash, and maps the answers to claims", async () => {
   const sent: RedisCommand[][] = [];
   const redis = {
     async batch(commands: readonly RedisCommand[]) {
