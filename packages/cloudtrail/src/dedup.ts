@@ -140,6 +140,18 @@ export class SeenIdentities {
     return known === print ? "copy" : "conflict";
   }
 
+  /**
+   * `offer` for an identity packed beforehand (`packIdentity`), read from `words` at `offset`: a
+   * thread that parsed the record packs it, the one that keeps the table offers it.
+   */
+  offerPacked(words: Uint32Array, offset: number, fingerprint = 0): "first" | "copy" | "conflict" {
+    for (let w = 0; w < KEY_WORDS; w++) this.#key[w] = words[offset + w] as number;
+    const print = fingerprint & 0x7fffffff;
+    const known = this.#table.offer(this.#key, print);
+    if (known === -1) return "first";
+    return known === print ? "copy" : "conflict";
+  }
+
   get evicted(): number {
     return this.#table.evicted;
   }

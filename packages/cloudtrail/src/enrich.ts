@@ -153,9 +153,14 @@ export function channelOf(record: CloudTrailRecord): CallChannel {
   return "other";
 }
 
-export function enrich(record: CloudTrailRecord): Enrichment {
+/** The record's error, classed; null when it carries no errorCode. */
+export function errorOf(record: CloudTrailRecord): Enrichment["error"] {
   const code = str(record.errorCode);
   const message = str(record.errorMessage);
+  return code ? { class: errorClass(code, message), code, message } : null;
+}
+
+export function enrich(record: CloudTrailRecord): Enrichment {
   const readOnly = typeof record.readOnly === "boolean" ? record.readOnly : null;
   const addendum = isPlainObject(record.addendum) ? record.addendum : null;
   const reason = str(addendum?.reason);
@@ -168,7 +173,7 @@ export function enrich(record: CloudTrailRecord): Enrichment {
     readOnly,
     mutating: readOnly === null ? null : !readOnly,
     category: dedupCategory(record),
-    error: code ? { class: errorClass(code, message), code, message } : null,
+    error: errorOf(record),
     sharedEventID: str(record.sharedEventID),
     correctionOf: correctedEventID(record),
     addendum: reason,

@@ -91,6 +91,7 @@ export {
   type EventCategory,
   enrich,
   errorClass,
+  errorOf,
   isGlobalServiceEvent,
   mfaOf,
   type Principal,
@@ -107,7 +108,7 @@ export {
 } from "./envelope.ts";
 export { DECODE_ERROR_CODES, DecodeError, type DecodeErrorCode, isDecodeError } from "./errors.ts";
 export { alertIdentity, correctedEventID, eventIdentity } from "./identity.ts";
-export { IdentityTable, packIdentity } from "./identity-table.ts";
+export { IdentityTable, KEY_WORDS, packIdentity } from "./identity-table.ts";
 export { type CloudTrailFileKind, type CloudTrailKey, decodeNotificationKey, parseCloudTrailKey } from "./keys.ts";
 export { CLOUDTRAIL_DETAIL_TYPES, decodeEventBridgeEvent, decodeKinesisData, type KinesisPayload } from "./kinesis.ts";
 export {

@@ -1,7 +1,7 @@
 // What `scan` tells: counted as records stream past, so memory stays flat however much is read
 // (the dedup claims are the only thing that grows, bounded by the store's size; the top event names
 // and sources are a bounded sketch).
-import type { CloudTrailRecord, Enrichment } from "@trailstream/cloudtrail";
+import type { CloudTrailRecord, Enrichment, ErrorClass } from "@trailstream/cloudtrail";
 import type { RuleAlerts, RuleErrorReport } from "./alerts.ts";
 import type { IntegrityReport } from "./integrity.ts";
 import { TopCounter } from "./top.ts";
@@ -104,26 +104,68 @@ export class ScanTally {
   }
 
   unique(record: CloudTrailRecord, enrichment: Enrichment): void {
+    this.uniqueFacts(
+      record.eventSource,
+      record.eventName,
+      enrichment.correctionOf !== null,
+      enrichment.error?.class ?? null,
+      record.eventTime,
+    );
+  }
+
+  /** `unique` from just what it reads of the event. */
+  uniqueFacts(
+    eventSource: string | null | undefined,
+    eventName: string | null | undefined,
+    isCorrection: boolean,
+    errorClass: ErrorClass | null,
+    time: string | null | undefined,
+  ): void {
+    this.#count(eventSource, eventName, isCorrection, errorClass);
+    // Compared as instants: "+09:00" and "Z" times order correctly, and a non-time is counted.
+    if (typeof time === "string") this.#time(Date.parse(time), () => time);
+  }
+
+  /**
+   * `uniqueFacts` with the eventTime read beforehand (a parse worker's summary, summaries.ts):
+   * `ms` is Date.parse of it, null when it is not a string; `text` gives it when it is kept.
+   */
+  uniqueSummarized(
+    eventSource: string | null,
+    eventName: string | null,
+    isCorrection: boolean,
+    errorClass: ErrorClass | null,
+    ms: number | null,
+    text: () => string,
+  ): void {
+    this.#count(eventSource, eventName, isCorrection, errorClass);
+    if (ms !== null) this.#time(ms, text);
+  }
+
+  #count(
+    eventSource: string | null | undefined,
+    eventName: string | null | undefined,
+    isCorrection: boolean,
+    errorClass: ErrorClass | null,
+  ): void {
     this.uniqueEvents++;
-    this.#sources.add(record.eventSource ?? "(none)");
-    this.#names.add(record.eventName ?? "(none)");
-    if (enrichment.correctionOf !== null) this.corrections++;
-    if (enrichment.error) {
+    this.#sources.add(eventSource ?? "(none)");
+    this.#names.add(eventName ?? "(none)");
+    if (isCorrection) this.corrections++;
+    if (errorClass !== null) {
       this.errorEvents++;
-      this.#errorsByClass[enrichment.error.class] = (this.#errorsByClass[enrichment.error.class] ?? 0) + 1;
-      if (enrichment.error.class === "access-denied") this.accessDenied++;
+      this.#errorsByClass[errorClass] = (this.#errorsByClass[errorClass] ?? 0) + 1;
+      if (errorClass === "access-denied") this.accessDenied++;
     }
-    const time = record.eventTime;
-    if (typeof time === "string") {
-      // Compared as instants: "+09:00" and "Z" times order correctly, and a non-time is counted.
-      const ms = Date.parse(time);
-      if (!Number.isFinite(ms)) {
-        this.unreadableEventTimes++;
-        return;
-      }
-      if (this.#first === null || ms < this.#first.ms) this.#first = { text: time, ms };
-      if (this.#last === null || ms > this.#last.ms) this.#last = { text: time, ms };
+  }
+
+  #time(ms: number, text: () => string): void {
+    if (!Number.isFinite(ms)) {
+      this.unreadableEventTimes++;
+      return;
     }
+    if (this.#first === null || ms < this.#first.ms) this.#first = { text: text(), ms };
+    if (this.#last === null || ms > this.#last.ms) this.#last = { text: text(), ms };
   }
 
   conflict(file: string, index: number, identity: string): void {

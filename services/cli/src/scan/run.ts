@@ -13,8 +13,9 @@ import {
   enrich,
   eventFingerprint,
   eventIdentity,
-  type InflatedLogFile,
+  InflatedLogFile,
   inflateLogFile,
+  KEY_WORDS,
   LogFileHasher,
   parseCloudTrailKey,
   SeenIdentities,
@@ -23,7 +24,9 @@ import type { CorrelationRule, RuleSet } from "@trailstream/rules";
 import { AlertTally, type RuleErrorTally } from "./alerts.ts";
 import type { ScanInput } from "./inputs.ts";
 import type { ScanIntegrity } from "./integrity.ts";
+import { ParseWorker } from "./parallel.ts";
 import { type Prices, type ScanReport, ScanTally } from "./report.ts";
+import { CATEGORIES, ERROR_CLASSES, type FileSummary, ITEM, SummaryTexts } from "./summaries.ts";
 
 export interface ScanOptions {
   prices: Prices;
@@ -42,7 +45,19 @@ export interface ScanOptions {
   onProgress?: (progress: { files: number; totalFiles: number; records: number; unique: number }) => void;
   /** `--validate`: log files are hashed as they are read, and digests checked after. */
   integrity?: ScanIntegrity;
+  /**
+   * Decode log files on a worker thread while this one tallies (parallel.ts). Only a scan that just
+   * reports can (rules, --ndjson, --selectors and --validate need each record here); by default it
+   * does when it has at least PARALLEL_MIN_FILES files. The report is the same either way.
+   */
+  parallel?: boolean;
 }
+
+/** Fewer files than this are decoded here: starting a worker takes longer than they do. */
+const PARALLEL_MIN_FILES = 16;
+
+/** Files read ahead when a worker decodes them, so it always has the next one. */
+const WORKER_AHEAD = 3;
 
 /**
  * A scan allocates a great deal of short-lived garbage (every file parsed, its records enriched and
@@ -111,8 +126,14 @@ export async function scan(inputs: readonly ScanInput[], options: ScanOptions): 
       });
     }
   };
-  // The next log file is read and inflated (on zlib's thread pool) while this one is parsed.
-  let ahead: { index: number; opened: Promise<Opened> } | undefined;
+  const reportOnly = !alerts && !options.onEvent && !selectors && !options.integrity;
+  const worker =
+    reportOnly && (options.parallel ?? inputs.length >= PARALLEL_MIN_FILES) ? new ParseWorker() : undefined;
+  const open = (input: ScanInput) => (worker ? openForWorker(input, worker) : openAhead(input));
+  // The next log files are read and inflated (on zlib's thread pool, or decoded by the worker) while
+  // this one is parsed.
+  const ahead = new Map<number, Promise<Opened>>();
+  const depth = worker ? WORKER_AHEAD : 1;
 
   for (const [fileIndex, input] of inputs.entries()) {
     const parsedKey = parsedKeys[fileIndex] ?? null;
@@ -121,11 +142,14 @@ export async function scan(inputs: readonly ScanInput[], options: ScanOptions): 
       options.integrity?.addDigest(input);
       continue;
     }
-    const opened = ahead?.index === fileIndex ? ahead.opened : openAhead(input);
-    let next = fileIndex + 1;
-    while (next < inputs.length && isDigest(next)) next++;
-    const nextInput = inputs[next];
-    ahead = nextInput ? { index: next, opened: openAhead(nextInput) } : undefined;
+    const opened = ahead.get(fileIndex) ?? open(input);
+    ahead.delete(fileIndex);
+    for (let next = fileIndex + 1, count = 0; next < inputs.length && count < depth; next++) {
+      const nextInput = inputs[next];
+      if (!nextInput || isDigest(next)) continue;
+      count++;
+      if (!ahead.has(next)) ahead.set(next, open(nextInput));
+    }
     const hasher = options.integrity ? new LogFileHasher() : undefined;
     const location = tally.location(parsedKey?.ok ? parsedKey.value.location : "(outside a CloudTrail key layout)");
     location.files++;
@@ -161,16 +185,54 @@ export async function scan(inputs: readonly ScanInput[], options: ScanOptions): 
       if (!alerts && !options.onEvent) return undefined;
       return deliver(item.record, identity, enrichment, input.key, parsedKey);
     };
+    // A file the worker decoded: the same steps as take's, from its summary.
+    const takeSummary = (s: FileSummary): void => {
+      const texts = new SummaryTexts(s);
+      let message = 0;
+      for (let i = 0; i < s.kind.length; i++) {
+        const kind = s.kind[i];
+        const index = s.index[i] as number;
+        if (kind === ITEM.fileError || kind === ITEM.badRecord) {
+          const reason = s.messages[message++] ?? "";
+          if (kind === ITEM.fileError) tally.errors.push({ file: input.name, reason });
+          else tally.recordError(input.name, index, reason);
+          continue;
+        }
+        tally.records++;
+        location.records++;
+        if (kind === ITEM.noIdentity) {
+          tally.recordError(input.name, index, "the record has no eventID or recipientAccountId");
+          continue;
+        }
+        const seenBefore = seen.offerPacked(s.key, i * KEY_WORDS, s.fingerprint[i]);
+        if (seenBefore !== "first") {
+          tally.copy(location, CATEGORIES[s.category[i] as number] ?? "management");
+          if (seenBefore === "conflict") tally.conflict(input.name, index, texts.identity(i));
+          continue;
+        }
+        const source = s.source[i] as number;
+        const name = s.name[i] as number;
+        tally.uniqueSummarized(
+          source < 0 ? null : (s.sources[source] ?? null),
+          name < 0 ? null : (s.names[name] ?? null),
+          s.correction[i] === 1,
+          ERROR_CLASSES[s.errorClass[i] as number] ?? null,
+          s.hasTime[i] === 1 ? (s.timeMs[i] as number) : null,
+          () => texts.time(i),
+        );
+      }
+    };
     try {
       const source = await opened;
       if (!source.ok) throw source.error;
-      const items = decodeLogFileItems(source.value, {}, hasher);
-      if (Array.isArray(items)) {
+      const items = source.value instanceof SummarizedFile ? undefined : decodeLogFileItems(source.value, {}, hasher);
+      if (source.value instanceof SummarizedFile) takeSummary(source.value.summary);
+      else if (Array.isArray(items)) {
         for (const item of items) {
           const waiting = take(item);
           if (waiting) await waiting;
         }
-      } else {
+      } else if (items) {
         for await (const item of items) {
           const waiting = take(item);
           if (waiting) await waiting;
@@ -189,6 +251,7 @@ export async function scan(inputs: readonly ScanInput[], options: ScanOptions): 
       unique: tally.uniqueEvents,
     });
   }
+  await worker?.close();
   const integrity = options.integrity ? await options.integrity.finish() : null;
   return {
     ...tally.report(seen.evicted),
@@ -199,8 +262,16 @@ export async function scan(inputs: readonly ScanInput[], options: ScanOptions): 
   };
 }
 
+/** A log file the parse worker decoded. */
+class SummarizedFile {
+  readonly summary: FileSummary;
+  constructor(summary: FileSummary) {
+    this.summary = summary;
+  }
+}
+
 type Opened =
-  | { ok: true; value: AsyncIterable<Uint8Array> | Uint8Array | InflatedLogFile }
+  | { ok: true; value: AsyncIterable<Uint8Array> | Uint8Array | InflatedLogFile | SummarizedFile }
   | { ok: false; error: unknown };
 
 /** Opens a file and inflates it if it is in memory; never rejects (it may wait unawaited a while). */
@@ -210,6 +281,26 @@ async function openAhead(input: ScanInput): Promise<Opened> {
     return { ok: true, value: source instanceof Uint8Array ? await inflateLogFile(source) : source };
   } catch (error) {
     return { ok: false, error };
+  }
+}
+
+/**
+ * Opens a file, inflates it if it is in memory, and has the worker decode it. A file the worker does
+ * not parse whole is left for this thread to decode, as without one; if the worker failed, the file
+ * is read again (its bytes went to the worker) and decoded here.
+ */
+async function openForWorker(input: ScanInput, worker: ParseWorker): Promise<Opened> {
+  const opened = await openAhead(input);
+  if (!opened.ok || !(opened.value instanceof InflatedLogFile) || opened.value.inflated === null) return opened;
+  const { source, inflated } = opened.value;
+  const [bytes, end] = inflated;
+  try {
+    const answer = await worker.summarize(bytes, end.trailingBytes);
+    if (answer.summary) return { ok: true, value: new SummarizedFile(answer.summary) };
+    const back = Buffer.from(answer.bytes.buffer, answer.bytes.byteOffset, answer.bytes.byteLength);
+    return { ok: true, value: InflatedLogFile.of(source, [back, end]) };
+  } catch {
+    return openAhead(input);
   }
 }
 
