@@ -23,6 +23,7 @@ import type { IngesterConfig } from "./settings.ts";
 import { Sink } from "./sink.ts";
 import { KinesisSource } from "./sources/kinesis/source.ts";
 import type { Source } from "./sources/source.ts";
+import { EncodePool } from "./sources/sqs-s3/encode-pool.ts";
 import { SqsS3Source } from "./sources/sqs-s3/source.ts";
 
 export interface Ingester extends RunningService {
@@ -139,6 +140,7 @@ export async function start(config: IngesterConfig, deps: IngesterDeps): Promise
       : undefined;
 
   const slots = new Semaphore(config.maxFilesInFlight);
+  const encoder = new EncodePool(config.sqsQueueUrls.length > 0 ? config.decodeThreads : 0);
   const sqs = config.sqsQueueUrls.map(
     (queueUrl) =>
       new SqsS3Source({
@@ -157,6 +159,7 @@ export async function start(config: IngesterConfig, deps: IngesterDeps): Promise
         maxDecompressedBytes: config.maxDecompressedBytes,
         maxRecordBytes: config.maxRecordBytes,
         batchRecords: config.kafkaBatchRecords,
+        encoder,
         sink,
         ...(integrity ? { integrity } : {}),
         metrics,
@@ -213,6 +216,7 @@ export async function start(config: IngesterConfig, deps: IngesterDeps): Promise
       stopping = true;
       await Promise.all(sources.map((s) => s.stop(drainMs)));
       await sink.flush();
+      await encoder.close();
       await integrity?.stop();
       listKeys?.close();
       await producer.close();

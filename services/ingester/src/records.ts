@@ -4,6 +4,17 @@
 import { type DecodeItem, eventIdentity, type Origin } from "@trailstream/cloudtrail";
 import type { DeadLetterInput, RawRecord } from "./sink.ts";
 
+/**
+ * A raw record's Kafka value: `JSON.stringify(record.envelope)`, or the same members in the same
+ * order (`v`, `event`, `origin`) around the event's own text, which parsed as one JSON value on its
+ * own and so cannot end the object early. `originJson` is `JSON.stringify(record.envelope.origin)`,
+ * serialised once per origin by the caller.
+ */
+export function rawValue(record: RawRecord, originJson: string): string {
+  if (record.eventText === undefined) return JSON.stringify(record.envelope);
+  return `{"v":1,"event":${record.eventText},"origin":${originJson}}`;
+}
+
 export type Outcome = { ok: true; record: RawRecord } | { ok: false; letter: DeadLetterInput; key: string | null };
 
 export function toOutcome(item: DecodeItem, origin: Origin, where: string): Outcome {

@@ -88,6 +88,12 @@ export const SETTINGS = {
     { min: 1, max: 1_000 },
     "Bound on SQS messages (files) in progress at once",
   ),
+  decodeThreads: setting.integer(
+    "DECODE_THREADS",
+    1,
+    { min: 0, max: 64 },
+    "Worker threads that gunzip, parse and encode S3 log files read whole (the event loop only moves their bytes); 0: on the event loop",
+  ),
   ...shellSpec({ metricsPort: 9401, shutdownGraceMs: 30_000 }),
   region: setting.group(
     [

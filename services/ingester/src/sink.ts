@@ -2,9 +2,10 @@
 // Kafka batches and tells each caller when all of its records are acknowledged, and the DLQ writer.
 // A resolved write is durable (idempotent producer, acks=all): only then may a source acknowledge
 // upstream (delete the SQS message, store the Kinesis checkpoint).
-import type { DeadLetter, OriginKind, RawEnvelope } from "@trailstream/cloudtrail";
+import type { DeadLetter, Origin, OriginKind, RawEnvelope } from "@trailstream/cloudtrail";
 import type { OutgoingMessage, Producer } from "@trailstream/kafka";
 import { type IngesterMetrics, lagSeconds } from "./metrics.ts";
+import { rawValue } from "./records.ts";
 
 export interface RawRecord {
   identity: string;
@@ -14,6 +15,15 @@ export interface RawRecord {
    * characters instead of serialising the record again, which was the largest single cost of a write.
    */
   eventText?: string;
+}
+
+/** A raw record whose value is already encoded (by a decode thread): what the sink needs of it. */
+export interface EncodedRecord {
+  identity: string;
+  /** The UTF-8 bytes of the value `rawValue` gives. */
+  value: Buffer;
+  origin: Origin;
+  eventTime: unknown;
 }
 
 interface Pending {
@@ -95,17 +105,24 @@ export class Sink {
   }
 
   /** Resolves when every record is acknowledged by Kafka; rejects when any batch holding one failed. */
-  write(records: readonly RawRecord[]): Promise<void> {
+  write(records: readonly (RawRecord | EncodedRecord)[]): Promise<void> {
     if (records.length === 0) return Promise.resolve();
     const waits: Promise<void>[] = [];
     const maxBytes = this.#options.maxMessageBytes ?? 1_000_000;
     const batchBytes = this.#options.batchBytes ?? 512 * 1024;
     for (const r of records) {
-      const value = this.#value(r);
+      const encoded = "value" in r;
+      const origin = encoded ? r.origin : r.envelope.origin;
+      const value = encoded ? r.value : this.#value(r);
       // Characters are bytes for ASCII; count UTF-8 bytes only where it could matter.
-      const size = value.length > maxBytes / 3 ? Buffer.byteLength(value) : value.length;
+      const size =
+        typeof value !== "string"
+          ? value.length
+          : value.length > maxBytes / 3
+            ? Buffer.byteLength(value)
+            : value.length;
       if (size > maxBytes) {
-        waits.push(this.#tooLarge(r, size));
+        waits.push(this.#tooLarge(r.identity, origin, size));
         continue;
       }
       // The broker bounds a whole record batch (max.message.bytes), so a batch is cut before a
@@ -114,9 +131,9 @@ export class Sink {
       if (this.#pending.messages.length > 0 && this.#pending.bytes + cost > batchBytes) waits.push(this.#cut());
       this.#pending.messages.push({ key: r.identity, value });
       this.#pending.bytes += cost;
-      this.#pending.sources.push(r.envelope.origin.kind);
-      this.#pending.locations.push(trailLocation(r.envelope.origin));
-      this.#pending.eventTimes.push(r.envelope.event.eventTime);
+      this.#pending.sources.push(origin.kind);
+      this.#pending.locations.push(trailLocation(origin));
+      this.#pending.eventTimes.push(encoded ? r.eventTime : r.envelope.event.eventTime);
       if (this.#pending.messages.length >= this.#options.batchRecords || this.#pending.bytes >= batchBytes) {
         waits.push(this.#cut());
       }
@@ -129,34 +146,27 @@ export class Sink {
     return Promise.all(waits).then(() => undefined);
   }
 
-  /**
-   * The record's value: `JSON.stringify(r.envelope)`, or the same members in the same order
-   * (`v`, `event`, `origin`) around the event's own text, which parsed as one JSON value on its own
-   * and so cannot end the object early. The origin is serialised once per origin object (a source
-   * makes one per file and never changes it).
-   */
+  /** The record's value (records.ts); the origin is serialised once per origin object (one per file). */
   #value(r: RawRecord): string {
-    if (r.eventText === undefined) return JSON.stringify(r.envelope);
     const origin = r.envelope.origin;
     if (origin !== this.#origin) {
       this.#origin = origin;
       this.#originJson = JSON.stringify(origin);
     }
-    return `{"v":1,"event":${r.eventText},"origin":${this.#originJson}}`;
+    return rawValue(r, this.#originJson);
   }
 
   /** A record too large for the broker: dead-lettered with where it came from (its bytes would not fit either). */
-  #tooLarge(r: RawRecord, bytes: number): Promise<void> {
-    const o = r.envelope.origin;
+  #tooLarge(identity: string, o: Origin, bytes: number): Promise<void> {
     return this.deadLetter(
       {
         reason: "too-large",
-        message: `event ${r.identity} is ${bytes} bytes as a raw record, over the ${this.#options.maxMessageBytes ?? 1_000_000} bytes Kafka accepts`,
+        message: `event ${identity} is ${bytes} bytes as a raw record, over the ${this.#options.maxMessageBytes ?? 1_000_000} bytes Kafka accepts`,
         origin: o,
         ...(o.bucket !== undefined ? { bucket: o.bucket } : {}),
         ...(o.key !== undefined ? { key: o.key } : {}),
       },
-      r.identity,
+      identity,
     );
   }
 

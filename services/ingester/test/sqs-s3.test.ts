@@ -10,6 +10,7 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { IngesterRedis } from "../src/leases.ts";
 import { Semaphore } from "../src/semaphore.ts";
 import { Sink } from "../src/sink.ts";
+import { EncodePool } from "../src/sources/sqs-s3/encode-pool.ts";
 import { SqsS3Source } from "../src/sources/sqs-s3/source.ts";
 import { FakeProducer, fakeClient, silent } from "./fakes.ts";
 
@@ -66,6 +67,7 @@ function setup(options: {
     maxDecompressedBytes: 1 << 20,
     maxRecordBytes: 1 << 20,
     batchRecords: 100,
+    encoder: new EncodePool(0),
     sink,
     log: silent,
   });
@@ -289,6 +291,7 @@ test("messages received beyond the free file slots wait for one; on stop they ar
     maxDecompressedBytes: 1 << 20,
     maxRecordBytes: 1 << 20,
     batchRecords: 100,
+    encoder: new EncodePool(0),
     sink: new Sink(producer, { topicRaw: "raw", topicDlq: "dlq", batchRecords: 100, lingerMs: 0 }),
     log: silent,
   });

@@ -13,6 +13,7 @@ import {
   decodeLogFile,
   decodeNotification,
   digestMetadata,
+  type LogFileHash,
   LogFileHasher,
   type Origin,
   type S3ObjectRef,
@@ -24,10 +25,12 @@ import type { IngesterRedis } from "../../leases.ts";
 import type { IngesterMetrics } from "../../metrics.ts";
 import { toOutcome } from "../../records.ts";
 import type { Semaphore } from "../../semaphore.ts";
-import type { DeadLetterInput, RawRecord, Sink } from "../../sink.ts";
+import type { DeadLetterInput, EncodedRecord, RawRecord, Sink } from "../../sink.ts";
 import { Acks, backoffMs, errorMessage, errorName, httpStatus, sleep } from "../../util.ts";
 import type { Source } from "../source.ts";
 import { SqsDeletes } from "./deletes.ts";
+import { type EncodedFile, fitsOnePiece, TooLargeForOnePiece } from "./encode-file.ts";
+import type { EncodePool } from "./encode-pool.ts";
 
 export interface SqsS3Options {
   sqs: SQSClient;
@@ -52,6 +55,8 @@ export interface SqsS3Options {
   maxDecompressedBytes: number;
   maxRecordBytes: number;
   batchRecords: number;
+  /** Where log files read whole are decoded and encoded (a pool of decode threads, or none: inline). */
+  encoder: EncodePool;
   sink: Sink;
   /** Set when log file integrity is checked: digests are read, log files hashed. */
   integrity?: Integrity;
@@ -400,54 +405,110 @@ export class SqsS3Source implements Source {
     if (!isAsyncIterable(body)) throw new Error(`${where}: the S3 response has no readable body`);
     const origin = this.#origin(object, file.accountId, file.region);
     const acks = new Acks();
-    const hasher = o.integrity ? new LogFileHasher() : undefined;
-    let batch: RawRecord[] = [];
-    let corrupt = false;
+    let read: { corrupt: boolean; hash: LogFileHash | undefined };
     // Stopping: the body is closed, which ends the read below at once.
     const onAbort = () => destroy(body);
     signal.addEventListener("abort", onAbort, { once: true });
     try {
       const counted = counting(body, (n) => m?.bytes.inc({ source: "s3" }, n));
       // A small file is read whole, so the decoder can parse it in one JSON.parse (much faster than
-      // record by record); a large one streams, holding one record at a time.
+      // record by record) on a decode thread; a large one streams, holding one record at a time.
       const source = size !== undefined && size <= READ_WHOLE_BYTES ? await readWhole(counted) : counted;
-      for await (const item of decodeLogFile(
-        source,
-        {
-          maxDecompressedBytes: o.maxDecompressedBytes,
-          maxRecordBytes: o.maxRecordBytes,
-        },
-        hasher,
-      )) {
-        if (signal.aborted) break;
-        const outcome = toOutcome(item, origin, where);
-        if (outcome.ok) {
-          batch.push(outcome.record);
-          if (batch.length >= o.batchRecords) {
-            acks.add(o.sink.write(batch));
-            batch = [];
-            if (acks.size >= MAX_PENDING_WRITES) await acks.oldest();
-          }
-          continue;
-        }
-        if (!item.ok && item.index === undefined) corrupt = true;
-        acks.add(o.sink.deadLetter({ ...outcome.letter, bucket: object.bucket, key: object.key }, outcome.key));
-      }
+      read =
+        (source instanceof Uint8Array && fitsOnePiece(source)
+          ? await this.#onePiece(source, origin, where, object, acks)
+          : undefined) ?? (await this.#recordByRecord(source, origin, where, object, acks, signal));
     } finally {
       signal.removeEventListener("abort", onAbort);
       destroy(body);
     }
-    acks.add(o.sink.write(batch));
     await acks.all();
     if (signal.aborted) throw new Error("stopped while reading");
-    m?.files.inc({ kind: "log", outcome: corrupt ? "corrupt" : "read" });
+    m?.files.inc({ kind: "log", outcome: read.corrupt ? "corrupt" : "read" });
     // The hash is remembered with the ETag: an identical copy under another key is skipped, not unverified.
-    const hash = await hasher?.result();
+    const hash = read.hash;
     await o.integrity?.logFile(object.bucket, object.key, hash);
     if (eTag !== undefined && size !== undefined) {
       await this.#markSeen(eTag, size, hash ? `${hash.sha256}:${hash.trailingBytes}` : "1");
     }
     return "done";
+  }
+
+  /**
+   * A file in memory, encoded in one piece (on a decode thread when there are any) and handed to the
+   * sink whole; undefined when its values turn out too large for one piece (its trailer lied).
+   */
+  async #onePiece(
+    bytes: Uint8Array,
+    origin: Origin,
+    where: string,
+    object: S3ObjectRef,
+    acks: Acks,
+  ): Promise<{ corrupt: boolean; hash: LogFileHash | undefined } | undefined> {
+    const o = this.#o;
+    let file: EncodedFile;
+    try {
+      file = await o.encoder.encode({
+        bytes,
+        maxDecompressedBytes: o.maxDecompressedBytes,
+        maxRecordBytes: o.maxRecordBytes,
+        where,
+        origin,
+        hash: o.integrity !== undefined,
+      });
+    } catch (error) {
+      if (error instanceof TooLargeForOnePiece) return undefined;
+      throw error;
+    }
+    for (const { letter, key } of file.letters) {
+      acks.add(o.sink.deadLetter({ ...letter, bucket: object.bucket, key: object.key }, key));
+    }
+    const records: EncodedRecord[] = new Array(file.identities.length);
+    const { values, ends } = file;
+    for (let i = 0; i < records.length; i++) {
+      const start = i === 0 ? 0 : (ends[i - 1] as number);
+      records[i] = {
+        identity: file.identities[i] as string,
+        value: values.subarray(start, ends[i]) as Buffer,
+        origin,
+        eventTime: file.eventTimes[i],
+      };
+    }
+    acks.add(o.sink.write(records));
+    return { corrupt: file.corrupt, hash: file.hash };
+  }
+
+  /** A file decoded record by record, in batches, at most MAX_PENDING_WRITES of them awaiting Kafka. */
+  async #recordByRecord(
+    source: AsyncIterable<Uint8Array> | Uint8Array,
+    origin: Origin,
+    where: string,
+    object: S3ObjectRef,
+    acks: Acks,
+    signal: AbortSignal,
+  ): Promise<{ corrupt: boolean; hash: LogFileHash | undefined }> {
+    const o = this.#o;
+    const hasher = o.integrity ? new LogFileHasher() : undefined;
+    let batch: RawRecord[] = [];
+    let corrupt = false;
+    const limits = { maxDecompressedBytes: o.maxDecompressedBytes, maxRecordBytes: o.maxRecordBytes };
+    for await (const item of decodeLogFile(source, limits, hasher)) {
+      if (signal.aborted) break;
+      const outcome = toOutcome(item, origin, where);
+      if (outcome.ok) {
+        batch.push(outcome.record);
+        if (batch.length >= o.batchRecords) {
+          acks.add(o.sink.write(batch));
+          batch = [];
+          if (acks.size >= MAX_PENDING_WRITES) await acks.oldest();
+        }
+        continue;
+      }
+      if (!item.ok && item.index === undefined) corrupt = true;
+      acks.add(o.sink.deadLetter({ ...outcome.letter, bucket: object.bucket, key: object.key }, outcome.key));
+    }
+    acks.add(o.sink.write(batch));
+    return { corrupt, hash: signal.aborted ? undefined : await hasher?.result() };
   }
 
   /** A copy of a file read before (same ETag and size): its records are out already, its hash is known. */
