@@ -1,5 +1,5 @@
 // One measured run in a fresh process, so peak RSS belongs to this run alone.
-//   node bench/scan-worker.ts trailstream DIR   the streaming `scan` pipeline
+//   node bench/scan-worker.ts trailstream DIR   `scan` as `trailstream scan --no-rules` runs it (its parse worker decodes the files)
 //   node bench/scan-worker.ts naive DIR         read each file whole, gunzip, JSON.parse: the obvious way
 import { readFile } from "node:fs/promises";
 import { gunzipSync } from "node:zlib";
