@@ -601,19 +601,33 @@ class RecordSplitter {
     let depth = this.#depth;
     let inString = this.#inString;
     let escaped = this.#escape;
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
     for (; i < n; i++) {
-      const b = chunk[i] as number;
       if (inString) {
-        if (escaped) escaped = false;
-        else if (b === BACKSLASH) escaped = true;
-        else if (b === QUOTE) {
-          inString = false;
-          if (depth === 0) {
-            this.#inString = false;
-            return i + 1;
-          }
+        // Most of a record's bytes are inside strings: the closing quote is found by indexOf (memchr)
+        // rather than byte by byte; it is escaped when an odd run of backslashes stands before it.
+        if (escaped) {
+          escaped = false;
+          continue;
         }
-      } else if (b === QUOTE) inString = true;
+        let quote = bytes.indexOf(QUOTE, i);
+        while (quote >= 0 && backslashesBefore(bytes, quote, i) % 2 === 1) quote = bytes.indexOf(QUOTE, quote + 1);
+        if (quote < 0) {
+          // The string goes on into the next chunk, escaping its first byte after an odd run.
+          escaped = backslashesBefore(bytes, n, i) % 2 === 1;
+          i = n;
+          break;
+        }
+        i = quote;
+        inString = false;
+        if (depth === 0) {
+          this.#inString = false;
+          return i + 1;
+        }
+        continue;
+      }
+      const b = chunk[i] as number;
+      if (b === QUOTE) inString = true;
       else if (b === OPEN_BRACE || b === OPEN_BRACKET) depth++;
       else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) {
         depth--;
@@ -696,6 +710,13 @@ class RecordSplitter {
       checked.ok ? { ok: true, record: checked.value, index, text } : { ok: false, error: checked.error, index },
     );
   }
+}
+
+/** How many backslashes stand right before `at`, counting back no further than `from`. */
+function backslashesBefore(bytes: Uint8Array, at: number, from: number): number {
+  let k = at;
+  while (k > from && bytes[k - 1] === BACKSLASH) k--;
+  return at - k;
 }
 
 /** A root key as JSON reads it, escapes and all (`"Rec\\u006frds"` is `Records`). */

@@ -143,6 +143,21 @@ describe("decodeLogFile", () => {
     }
   });
 
+  test("quotes and runs of backslashes inside strings, cut at every chunk boundary, end no string early", async () => {
+    const alphabet = ["\\", '"', "a", "}"];
+    const notes: string[] = [""];
+    for (let length = 1; length <= 4; length++) {
+      for (const prefix of notes.filter((n) => n.length === length - 1))
+        for (const c of alphabet) notes.push(prefix + c);
+    }
+    const recs = notes.map((note, i) => ({ eventID: `e${i}`, recipientAccountId: "1", note, [note]: [note] }));
+    const body = logFile(recs);
+    for (const size of [2, 3, 7]) {
+      const items = await collect(decodeLogFile(chunked(body, size)));
+      assert.deepEqual(okRecords(items), recs, `chunks of ${size}`);
+    }
+  });
+
   test("a streamed record carries its text as it was in the file, spaces and escapes included", async () => {
     const text = `{ "eventID" : "caf\\u00e9",\n"recipientAccountId":"1", "n": 1.50, "big": 12345678901234567890 }`;
     const body = Buffer.from(`{"Records": [ ${text} ,${JSON.stringify(records[0])}]}`);
