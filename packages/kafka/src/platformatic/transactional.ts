@@ -1,5 +1,6 @@
 // startTransactionalPipe on @platformatic/kafka: ONE transaction per poll, covering every partition
-// batch the fetch returned, with ONE transactional producer per instance (KIP-447).
+// batch the fetch returned, with ONE transactional producer per instance (KIP-447). A poll's
+// transaction commits while the next poll is fetched and handled; the next begins after it settled.
 //
 // Fencing (docs/decisions/0003):
 // - Offsets go in with TxnOffsetCommit v3+ carrying the consumer's generation and member id: a
@@ -207,13 +208,30 @@ export async function startPlatformaticTransactionalPipe(
     | undefined;
   const samePositions = (a: Map<string, bigint>, b: Map<string, bigint>) =>
     a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
+  /**
+   * The previous poll's transaction, committing while this poll fetches and handles its batches:
+   * the handler's work (decode, Redis, enrichment) overlaps the transaction's round trips. Settled,
+   * never rejected (an unawaited rejection would end the process); its outcome is read before the
+   * next transaction begins, so one producer never has two open. A failure fails the poll after it,
+   * whose handled batches are dropped and come again from the committed offsets.
+   */
+  let committing: Promise<{ error: unknown } | undefined> | undefined;
+  const settleCommitting = async () => {
+    const outcome = await committing;
+    committing = undefined;
+    if (outcome) throw outcome.error;
+  };
+  /** Where the fetcher stands once the transaction in flight commits: the next poll reads from here. */
+  let expected = new Map<string, bigint>();
 
   const poll = async () => {
     await group.ensureMember();
     if (seenJoins !== group.joins) {
+      await settleCommitting();
       seenJoins = group.joins;
       ahead = undefined;
       await takeOver();
+      expected = new Map(fetcher.positions);
       resolveStarted();
     }
     const joins = group.joins;
@@ -221,11 +239,10 @@ export async function startPlatformaticTransactionalPipe(
       !closing && joins === group.joins && group.consumer.isActive() && assignment.includes(partition);
     const wanted = assignment.map((partition) => ({ topic: inputTopic, partition }));
     const prefetched =
-      ahead && ahead.joins === joins && samePositions(ahead.positions, fetcher.positions)
-        ? await ahead.fetched
-        : undefined;
+      ahead && ahead.joins === joins && samePositions(ahead.positions, expected) ? await ahead.fetched : undefined;
     ahead = undefined;
-    const fetched = prefetched ?? (await fetcher.fetch(wanted));
+    const from = expected;
+    const fetched = prefetched ?? (await fetcher.fetch(wanted, from));
     const batches = fetched.filter((b) => active(b.partition));
     if (batches.length === 0) return;
     const results = new Map<number, PipeResult>();
@@ -247,16 +264,30 @@ export async function startPlatformaticTransactionalPipe(
     );
     const failed = outcomes.find((o) => o.status === "rejected");
     if (failed) throw (failed as PromiseRejectedResult).reason;
+    await settleCommitting();
     for (const b of batches) {
       if (!active(b.partition))
         throw new PipeInactiveError(`partition ${b.partition} of ${inputTopic} was handed away`);
     }
     const current = producer;
     if (!current) throw new Error("no transactional producer");
-    const after = new Map(fetcher.positions);
+    const after = new Map(from);
     for (const b of batches) after.set(key(inputTopic, b.partition), b.next);
+    expected = after;
     // A failed read ahead is not an error of this poll: the next poll fetches again.
     ahead = { joins, positions: after, fetched: fetcher.fetch(wanted, after).catch(() => undefined) };
+    committing = commitPoll(current, batches, results).then(
+      () => undefined,
+      (error: unknown) => ({ error }),
+    );
+  };
+
+  /** One transaction: the poll's records, then its offsets (TxnOffsetCommit), then the commit. */
+  const commitPoll = async (
+    current: { id: string; producer: PlatformaticProducer },
+    batches: FetchedBatch[],
+    results: Map<number, PipeResult>,
+  ) => {
     const transaction = await current.producer.beginTransaction();
     try {
       const records = batches.flatMap((b) => results.get(b.partition)?.records ?? []);
@@ -297,6 +328,9 @@ export async function startPlatformaticTransactionalPipe(
         await sleep(200);
       }
     }
+    // Stopping: the last transaction commits (or fails) before the producer closes.
+    await committing;
+    committing = undefined;
   };
   const done = loop().finally(() => {
     running = false;
