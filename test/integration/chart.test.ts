@@ -279,6 +279,9 @@ describe("chart: switches", () => {
       );
     }
     assert.equal(env(ing, "KAFKA_GROUP_INSTANCE_ID"), undefined, "the ingester has no consumer group");
+    for (const service of ["ingester", "enricher", "alerter"]) {
+      assert.equal(env(containerOf(m, service), "KAFKA_COMPRESSION")?.value, "none", `${service}: as values.yaml says`);
+    }
     assert.equal(env(enr, "TOPIC_EVENTS_INDEX")?.value, "prod.cloudtrail.events.index", "the events topic's + .index");
     assert.equal(env(ing, "TOPIC_INTEGRITY")?.value, "cloudtrail.integrity");
     assert.equal(env(ing, "TOPIC_EVENTS_INDEX"), undefined, "the index is the enricher's");

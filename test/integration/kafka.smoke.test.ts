@@ -1,14 +1,19 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { loadTemplates } from "@trailstream/bucket-tree";
 import {
+  COMPRESSION_CODECS,
   consumerGroupLag,
   createKafka,
   ensureTopics,
   openProducer,
   type Producer,
   startBatchConsumer,
+  startTransactionalPipe,
+  topicSizeBytes,
 } from "@trailstream/kafka";
 import { endpoints, requireReachable, uniqueName } from "../support/servers.ts";
+import { readTopic } from "../support/topic-reader.ts";
 import { eventually, withTimeout } from "../support/wait.ts";
 
 let kafka: ReturnType<typeof createKafka>;
@@ -207,5 +212,65 @@ test("Kafka, prefetching: a rebalance while batches wait behind the ones being h
     release();
     await b?.close();
     await a.close();
+  }
+});
+
+test("KAFKA_COMPRESSION: producers and the transactional pipe write gzip and zstd batches that every reader gets back, smaller on the broker", async () => {
+  const { kafkaBrokers } = await endpoints();
+  const base = uniqueName("codec");
+  const templates = await loadTemplates();
+  const values = Array.from({ length: 2_000 }, (_, i) =>
+    JSON.stringify({
+      v: 1,
+      event: { ...templates[i % templates.length], eventID: `${base}-${i}` },
+      origin: { kind: "s3" },
+    }),
+  );
+  const sizes = new Map<string, bigint>();
+  for (const codec of COMPRESSION_CODECS) {
+    const client = createKafka({ brokers: kafkaBrokers, clientId: `codec-${codec}`, compression: codec });
+    const topics = { plain: `${base}.${codec}`, piped: `${base}.${codec}.piped` };
+    await ensureTopics(client, [
+      { topic: topics.plain, partitions: 2 },
+      { topic: topics.piped, partitions: 2 },
+    ]);
+    const codecProducer = await openProducer(client);
+    try {
+      await codecProducer.send(
+        topics.plain,
+        values.map((value, i) => ({ key: `k${i}`, value })),
+      );
+    } finally {
+      await codecProducer.close();
+    }
+    // The enricher's way: a transaction per poll, read back read_committed.
+    const pipe = await startTransactionalPipe(client, {
+      groupId: `${topics.piped}-group`,
+      inputTopic: topics.plain,
+      transactionalIdPrefix: `${topics.piped}-txn`,
+      sessionTimeoutMs: 10_000,
+      handle: async (batch) => ({
+        records: batch.messages.map((m) => ({
+          topic: topics.piped,
+          key: m.key?.toString() ?? null,
+          value: m.value ?? "",
+        })),
+      }),
+    });
+    try {
+      for (const topic of [topics.plain, topics.piped]) {
+        const read = await readTopic(kafka, topic, (r) => r.until((x) => x.length >= values.length, 60_000));
+        assert.equal(read.length, values.length, `${codec}: ${topic} holds every record once`);
+        assert.deepEqual(new Set(read.values.map((v) => JSON.stringify(v))), new Set(values), `${codec}: as written`);
+      }
+    } finally {
+      await pipe.close();
+    }
+    sizes.set(codec, await topicSizeBytes(client, topics.plain));
+  }
+  const none = Number(sizes.get("none"));
+  for (const codec of ["gzip", "zstd"]) {
+    const size = Number(sizes.get(codec));
+    assert.ok(size > 0 && size < none / 3, `${codec}: ${size} bytes on the broker against ${none} uncompressed`);
   }
 });

@@ -5,6 +5,7 @@ import {
   ensureTopicsPlatformatic,
   topicConfigPlatformatic,
   topicMaxMessageBytesPlatformatic,
+  topicSizeBytesPlatformatic,
 } from "./platformatic/admin.ts";
 
 export interface TopicSpec {
@@ -22,6 +23,11 @@ export function ensureTopics(kafka: KafkaClient, topics: readonly TopicSpec[]): 
 /** The sum over partitions of (high watermark - committed offset) for a consumer group. */
 export function consumerGroupLag(kafka: KafkaClient, groupId: string, topic: string): Promise<bigint> {
   return consumerGroupLagPlatformatic(kafka, groupId, topic);
+}
+
+/** The bytes the topic takes on the brokers' disks (record batches as stored: compressed when they were). */
+export function topicSizeBytes(kafka: KafkaClient, topic: string): Promise<bigint> {
+  return topicSizeBytesPlatformatic(kafka, topic);
 }
 
 /** Deletes the topics that exist (tests and demos tidying up after themselves). */

@@ -7,6 +7,7 @@ export {
   type TopicSpec,
   topicMaxMessageBytes,
   topicRetentionMs,
+  topicSizeBytes,
   topicValueBound,
 } from "./admin.ts";
 export { chunkBySize, MAX_REQUEST_BYTES } from "./chunk.ts";
@@ -23,6 +24,8 @@ export {
   readRanges,
 } from "./range.ts";
 export {
+  COMPRESSION_CODECS,
+  type CompressionCodec,
   groupInstanceIdSetting,
   type KafkaSasl,
   type KafkaSettings,

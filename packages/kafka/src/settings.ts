@@ -11,9 +11,15 @@ export interface KafkaSasl {
   password: string;
 }
 
+/** Codecs Node has built in (snappy and lz4 would need native modules). */
+export const COMPRESSION_CODECS = ["none", "gzip", "zstd"] as const;
+export type CompressionCodec = (typeof COMPRESSION_CODECS)[number];
+
 export interface KafkaSettings {
   brokers: readonly string[];
   clientId: string;
+  /** How this service's producers compress their record batches (consumers read any codec). */
+  compression?: CompressionCodec;
   ssl?: boolean;
   sasl?: KafkaSasl;
 }
@@ -29,6 +35,8 @@ export function readKafkaSettings(r: ConfigReader, clientId: string, brokersOver
   for (const b of brokers) r.require(/^[^\s:]+:\d{1,5}$/.test(b), `KAFKA_BROKERS: "${b}" is not host:port`);
   const settings: KafkaSettings = { brokers, clientId: r.string("KAFKA_CLIENT_ID", clientId) };
   if (r.boolean("KAFKA_SSL", false)) settings.ssl = true;
+  const compression = r.oneOf("KAFKA_COMPRESSION", COMPRESSION_CODECS, "none");
+  if (compression !== "none") settings.compression = compression;
   if (r.optionalString("KAFKA_SASL_MECHANISM") !== undefined) {
     settings.sasl = {
       mechanism: r.oneOf("KAFKA_SASL_MECHANISM", SASL_MECHANISMS, "plain"),
@@ -83,6 +91,13 @@ export function kafkaSetting(clientId: string): Setting<KafkaSettings> {
       entry("KAFKA_BROKERS", "list", "Bootstrap brokers", "", "required, host:port"),
       entry("KAFKA_CLIENT_ID", "string", "Client id the brokers see", clientId),
       entry("KAFKA_SSL", "boolean", "TLS to the brokers (NODE_EXTRA_CA_CERTS adds a CA)", "false"),
+      entry(
+        "KAFKA_COMPRESSION",
+        "choice",
+        "Compression of the record batches this service writes: less network and broker disk for CPU",
+        "none",
+        COMPRESSION_CODECS.join(", "),
+      ),
       entry("KAFKA_SASL_MECHANISM", "choice", "SASL mechanism; unset: no SASL", "", SASL_MECHANISMS.join(", ")),
       entry("KAFKA_SASL_USERNAME", "string", "SASL user", "", "required with a mechanism"),
       entry("KAFKA_SASL_PASSWORD", "secret", "SASL password (from a Secret)", "", "required with a mechanism"),

@@ -134,6 +134,8 @@ message naming the keys.
   value: {{ printf "%s-%s" $V.kafka.clientIdPrefix .service | quote }}
 - name: KAFKA_SSL
   value: {{ $V.kafka.tls.enabled | quote }}
+- name: KAFKA_COMPRESSION
+  value: {{ $V.kafka.compression | quote }}
 {{- if $V.kafka.sasl.mechanism }}
 - name: KAFKA_SASL_MECHANISM
   value: {{ $V.kafka.sasl.mechanism | quote }}
@@ -176,11 +178,13 @@ message naming the keys.
       name: {{ $V.redis.existingSecret }}
       key: {{ $V.redis.passwordKey }}
 {{- end }}
-{{- if and (ne .service "ingester") $V.kafka.staticMembership }}
+{{- if ne .service "ingester" }}
+{{- if $V.kafka.staticMembership }}
 - name: KAFKA_GROUP_INSTANCE_ID
   valueFrom:
     fieldRef:
       fieldPath: metadata.name
+{{- end }}
 {{- end }}
 {{- if ne .service "alerter" }}
 - name: TOPIC_RAW

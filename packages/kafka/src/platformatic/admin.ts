@@ -185,3 +185,19 @@ export async function topicMaxMessageBytesPlatformatic(
   const n = Number(await topicConfigPlatformatic(client, topic, "max.message.bytes"));
   return Number.isInteger(n) && n > 0 ? n : undefined;
 }
+
+/** The bytes the topic's partitions take in the brokers' log directories (every replica counted). */
+export async function topicSizeBytesPlatformatic(client: KafkaClient, topic: string): Promise<bigint> {
+  return withAdmin(client, async (admin) => {
+    const metadata = await admin.metadata({ topics: [topic] });
+    const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
+    const brokers = await admin.describeLogDirs({
+      topics: [{ name: topic, partitions: Array.from({ length: count }, (_, i) => i) }],
+    });
+    let bytes = 0n;
+    for (const b of brokers)
+      for (const dir of b.results)
+        for (const t of dir.topics) if (t.name === topic) for (const p of t.partitions) bytes += p.partitionSize;
+    return bytes;
+  });
+}

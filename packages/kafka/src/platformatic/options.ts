@@ -81,6 +81,12 @@ export function baseOptions(client: KafkaClient, clientIdSuffix = ""): BaseOptio
   };
 }
 
+/** The producer options for KAFKA_COMPRESSION: none unless a codec was chosen. */
+export function producerCompression(client: KafkaClient): { compression?: "gzip" | "zstd" } {
+  const { compression } = clientSettingsOf(client).settings;
+  return compression === undefined || compression === "none" ? {} : { compression };
+}
+
 /**
  * murmur2 of the key, made positive by masking as Kafka's Java client and kafkajs do (the library's
  * default partitioner uses `>>> 0`, which puts some keys on other partitions than kafkajs did): the

@@ -3,7 +3,7 @@ import { chunkBySize, MAX_REQUEST_BYTES } from "../chunk.ts";
 import type { KafkaClient } from "../client.ts";
 import type { OutgoingMessage } from "../message.ts";
 import type { Producer } from "../producer.ts";
-import { baseOptions, clearError, partitioner } from "./options.ts";
+import { baseOptions, clearError, partitioner, producerCompression } from "./options.ts";
 
 export function toProduce(topic: string, m: OutgoingMessage): MessageToProduce {
   const out: MessageToProduce = { topic, value: Buffer.isBuffer(m.value) ? m.value : Buffer.from(m.value) };
@@ -26,6 +26,7 @@ export async function openPlatformaticProducer(
   const maxBytes = options.maxRequestBytes ?? MAX_REQUEST_BYTES;
   const producer = new PlatformaticProducer({
     ...baseOptions(kafka),
+    ...producerCompression(kafka),
     idempotent: true,
     acks: ProduceAcks.ALL,
     partitioner,

@@ -29,7 +29,7 @@ import {
 import { eachLimited } from "./consumer.ts";
 import { type FetchedBatch, Fetcher, key } from "./fetcher.ts";
 import { Group, GroupRefusedError } from "./group.ts";
-import { baseOptions, partitioner } from "./options.ts";
+import { baseOptions, partitioner, producerCompression } from "./options.ts";
 import { toProduce } from "./producer.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -73,6 +73,7 @@ export async function startPlatformaticTransactionalPipe(
   const newProducer = (transactionalId: string) =>
     new PlatformaticProducer({
       ...baseOptions(client),
+      ...producerCompression(client),
       // InitProducerId's transaction timeout is this client's request timeout.
       timeout: transactionTimeoutMs,
       transactionalId,
