@@ -9,8 +9,11 @@
 // takes a claim from ~180 bytes (a string key per identity) to ~30. Each bucket expires a window
 // after its hour ends, so no claim needs a TTL of its own.
 //
-// One single-key script call per hash (EVALSHA), so on a Redis Cluster the buckets spread over the nodes by
-// hash slot.
+// The hashes of an hour are gathered into SLOT_GROUPS_PER_HOUR hash slots (a hash tag in the key),
+// and a batch's claims go as one script call per slot (EVALSHA over that slot's hashes): a batch of
+// a few thousand claims touches a hash for about every claim, so this is tens of calls instead of
+// thousands, whatever DEDUP_SHARDS_PER_HOUR is, and on a Redis Cluster the slots of the hours still
+// spread over the nodes.
 import { hash } from "node:crypto";
 import type { DedupClaim } from "@trailstream/cloudtrail";
 import { defineScript } from "@trailstream/redis";
@@ -42,8 +45,17 @@ export function claimHour(eventTimeMs: number | undefined, nowMs: number): numbe
   return Math.floor(ms / HOUR_MS);
 }
 
+/** Hash slots an hour's hashes are gathered into: a batch's claims make at most this many calls an hour. */
+export const SLOT_GROUPS_PER_HOUR = 32;
+
+/** `<prefix>{<hour>.<slot group>}:<shard>`: the braces make a shard's slot its group's. */
 export function bucketKey(layout: ClaimLayout, hour: number, digest: Buffer): string {
-  return `${layout.keyPrefix}${hour}:${digest.readUInt32BE(0) % layout.shardsPerHour}`;
+  const shard = digest.readUInt32BE(0) % layout.shardsPerHour;
+  return `${layout.keyPrefix}{${hour}.${shard % slotGroups(layout)}}:${shard}`;
+}
+
+function slotGroups(layout: ClaimLayout): number {
+  return Math.min(layout.shardsPerHour, SLOT_GROUPS_PER_HOUR);
 }
 
 /**
@@ -78,30 +90,36 @@ export function ownerToken(owner: string): string {
 }
 
 /**
- * One hash's claims of a batch, atomically, as one single-key command: `HSETNX` each field (the
- * token stays when nobody held it), `HGET` the holder of each field that was taken, and when any
- * field was new, `EXPIREAT … NX` (an existing bucket keeps the expiry its first claim gave it).
- * Answers, per field, nil (taken now) or the holder's token. One command per hash instead of two
- * or three per claim: Redis spends its time per command, not per field.
+ * The claims of a batch in the hashes of one slot, atomically: for each hash (KEYS[k], its field
+ * count next in ARGV, then its field/token pairs), `HSETNX` each field (the token stays when nobody
+ * held it), `HGET` the holder of each field that was taken, and when any field was new,
+ * `EXPIREAT <ARGV[1]> NX` (an existing bucket keeps the expiry its first claim gave it; the hashes
+ * of one call share an hour, so an expiry). Answers, per field in that order, nil (taken now) or
+ * the holder's token. Redis and its client spend their time per command, not per field.
  */
 export const CLAIM_SCRIPT = `local out = {}
-local fresh = false
-for i = 2, #ARGV, 2 do
-  if redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) == 1 then
-    out[#out + 1] = false
-    fresh = true
-  else
-    out[#out + 1] = redis.call('HGET', KEYS[1], ARGV[i])
+local a = 2
+for k = 1, #KEYS do
+  local fresh = false
+  local last = a + 2 * tonumber(ARGV[a])
+  for i = a + 1, last, 2 do
+    if redis.call('HSETNX', KEYS[k], ARGV[i], ARGV[i + 1]) == 1 then
+      out[#out + 1] = false
+      fresh = true
+    else
+      out[#out + 1] = redis.call('HGET', KEYS[k], ARGV[i])
+    end
   end
+  if fresh then redis.call('EXPIREAT', KEYS[k], ARGV[1], 'NX') end
+  a = last + 1
 end
-if fresh then redis.call('EXPIREAT', KEYS[1], ARGV[1], 'NX') end
 return out`;
 
 /** Sent by its SHA-1 (EVALSHA): Redis neither receives nor hashes the text again for every hash. */
 export const CLAIM = defineScript(CLAIM_SCRIPT);
 
 export interface ClaimPlan {
-  /** One pipeline: one `EVALSHA` of CLAIM per hash the batch touches. */
+  /** One pipeline: one `EVALSHA` of CLAIM per hash slot the batch touches. */
   commands: RedisArgs[];
   /** Each claim's owner, its token as stored, and where its answer is: command, then field. */
   owners: string[];
@@ -109,30 +127,53 @@ export interface ClaimPlan {
   at: [number, number][];
 }
 
-/** The commands for a batch of claims, grouped by hash, and where each claim's answer will be. */
+interface SlotCall {
+  hour: number;
+  /** Per hash of the slot: its field/token pairs and which claims they are. */
+  hashes: Map<string, { pairs: (string | Buffer)[]; claims: number[] }>;
+}
+
+/** The commands for a batch of claims, grouped by hash slot and hash, and where each claim's answer will be. */
 export function planClaims(layout: ClaimLayout, claims: readonly DedupClaim[], nowMs: number): ClaimPlan {
-  const commands: RedisArgs[] = [];
   const owners: string[] = [];
   const tokens: string[] = [];
-  const at: [number, number][] = [];
-  const byKey = new Map<string, number>();
-  for (const c of claims) {
+  const calls = new Map<string, SlotCall>();
+  const groups = slotGroups(layout);
+  claims.forEach((c, i) => {
     const token = ownerToken(c.owner);
     owners.push(c.owner);
     tokens.push(token);
     const digest = identityDigest(c.identity);
     const hour = claimHour(c.eventTimeMs, nowMs);
     const key = bucketKey(layout, hour, digest);
-    let index = byKey.get(key);
-    let command = index === undefined ? undefined : commands[index];
-    if (index === undefined || command === undefined) {
-      index = commands.length;
-      command = ["EVALSHA", CLAIM.sha, "1", key, String(bucketExpiry(layout, hour, nowMs))];
-      commands.push(command);
-      byKey.set(key, index);
+    const slot = `${hour}.${(digest.readUInt32BE(0) % layout.shardsPerHour) % groups}`;
+    let call = calls.get(slot);
+    if (!call) {
+      call = { hour, hashes: new Map() };
+      calls.set(slot, call);
     }
-    at.push([index, (command.length - 5) / 2]);
-    command.push(digest, token);
+    let hash = call.hashes.get(key);
+    if (!hash) {
+      hash = { pairs: [], claims: [] };
+      call.hashes.set(key, hash);
+    }
+    hash.pairs.push(digest, token);
+    hash.claims.push(i);
+  });
+  const commands: RedisArgs[] = [];
+  const at: [number, number][] = new Array(claims.length);
+  for (const call of calls.values()) {
+    const index = commands.length;
+    const keys = [...call.hashes.keys()];
+    const command: RedisArgs = ["EVALSHA", CLAIM.sha, String(keys.length), ...keys];
+    command.push(String(bucketExpiry(layout, call.hour, nowMs)));
+    let answer = 0;
+    for (const hash of call.hashes.values()) {
+      command.push(String(hash.claims.length));
+      for (const pair of hash.pairs) command.push(pair);
+      for (const claim of hash.claims) at[claim] = [index, answer++];
+    }
+    commands.push(command);
   }
   return { commands, owners, tokens, at };
 }

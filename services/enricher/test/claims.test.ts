@@ -10,6 +10,7 @@ import {
   ownerToken,
   planClaims,
   previousOwners,
+  SLOT_GROUPS_PER_HOUR,
 } from "../src/claims.ts";
 
 const layout = { keyPrefix: "d:", shardsPerHour: 1_024, windowMs: 24 * HOUR_MS };
@@ -27,7 +28,7 @@ test("copies of an event share a bucket: the event's own hour, whenever they arr
   const early = bucketKey(layout, claimHour(eventTimeMs, eventTimeMs + 1_000), digest);
   const late = bucketKey(layout, claimHour(eventTimeMs, eventTimeMs + 5 * HOUR_MS), digest);
   assert.equal(early, late);
-  assert.match(early, new RegExp(`^d:${Math.floor(eventTimeMs / HOUR_MS)}:\\d+$`));
+  assert.match(early, new RegExp(`^d:\\{${Math.floor(eventTimeMs / HOUR_MS)}\\.\\d+\\}:\\d+$`));
   // no usable eventTime: the hour of the claim
   assert.equal(claimHour(Number.NaN, 7 * HOUR_MS + 1), 7);
   assert.equal(claimHour(undefined, 7 * HOUR_MS + 1), 7);
@@ -49,27 +50,62 @@ test("a bucket expires a window after its hour ends, or a window from now for an
   assert.equal(bucketExpiry(layout, 10, now), Math.ceil((now + 24 * HOUR_MS) / 1_000));
 });
 
-test("planClaims: one EVALSHA per hash with its expiry and field/token pairs, answers located per claim", () => {
-  const now = 50 * HOUR_MS;
-  const claims = [
-    { identity: "a:1", owner: "0:1", eventTimeMs: 49 * HOUR_MS },
-    { identity: "a:1", owner: "1:9", eventTimeMs: 49 * HOUR_MS },
-    { identity: "a:2", owner: "0:2", eventTimeMs: 48 * HOUR_MS },
-  ];
-  const plan = planClaims(layout, claims, now);
-  assert.deepEqual(plan.owners, ["0:1", "1:9", "0:2"]);
-  const keys = claims.map((c) => bucketKey(layout, claimHour(c.eventTimeMs, now), identityDigest(c.identity)));
-  assert.equal(plan.commands.length, new Set(keys).size, "one command per hash");
-  for (const [i, c] of claims.entries()) {
-    const [command, field] = plan.at[i] ?? [-1, -1];
-    const args = plan.commands[command] ?? [];
-    assert.deepEqual(args.slice(0, 4), ["EVALSHA", CLAIM.sha, "1", keys[i]]);
-    assert.equal(args[4], String(bucketExpiry(layout, claimHour(c.eventTimeMs, now), now)));
-    assert.deepEqual(args[5 + 2 * field], identityDigest(c.identity));
-    assert.equal(args[6 + 2 * field], ownerToken(c.owner));
+/** A planned command read back: its keys, expiry, and per key its field/token pairs, in answer order. */
+function readCommand(args: readonly (string | Buffer)[]) {
+  assert.deepEqual(args.slice(0, 2), ["EVALSHA", CLAIM.sha]);
+  const count = Number(args[2]);
+  const keys = args.slice(3, 3 + count).map(String);
+  const expiry = String(args[3 + count]);
+  let a = 4 + count;
+  const answers: { key: string; field: Buffer; token: string }[] = [];
+  for (const key of keys) {
+    const n = Number(args[a++]);
+    for (let i = 0; i < n; i++, a += 2) answers.push({ key, field: args[a] as Buffer, token: String(args[a + 1]) });
   }
-  // the copy in the same batch is the second field of the first claim's hash, after it
-  assert.deepEqual(plan.at[1], [plan.at[0]?.[0], 1]);
+  assert.equal(a, args.length, "nothing after the last hash's pairs");
+  return { keys, expiry, answers };
+}
+
+test("planClaims: one EVALSHA per hash slot, its hashes with their fields and tokens, answers located per claim", () => {
+  const now = 50 * HOUR_MS;
+  const claims = Array.from({ length: 400 }, (_, i) => ({
+    identity: `a:${i % 300}`,
+    owner: `0:${i}`,
+    eventTimeMs: (i % 2 === 0 ? 49 : 48) * HOUR_MS,
+  }));
+  const plan = planClaims(layout, claims, now);
+  assert.deepEqual(
+    plan.owners,
+    claims.map((c) => c.owner),
+  );
+  const read = plan.commands.map(readCommand);
+  const slots = new Set(
+    claims.map((c) => {
+      const key = bucketKey(layout, claimHour(c.eventTimeMs, now), identityDigest(c.identity));
+      return key.slice(0, key.indexOf("}"));
+    }),
+  );
+  assert.equal(plan.commands.length, slots.size, "one command per slot");
+  assert.ok(plan.commands.length <= 2 * SLOT_GROUPS_PER_HOUR, "at most the slot groups of two hours");
+  for (const [i, c] of claims.entries()) {
+    const hour = claimHour(c.eventTimeMs, now);
+    const [command, answer] = plan.at[i] ?? [-1, -1];
+    const r = read[command];
+    assert.ok(r, `claim ${i} has a command`);
+    assert.equal(r.expiry, String(bucketExpiry(layout, hour, now)));
+    assert.deepEqual(r.answers[answer], {
+      key: bucketKey(layout, hour, identityDigest(c.identity)),
+      field: identityDigest(c.identity),
+      token: ownerToken(c.owner),
+    });
+    // every hash of a call shares its slot (the part in braces)
+    assert.equal(new Set(r.keys.map((k) => k.slice(0, k.indexOf("}")))).size, 1);
+  }
+  // a copy in the same batch comes after the first claim, in the same hash
+  const [firstCommand, firstAnswer] = plan.at[0] ?? [-1, -1];
+  const [copyCommand, copyAnswer] = plan.at[300] ?? [-1, -1];
+  assert.equal(copyCommand, firstCommand);
+  assert.ok(copyAnswer > firstAnswer);
 });
 
 test("previousOwners: taken now is null, held is its holder, errors throw, counts must match", () => {

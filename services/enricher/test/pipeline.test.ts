@@ -198,7 +198,7 @@ test("decodeMessage keeps unknown record fields as they are", () => {
   assert.deepEqual(d.envelope.event.somethingNew, { deep: [1, 2] });
 });
 
-test("RedisDedupStore sends one batch, one EVALSHA per hash, and maps the answers to claims", async () => {
+test("RedisDedupStore sends one batch, one EVALSHA per hash slot, and maps the answers to claims", async () => {
   const sent: RedisCommand[][] = [];
   const redis = {
     async batch(commands: readonly RedisCommand[]) {
@@ -218,10 +218,11 @@ test("RedisDedupStore sends one batch, one EVALSHA per hash, and maps the answer
   assert.deepEqual(answers, [null, ownerToken("0:1"), "0:7"]);
   assert.equal(sent.length, 1, "one round trip");
   // one shard: one hash, expiring a window after its hour ends
-  assert.deepEqual(sent[0]?.[0]?.slice(2, 7), [
+  assert.deepEqual(sent[0]?.[0]?.slice(2, 8), [
     "1",
-    "t:9:0",
+    "t:{9.0}:0",
     String((10 * HOUR_MS + 3_600_000) / 1_000),
+    "3",
     identityDigest("a"),
     ownerToken("0:5"),
   ]);
