@@ -44,6 +44,11 @@ const CLOSE_STEP_MS = 3_000;
 const FRESH = { producerId: -1n, producerEpoch: -1 };
 
 type TxnApi = (connection: unknown, ...args: unknown[]) => void;
+/** Who fetched a poll's batches: the generation and member id its offsets are committed under. */
+interface Membership {
+  generationId: number;
+  memberId: string | null;
+}
 
 export async function startPlatformaticTransactionalPipe(
   client: KafkaClient,
@@ -159,7 +164,18 @@ export async function startPlatformaticTransactionalPipe(
   };
 
   /** TxnOffsetCommit of every partition's next offset in one request (the library sends one per partition). */
-  const commitOffsets = async (p: PlatformaticProducer, transactionalId: string, batches: FetchedBatch[]) => {
+  /**
+   * `member` is the generation and member id the batches were fetched under, not the consumer's
+   * current ones: a rejoin while this transaction is open (the next poll's ensureMember, or the
+   * library's own) must not lend these offsets a generation in which another member may own the
+   * partitions and have read their committed offsets already; the broker refuses the stale one.
+   */
+  const commitOffsets = async (
+    p: PlatformaticProducer,
+    transactionalId: string,
+    batches: FetchedBatch[],
+    member: Membership,
+  ) => {
     const consumer = group.consumer;
     const coordinator = consumer.coordinatorId ?? (await consumer.findGroupCoordinator());
     const metadata = await consumer.metadata({ topics: [inputTopic] });
@@ -180,8 +196,8 @@ export async function startPlatformaticTransactionalPipe(
         groupId,
         p.producerId,
         p.producerEpoch,
-        consumer.generationId,
-        consumer.memberId,
+        member.generationId,
+        member.memberId,
         consumer.groupInstanceId ?? null,
         [
           {
@@ -236,6 +252,7 @@ export async function startPlatformaticTransactionalPipe(
       resolveStarted();
     }
     const joins = group.joins;
+    const member: Membership = { generationId: group.consumer.generationId, memberId: group.consumer.memberId };
     const active = (partition: number) =>
       !closing && joins === group.joins && group.consumer.isActive() && assignment.includes(partition);
     const wanted = assignment.map((partition) => ({ topic: inputTopic, partition }));
@@ -277,7 +294,7 @@ export async function startPlatformaticTransactionalPipe(
     expected = after;
     // A failed read ahead is not an error of this poll: the next poll fetches again.
     ahead = { joins, positions: after, fetched: fetcher.fetch(wanted, after).catch(() => undefined) };
-    committing = commitPoll(current, batches, results).then(
+    committing = commitPoll(current, batches, results, member).then(
       () => undefined,
       (error: unknown) => ({ error }),
     );
@@ -288,6 +305,7 @@ export async function startPlatformaticTransactionalPipe(
     current: { id: string; producer: PlatformaticProducer },
     batches: FetchedBatch[],
     results: Map<number, PipeResult>,
+    member: Membership,
   ) => {
     const transaction = await current.producer.beginTransaction();
     try {
@@ -297,7 +315,7 @@ export async function startPlatformaticTransactionalPipe(
         await transaction.send({ messages: chunk.map((r) => toProduce(r.topic, r)) });
       }
       await transaction.addConsumer(group.consumer);
-      await commitOffsets(current.producer, current.id, batches);
+      await commitOffsets(current.producer, current.id, batches, member);
       await transaction.commit();
     } catch (error) {
       for (const b of batches) emit({ type: "transaction-failed", partition: b.partition, error });
