@@ -149,9 +149,7 @@ const ENRICHMENT_MEMBER = ',"enrichment":';
 function decodeWithoutEnrichment(text: string): EnvelopeOutcome | undefined {
   // A value cut short (the one damage a text that parsed up to its enrichment may still carry) does
   // not end its object: such a value takes the whole parse and its "json" refusal.
-  let end = text.length - 1;
-  while (end > 0 && isJsonWhitespace(text.charCodeAt(end))) end--;
-  if (text.charCodeAt(end) !== 0x7d) return undefined;
+  if (text.charCodeAt(lastNonSpace(text)) !== 0x7d) return undefined;
   const cut = text.lastIndexOf(ENRICHMENT_MEMBER);
   if (cut <= 0) return undefined;
   let parsed: unknown;
@@ -192,11 +190,17 @@ function hasOnlyRawMembers(parsed: Record<string, unknown>): boolean {
  * same string, but the event, most of the bytes, is not walked and written again.
  */
 export function enrichedEnvelopeText(rawText: string, enrichment: unknown, unchecked: boolean): string {
-  let end = rawText.length - 1;
   // JSON allows whitespace after the value; rawText is an object, so what precedes it is its "}".
-  while (end > 0 && isJsonWhitespace(rawText.charCodeAt(end))) end--;
+  const end = lastNonSpace(rawText);
   const dedup = unchecked ? ',"dedup":"unchecked"' : "";
   return `${rawText.slice(0, end)},"enrichment":${JSON.stringify(enrichment)}${dedup}}`;
+}
+
+/** Where the JSON text's value ends: the index of its last character that is not JSON whitespace. */
+function lastNonSpace(text: string): number {
+  let end = text.length - 1;
+  while (end > 0 && isJsonWhitespace(text.charCodeAt(end))) end--;
+  return end;
 }
 
 const isJsonWhitespace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
