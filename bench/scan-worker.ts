@@ -1,27 +1,51 @@
 // One measured run in a fresh process, so peak RSS belongs to this run alone.
 //   node bench/scan-worker.ts trailstream DIR   `scan` as `trailstream scan --no-rules` runs it (its parse worker decodes the files)
+//   node bench/scan-worker.ts trailstream-rules DIR   `scan` as `trailstream scan` runs it: the built-in CIS and Sigma
+//                                               rules (RULES_DISABLED, RULE_OVERRIDES from the environment), evaluated on the worker
 //   node bench/scan-worker.ts naive DIR         read each file whole, gunzip, JSON.parse: the obvious way
 import { readFile } from "node:fs/promises";
 import { gunzipSync } from "node:zlib";
+import { loadScanRules, scanRuleInputs } from "../services/cli/src/commands/scan.ts";
+import { RuleErrorTally } from "../services/cli/src/scan/alerts.ts";
 import { listInputs } from "../services/cli/src/scan/inputs.ts";
 import { AWS_PRICES } from "../services/cli/src/scan/report.ts";
 import { preferSmallHeap, scan } from "../services/cli/src/scan/run.ts";
 
 const [mode, dir] = process.argv.slice(2);
-if (!dir || (mode !== "trailstream" && mode !== "naive")) {
-  console.error("usage: scan-worker.ts trailstream|naive DIR");
+if (!dir || (mode !== "trailstream" && mode !== "trailstream-rules" && mode !== "naive")) {
+  console.error("usage: scan-worker.ts trailstream|trailstream-rules|naive DIR");
   process.exit(2);
 }
 
 const inputs = await listInputs([dir]);
-const started = process.hrtime.bigint();
 let records = 0;
 let unique = 0;
-if (mode === "trailstream") {
-  preferSmallHeap();
-  const report = await scan(inputs, { prices: AWS_PRICES, maxIdentities: 5_000_000 });
+let alerts: number | undefined;
+let ruleErrors: number | undefined;
+// The rules are loaded before the clock starts, as `trailstream scan` loads them before it reads files
+// (the worker loads them again once the clock runs).
+if (mode !== "naive") preferSmallHeap();
+const ruleErrorTally = new RuleErrorTally();
+const rules = mode === "trailstream-rules" ? await loadScanRules(scanRuleInputs([]), ruleErrorTally) : undefined;
+if (mode === "trailstream-rules" && !rules) throw new Error("no rules loaded");
+const started = process.hrtime.bigint();
+if (mode !== "naive") {
+  const report = await scan(inputs, {
+    prices: AWS_PRICES,
+    maxIdentities: 5_000_000,
+    ...(rules
+      ? {
+          rules: rules.ruleSet,
+          correlations: rules.correlations,
+          ruleErrors: ruleErrorTally,
+          ruleCatalog: rules.catalog,
+        }
+      : {}),
+  });
   records = report.records;
   unique = report.uniqueEvents;
+  alerts = report.alerts?.reduce((sum, a) => sum + a.alerts, 0);
+  ruleErrors = report.ruleErrors?.reduce((sum, e) => sum + e.events, 0);
 } else {
   const seen = new Set<string>();
   for (const input of inputs) {
@@ -42,6 +66,7 @@ console.log(
     files: inputs.length,
     records,
     unique,
+    ...(alerts === undefined ? {} : { alerts, ruleErrors }),
     seconds,
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
   }),

@@ -120,7 +120,7 @@ export async function scanCommand(argv: string[]): Promise<number> {
   const selectors = values.selectors === undefined ? undefined : readSelectors(values.selectors);
   preferSmallHeap();
   const ruleErrors = new RuleErrorTally();
-  const rules = await loadRules(scanRuleInputs(argv), ruleErrors);
+  const rules = await loadScanRules(scanRuleInputs(argv), ruleErrors);
   if (values["public-keys"] !== undefined && !values.validate)
     throw new UsageError("--public-keys goes with --validate");
   const integrity = values.validate ? new ScanIntegrity(await loadKeys(values["public-keys"], positionals)) : undefined;
@@ -131,7 +131,9 @@ export async function scanCommand(argv: string[]): Promise<number> {
     maxIdentities,
     ...(values.ndjson ? { onEvent: (e) => writeLine(process.stdout, JSON.stringify(e)) } : {}),
     ...(progress ? { onProgress: progress.update } : {}),
-    ...(rules ? { rules: rules.ruleSet, correlations: rules.correlations, ruleErrors } : {}),
+    ...(rules
+      ? { rules: rules.ruleSet, correlations: rules.correlations, ruleErrors, ruleCatalog: rules.catalog }
+      : {}),
     ...(selectors ? { selectors } : {}),
     ...(integrity ? { integrity } : {}),
   });
@@ -172,10 +174,14 @@ async function loadKeys(file: string | undefined, paths: readonly string[]): Pro
   return ring;
 }
 
-async function loadRules(
+/**
+ * The rules of a scan (scanRuleInputs), their failures reported to `errors`; `catalog` is what they
+ * were loaded from, which lets scan's parse worker load them too (ScanOptions.ruleCatalog).
+ */
+export async function loadScanRules(
   inputs: RuleCatalogInputs | undefined,
   errors: RuleErrorTally,
-): Promise<{ ruleSet: RuleSet; correlations: CorrelationRule[] } | undefined> {
+): Promise<{ ruleSet: RuleSet; correlations: CorrelationRule[]; catalog: RuleCatalogInputs } | undefined> {
   if (inputs === undefined) return undefined;
   const catalog = await loadCliRuleCatalog(inputs, { command: "scan", customFlag: "--rules" });
   // A correlation of a file the user named that cannot run is a mistake to show, not to skip.
@@ -184,7 +190,11 @@ async function loadRules(
       throw new UsageError(`--rules ${f.file}: correlation ${f.id} ${f.reason}`);
     process.stderr.write(`scan: correlation ${f.id} not loaded: ${f.reason}\n`);
   }
-  return { ruleSet: new RuleSet(catalog.rules, { onError: errors.add }), correlations: catalog.correlations };
+  return {
+    ruleSet: new RuleSet(catalog.rules, { onError: errors.add }),
+    correlations: catalog.correlations,
+    catalog: inputs,
+  };
 }
 
 function positiveNumber(flag: string, value: string | undefined): number {

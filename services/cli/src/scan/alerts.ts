@@ -9,6 +9,7 @@ import {
   describeCorrelation,
   MemoryCorrelationStore,
   MemoryWindowStore,
+  type Rule,
   type RuleSet,
   type Severity,
 } from "@trailstream/rules";
@@ -34,6 +35,23 @@ export interface RuleAlerts {
 const EXAMPLES = 3;
 /** Past this many (rule, event) claims the oldest is forgotten: memory stays bounded on any input. */
 const MAX_CLAIMS = 1_000_000;
+
+/**
+ * The top-level fields of a record that `evaluateMatched` reads, for these rules: eventTime (the
+ * clock), the fields of `alertIdentity`, and the first step of every path thresholds, suppression
+ * and correlations group by or count (their values are read by `fieldValues`, which starts at the
+ * record's own key). Keep it beside `evaluateMatched`: a field read there and missing here would
+ * make a scan with the parse worker differ from one without (scan-parallel.test.ts compares them).
+ */
+export function alertFields(rules: readonly Rule[], correlations: readonly CorrelationRule[] = []): string[] {
+  const paths = ["eventTime", "recipientAccountId", "eventID", "addendum"];
+  for (const rule of rules) paths.push(...(rule.threshold?.groupBy ?? []), ...(rule.suppress?.groupBy ?? []));
+  for (const c of correlations) {
+    paths.push(...c.groupBy, ...(c.field ?? []));
+    for (const byRule of Object.values(c.aliases)) paths.push(...Object.values(byRule));
+  }
+  return [...new Set(paths.map((path) => path.split(".")[0] ?? path))];
+}
 
 export class AlertTally {
   readonly #rules: RuleSet;
@@ -65,7 +83,15 @@ export class AlertTally {
 
   async evaluate(record: CloudTrailRecord, identity: string): Promise<void> {
     const matched = this.#rules.match(record);
-    if (matched.length === 0) return;
+    if (matched.length > 0) await this.evaluateMatched(record, identity, matched);
+  }
+
+  /**
+   * `evaluate` for an event whose matches were found elsewhere (the parse worker, rule-marks.ts),
+   * with the rules of this tally's RuleSet. `record` needs only the fields `alertFields` names:
+   * the worker sends those of a matching record, not the whole record.
+   */
+  async evaluateMatched(record: CloudTrailRecord, identity: string, matched: readonly Rule[]): Promise<void> {
     const time = typeof record.eventTime === "string" ? Date.parse(record.eventTime) : Number.NaN;
     if (Number.isFinite(time)) this.#clock = Math.max(this.#clock, time);
     if (this.#correlations && Number.isFinite(time)) {

@@ -2,6 +2,7 @@
 // files before them: the naive way (gunzip, JSON.parse, a Set) runs on one core, and the machine has
 // more. What comes back is a summary per file (summaries.ts), not the records.
 import { Worker } from "node:worker_threads";
+import type { WorkerRules } from "./rule-marks.ts";
 import type { FileSummary } from "./summaries.ts";
 
 /**
@@ -20,9 +21,11 @@ export class ParseWorker {
   #nextId = 0;
   #failed: Error | null = null;
 
-  constructor() {
+  /** With `rules`, the worker also evaluates them on each record (rule-marks.ts). */
+  constructor(rules?: WorkerRules) {
     this.#worker = new Worker(new URL("./parse-worker.ts", import.meta.url), {
       resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+      workerData: { rules: rules ?? null },
     });
     this.#worker.on("message", ({ id, ...answer }: { id: number } & Summarized) => {
       const waiting = this.#pending.get(id);

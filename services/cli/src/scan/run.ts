@@ -20,12 +20,13 @@ import {
   parseCloudTrailKey,
   SeenIdentities,
 } from "@trailstream/cloudtrail";
-import type { CorrelationRule, RuleSet } from "@trailstream/rules";
-import { AlertTally, type RuleErrorTally } from "./alerts.ts";
+import type { CorrelationRule, RuleCatalogInputs, RuleSet } from "@trailstream/rules";
+import { AlertTally, alertFields, type RuleErrorTally } from "./alerts.ts";
 import type { ScanInput } from "./inputs.ts";
 import type { ScanIntegrity } from "./integrity.ts";
 import { ParseWorker } from "./parallel.ts";
 import { type Prices, type ScanReport, ScanTally } from "./report.ts";
+import { type ItemMarks, RuleMarksReader, rulesDigest, type WorkerRules } from "./rule-marks.ts";
 import { CATEGORIES, ERROR_CLASSES, type FileSummary, ITEM, SummaryTexts } from "./summaries.ts";
 
 export interface ScanOptions {
@@ -42,13 +43,20 @@ export interface ScanOptions {
   correlations?: readonly CorrelationRule[];
   /** Where `rules` reports a rule that threw (the RuleSet's onError); listed in the report. */
   ruleErrors?: RuleErrorTally;
+  /**
+   * The catalog `rules` was loaded from (loadRuleCatalog), so that the parse worker can load the same
+   * rules and evaluate them there; without it, a scan with rules decodes every file on this thread.
+   * The worker's rule failures are reported to `ruleErrors`, which must then be the RuleSet's onError.
+   */
+  ruleCatalog?: RuleCatalogInputs;
   onProgress?: (progress: { files: number; totalFiles: number; records: number; unique: number }) => void;
   /** `--validate`: log files are hashed as they are read, and digests checked after. */
   integrity?: ScanIntegrity;
   /**
    * Decode log files on a worker thread while this one tallies (parallel.ts). Only a scan that just
-   * reports can (rules, --ndjson, --selectors and --validate need each record here); by default it
-   * does when it has at least PARALLEL_MIN_FILES files. The report is the same either way.
+   * reports can, with or without rules (given their `ruleCatalog`): --ndjson, --selectors and
+   * --validate need each record here. By default it does when it has at least PARALLEL_MIN_FILES
+   * files. The report is the same either way.
    */
   parallel?: boolean;
 }
@@ -139,9 +147,33 @@ export async function scan(inputs: readonly ScanInput[], options: ScanOptions): 
       });
     }
   };
-  const reportOnly = !alerts && !options.onEvent && !selectors && !options.integrity;
+  // The rules go to the worker when it can load them itself; the alerts are still decided here.
+  const workerRules: WorkerRules | undefined =
+    options.rules && options.ruleCatalog
+      ? {
+          catalog: options.ruleCatalog,
+          digest: rulesDigest(options.rules.rules),
+          fields: alertFields(options.rules.rules, options.correlations),
+        }
+      : undefined;
+  const reportOnly = !options.onEvent && !selectors && !options.integrity && (!alerts || workerRules !== undefined);
   const worker =
-    reportOnly && (options.parallel ?? inputs.length >= PARALLEL_MIN_FILES) ? new ParseWorker() : undefined;
+    reportOnly && (options.parallel ?? inputs.length >= PARALLEL_MIN_FILES) ? new ParseWorker(workerRules) : undefined;
+  const ruleList = options.rules?.rules ?? [];
+  // A unique event's marks from the worker: its rule failures, then its matches, as `evaluate` would.
+  const deliverMarks = async (marks: ItemMarks, identity: string): Promise<void> => {
+    for (const failure of marks.failures) {
+      const rule = ruleList[failure.rule];
+      if (rule) options.ruleErrors?.add(rule, failure.reason);
+    }
+    if (!alerts || !marks.record || marks.matched.length === 0) return;
+    const matched = [];
+    for (const i of marks.matched) {
+      const rule = ruleList[i];
+      if (rule) matched.push(rule);
+    }
+    await alerts.evaluateMatched(marks.record, identity, matched);
+  };
   const open = (input: ScanInput) => (worker ? openForWorker(input, worker) : openAhead(input));
   // The next log files are read and inflated (on zlib's thread pool, or decoded by the worker) while
   // this one is parsed.
@@ -199,8 +231,9 @@ export async function scan(inputs: readonly ScanInput[], options: ScanOptions): 
       return deliver(item.record, identity, enrichment, input.key, parsedKey);
     };
     // A file the worker decoded: the same steps as take's, from its summary.
-    const takeSummary = (s: FileSummary): void => {
+    const takeSummary = async (s: FileSummary): Promise<void> => {
       const texts = new SummaryTexts(s);
+      const marks = s.marks ? new RuleMarksReader(s.marks) : undefined;
       let message = 0;
       for (let i = 0; i < s.kind.length; i++) {
         const kind = s.kind[i];
@@ -217,6 +250,8 @@ export async function scan(inputs: readonly ScanInput[], options: ScanOptions): 
           tally.recordError(input.name, index, "the record has no eventID or recipientAccountId");
           continue;
         }
+        // Read for copies too, so the reader passes over their marks.
+        const marked = marks?.at(i) ?? null;
         const seenBefore = seen.offerPacked(s.key, i * KEY_WORDS, s.fingerprint[i]);
         if (seenBefore !== "first") {
           tally.copy(location, CATEGORIES[s.category[i] as number] ?? "management");
@@ -233,13 +268,14 @@ export async function scan(inputs: readonly ScanInput[], options: ScanOptions): 
           s.hasTime[i] === 1 ? (s.timeMs[i] as number) : null,
           () => texts.time(i),
         );
+        if (marked) await deliverMarks(marked, texts.identity(i));
       }
     };
     try {
       const source = await opened;
       if (!source.ok) throw source.error;
       const items = source.value instanceof SummarizedFile ? undefined : decodeLogFileItems(source.value, {}, hasher);
-      if (source.value instanceof SummarizedFile) takeSummary(source.value.summary);
+      if (source.value instanceof SummarizedFile) await takeSummary(source.value.summary);
       else if (Array.isArray(items)) {
         for (const item of items) {
           const waiting = take(item);

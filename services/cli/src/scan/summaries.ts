@@ -21,6 +21,7 @@ import {
   KEY_WORDS,
   packIdentity,
 } from "@trailstream/cloudtrail";
+import { type FileRuleMarks, markTransferables, type RuleMarker } from "./rule-marks.ts";
 
 /** What an item of the file is. */
 export const ITEM = {
@@ -64,6 +65,8 @@ export interface FileSummary {
   times: string;
   /** The errors' messages, in the order of the bad items. */
   messages: string[];
+  /** What the rules made of each record, when the worker evaluates them (item = index in these arrays). */
+  marks?: FileRuleMarks;
 }
 
 /**
@@ -71,14 +74,14 @@ export interface FileSummary {
  * null when it is not parsed whole (too large or irregular): such a file is decoded where its records
  * are needed, so its errors read the same.
  */
-export function summarizeLogFile(inflated: Uint8Array, trailingBytes: number): FileSummary | null {
+export function summarizeLogFile(inflated: Uint8Array, trailingBytes: number, rules?: RuleMarker): FileSummary | null {
   const bytes = Buffer.from(inflated.buffer, inflated.byteOffset, inflated.byteLength);
   // The source bytes are read only when the file is not parsed whole, and then it is not summarized.
   const items = decodeLogFileItems(InflatedLogFile.of(new Uint8Array(0), [bytes, { trailingBytes }]));
-  return Array.isArray(items) ? summarize(items) : null;
+  return Array.isArray(items) ? summarize(items, rules) : null;
 }
 
-function summarize(items: readonly DecodeItem[]): FileSummary {
+function summarize(items: readonly DecodeItem[], rules: RuleMarker | undefined): FileSummary {
   const n = items.length;
   const summary: FileSummary = {
     kind: new Uint8Array(n),
@@ -132,7 +135,9 @@ function summarize(items: readonly DecodeItem[]): FileSummary {
       summary.timeMs[i] = Date.parse(record.eventTime);
       times[i] = record.eventTime;
     }
+    rules?.mark(i, record);
   }
+  if (rules) summary.marks = rules.take();
   summary.identities = JSON.stringify(identities);
   summary.times = JSON.stringify(times);
   return summary;
@@ -151,9 +156,12 @@ function indexOf(value: string | null | undefined, seen: Map<string, number>, li
 /** The typed arrays of a summary, to be moved rather than copied to the other thread. */
 export function transferables(summary: FileSummary): ArrayBuffer[] {
   const { kind, index, key, fingerprint, category, errorClass, correction, source, name, timeMs, hasTime } = summary;
-  return [kind, index, key, fingerprint, category, errorClass, correction, source, name, timeMs, hasTime].map(
-    (a) => a.buffer as ArrayBuffer,
-  );
+  return [
+    ...[kind, index, key, fingerprint, category, errorClass, correction, source, name, timeMs, hasTime].map(
+      (a) => a.buffer as ArrayBuffer,
+    ),
+    ...(summary.marks ? markTransferables(summary.marks) : []),
+  ];
 }
 
 /** A summary's JSON texts, parsed the first time an entry is asked for. */
