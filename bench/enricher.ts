@@ -20,7 +20,7 @@
 // Results: docs/benchmarks.md.
 
 import { execFile } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
@@ -114,6 +114,36 @@ interface EnricherRun {
   keys: number;
   /** With the lookup index: seconds from the start until the indexer's group had indexed every event. */
   indexedSeconds?: number;
+  /** CPU per raw record while it ran: the event loop's thread, and every thread of this process. */
+  loopCpuMicrosPerRecord: number;
+  processCpuMicrosPerRecord: number;
+}
+
+const cpuNote = (r: { loopCpuMicrosPerRecord?: number; processCpuMicrosPerRecord?: number }) =>
+  r.loopCpuMicrosPerRecord === undefined
+    ? ""
+    : `, CPU per record ${r.loopCpuMicrosPerRecord.toFixed(1)} µs on the event loop, ${r.processCpuMicrosPerRecord?.toFixed(1)} µs in all`;
+
+/** CPU seconds so far of this process's main thread and of all its threads, from /proc (Linux). */
+function threadCpuSeconds(): { loop: number; all: number } {
+  const ticks = (stat: string) => {
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100;
+  };
+  let loop = 0;
+  let all = 0;
+  for (const tid of readdirSync("/proc/self/task")) {
+    let t = 0;
+    try {
+      t = ticks(readFileSync(`/proc/self/task/${tid}/stat`, "utf8"));
+    } catch {
+      continue; // a thread that ended meanwhile
+    }
+    all += t;
+    if (Number(tid) === process.pid) loop = t;
+  }
+  return { loop, all };
 }
 
 /** 20 advanced selectors of the kinds teams write; the data ones turn every record away, the last keeps every management event. */
@@ -205,8 +235,10 @@ async function enricherRun(
     const enricher = await module.start(config, { log: createLogger("enricher", "fatal") });
     await enricher.started;
     const start = performance.now();
+    const cpuBefore = threadCpuSeconds();
     await waitForLag0(kafka, groupId, raw, 600_000);
     const seconds = (performance.now() - start) / 1_000;
+    const cpuAfter = threadCpuSeconds();
     let indexedSeconds: number | undefined;
     if (lookupIndex) {
       // The indexer commits up to its last block (the open ones are written a block age, 1 min,
@@ -253,6 +285,8 @@ async function enricherRun(
       memoryUsagePerKey: sampledBytes / sampled,
       keys,
       ...(indexedSeconds === undefined ? {} : { indexedSeconds }),
+      loopCpuMicrosPerRecord: ((cpuAfter.loop - cpuBefore.loop) * 1e6) / total,
+      processCpuMicrosPerRecord: ((cpuAfter.all - cpuBefore.all) * 1e6) / total,
     };
   } finally {
     await client.close();
@@ -414,7 +448,7 @@ for (let i = 0; i < runs; i++) {
     const r = await fn(i);
     into.push(r);
     console.error(
-      `round ${i + 1} ${label}: ${Math.round(r.recordsPerSecond)} records/s (load ${loadavg()[0]?.toFixed(1)})`,
+      `round ${i + 1} ${label}: ${Math.round(r.recordsPerSecond)} records/s${cpuNote(r)} (load ${loadavg()[0]?.toFixed(1)})`,
     );
   }
 }

@@ -1,7 +1,7 @@
 // The enricher's wiring: raw topic ─► decode ─► Redis dedup (one round trip per batch) ─► enrich ─►
 // events topic and DLQ, in one Kafka transaction per batch with the consumed offsets.
 
-import { type DedupVerdict, dedupBatch, enrich } from "@trailstream/cloudtrail";
+import { type DedupClaim, type DedupVerdict, dedupBatch } from "@trailstream/cloudtrail";
 import {
   type ConsumedBatch,
   createKafka,
@@ -16,18 +16,12 @@ import {
 import { describeRedisSettings, openRedis } from "@trailstream/redis";
 import { fatalSignal, type Logger, type RunningService } from "@trailstream/runtime";
 import type { Registry } from "prom-client";
+import { BatchThread } from "./batch-thread.ts";
+import { type BatchWork, inlineBatchWork } from "./batch-work.ts";
 import { RedisDedupStore } from "./dedup-redis.ts";
 import { ensureIndexTopic, type Indexer, startIndexer } from "./indexer.ts";
 import { createMetrics, type EnricherMetrics } from "./metrics.ts";
-import {
-  applySelectors,
-  claimsOf,
-  type DecodedBatch,
-  decodeBatch,
-  localVerdicts,
-  planBatch,
-  RECORD_OVERHEAD_BYTES,
-} from "./pipeline.ts";
+import { type BatchPlan, RECORD_OVERHEAD_BYTES } from "./pipeline.ts";
 import { RedisHealth } from "./redis-health.ts";
 import type { EnricherConfig } from "./settings.ts";
 
@@ -105,8 +99,7 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
   });
 
   /** Verdicts from Redis, retried with backoff while it is down; null when passing unchecked. */
-  async function verdictsFor(batch: DecodedBatch, context: PipeBatchContext): Promise<DedupVerdict[] | null> {
-    const claims = claimsOf(batch.decoded);
+  async function verdictsFor(claims: DedupClaim[], context: PipeBatchContext): Promise<DedupVerdict[] | null> {
     let delay = 100;
     for (;;) {
       try {
@@ -131,18 +124,15 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
 
   async function handle(batch: ConsumedBatch, context: PipeBatchContext): Promise<PipeResult> {
     const started = performance.now();
-    const decoded = applySelectors(decodeBatch(batch.messages), config.eventSelectors);
-    let verdicts: DedupVerdict[] | null = [];
-    if (decoded.decoded.length > 0) verdicts = await verdictsFor(decoded, context);
-    const unchecked = verdicts === null;
-    const plan = planBatch(decoded, verdicts ?? localVerdicts(decoded.decoded), {
-      topicEvents: config.topicEvents,
-      topicDlq: config.topicDlq,
-      enrich,
-      nowMs: now(),
-      unchecked,
-      maxRecordBytes,
-    });
+    const decoded = await work.decode(batch);
+    let plan: BatchPlan;
+    try {
+      let verdicts: DedupVerdict[] | null = [];
+      if (decoded.claims.length > 0) verdicts = await verdictsFor(decoded.claims, context);
+      plan = await decoded.plan(verdicts, now());
+    } finally {
+      decoded.release();
+    }
     return {
       records: plan.records,
       committed: () => {
@@ -176,6 +166,13 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
     { topic: config.topicEvents, maxMessageBytes: topicMax ?? "unknown (default 1048588)" },
     "events topic size bound",
   );
+  const workOptions = {
+    topicEvents: config.topicEvents,
+    topicDlq: config.topicDlq,
+    maxRecordBytes,
+    eventSelectors: config.eventSelectors,
+  };
+  const work: BatchWork = config.decodeThreads > 0 ? new BatchThread(workOptions) : inlineBatchWork(workOptions);
   // The lookup index: a consumer of the events topic in this process (decision 0010).
   let indexer: Indexer | undefined;
   if (config.lookupIndex) {
@@ -242,6 +239,7 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
   } catch (error) {
     await indexer?.stop();
     await closeRedis();
+    await work.close();
     throw error;
   }
 
@@ -277,6 +275,7 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
       // its consumer, waiting in a JoinGroup for a killed member, used 8–14 s of the budget.
       await step("indexer", () => indexer?.stop(Math.max(500, Math.min(INDEXER_DRAIN_MS, deadline - Date.now()))));
       await step("redis", closeRedis);
+      await step("batch thread", () => work.close());
       log.info({ ms: took, totalMs: Date.now() - started }, "stopped consuming and closed Kafka and Redis");
     },
   };

@@ -65,6 +65,12 @@ export const SETTINGS = {
     { min: "100ms" },
     "...or once it spans this much time (the newest records are unindexed until then)",
   ),
+  decodeThreads: setting.integer(
+    "DECODE_THREADS",
+    1,
+    { min: 0, max: 1 },
+    "A worker thread that decodes, enriches and writes out each batch (the event loop drives Kafka and Redis); 0: on the event loop",
+  ),
   dedupTtlMs: setting.duration("DEDUP_TTL", "24h", { min: "1s" }, "How long an event identity is remembered"),
   dedupKeyPrefix: setting.string("DEDUP_KEY_PREFIX", "dedup:", "Start of every dedup key in Redis"),
   dedupShardsPerHour: setting.integer(

@@ -22,6 +22,8 @@ export interface EventSelectors {
   readonly names: readonly string[];
   /** Per selector, a label for each of its conditions (the field, or the basic selector's part). */
   readonly conditions: readonly (readonly string[])[];
+  /** The validated document they were compiled from: plain data, so a worker thread can compile them too. */
+  readonly document: EventSelectorsDocument;
   /**
    * The index of the first selector that keeps the record, or -1 when none does; then, when given,
    * `rejected(selector, condition)` is called once per selector with the condition that failed.
@@ -67,6 +69,7 @@ export function compileEventSelectors(document: EventSelectorsDocument): EventSe
     kind: document.kind,
     names,
     conditions,
+    document,
     match(record, rejected) {
       const view = new View(record);
       const failed: number[] = [];
