@@ -137,6 +137,27 @@ const latenciesNear: number[] = [];
 // put -> receipt is the Kinesis source (kinesis-local and the polling), receipt -> alert the rest.
 const toReceipt: number[] = [];
 const fromReceipt: number[] = [];
+// Each stage's share, from the Kafka timestamps (CreateTime: when the ingester and the enricher
+// sent each record) of the alerting events on the raw and events topics: receipt -> raw is the
+// ingester, raw -> events the enricher up to its produce, events -> alert the enricher's commit
+// and the alerter.
+const alertingIdentities = new Set<string>();
+const sentAt = { raw: new Map<string, number>(), events: new Map<string, number>() };
+const stageConsumer = await startBatchConsumer(kafka, {
+  groupId: `${run}-stages`,
+  topics: [topics.raw, topics.events],
+  fromBeginning: true,
+  handle: async (batch) => {
+    const seen = batch.topic === topics.raw ? sentAt.raw : sentAt.events;
+    for (const m of batch.messages) {
+      const key = m.key?.toString() ?? "";
+      if (alertingIdentities.has(key)) seen.set(key, m.timestampMs);
+    }
+  },
+});
+await stageConsumer.started;
+const receivedAt = new Map<string, number>();
+const alertedAt = new Map<string, number>();
 const alertsConsumer = await startBatchConsumer(kafka, {
   groupId: `${run}-reader`,
   topics: [topics.alerts],
@@ -150,7 +171,9 @@ const alertsConsumer = await startBatchConsumer(kafka, {
       if (killedAt !== undefined && at >= killedAt - 5_000 && at <= killedAt + 30_000)
         latenciesNear.push(m.timestampMs - at);
       const received = doc.firstSeen ? Date.parse(doc.firstSeen) : Number.NaN;
+      alertedAt.set(doc.identity ?? "", m.timestampMs);
       if (Number.isFinite(received)) {
+        receivedAt.set(doc.identity ?? "", received);
         toReceipt.push(received - at);
         fromReceipt.push(m.timestampMs - received);
       }
@@ -182,7 +205,9 @@ for (let tick = 0; tick < seconds * ticksPerSecond; tick++) {
   for (let p = 0; p < payloadsPerTick; p++) {
     const logEvents = [];
     for (let i = 0; i < perPayload; i++) {
-      const pool = (seq * 7919) % 10_000 < alertingShare * 10_000 ? loud : quiet;
+      const alerting = (seq * 7919) % 10_000 < alertingShare * 10_000;
+      if (alerting) alertingIdentities.add(`111111111111:${run}-${seq}`);
+      const pool = alerting ? loud : quiet;
       const template = pool[seq % pool.length] as CloudTrailRecord;
       const event = { ...template, eventID: `${run}-${seq}`, recipientAccountId: "111111111111", eventTime };
       logEvents.push({ id: String(seq++), timestamp: plannedStart + second * 1000, message: JSON.stringify(event) });
@@ -243,6 +268,17 @@ for (let i = 0; i < 120; i++) {
   last = now;
 }
 await alertsConsumer.close();
+await stageConsumer.close();
+const stages = { ingester: [] as number[], enricher: [] as number[], commitAndAlerter: [] as number[] };
+for (const [identity, alerted] of alertedAt) {
+  const received = receivedAt.get(identity);
+  const raw = sentAt.raw.get(identity);
+  const events = sentAt.events.get(identity);
+  if (received === undefined || raw === undefined || events === undefined) continue;
+  stages.ingester.push(raw - received);
+  stages.enricher.push(events - raw);
+  stages.commitAndAlerter.push(alerted - events);
+}
 for (const s of services) await s.stop();
 // kinesis-local holds at most 50 shards across all streams: give these back.
 await kinesis.send(new DeleteStreamCommand({ StreamName: stream, EnforceConsumerDeletion: true }));
@@ -263,6 +299,9 @@ console.log(
 console.log(`added latency, Kinesis put → alert on the alerts topic: ${percentiles(latencies)}`);
 console.log(`  put → ingester receipt (kinesis-local, polling): ${percentiles(toReceipt)}`);
 console.log(`  ingester receipt → alert (Kafka, enricher, alerter): ${percentiles(fromReceipt)}`);
+console.log(`    receipt → sent to the raw topic (ingester): ${percentiles(stages.ingester)}`);
+console.log(`    raw sent → events sent (enricher's fetch, claims, produce): ${percentiles(stages.enricher)}`);
+console.log(`    events sent → alert (enricher's commit, alerter): ${percentiles(stages.commitAndAlerter)}`);
 if (killedAt !== undefined) {
   console.log(
     `enricher 0 of ${enrichers.length} killed (SIGKILL) ${killAtSecond} s in, started again ${values["restart-after-ms"]} ms later; the alerts of events put from 5 s before the kill to 30 s after: ${percentiles(
