@@ -119,7 +119,11 @@ interface EnricherRun {
   processCpuMicrosPerRecord: number;
 }
 
-const cpuNote = (r: { loopCpuMicrosPerRecord?: number; processCpuMicrosPerRecord?: number }) =>
+const cpuNote = (r: {
+  recordsPerSecond: number;
+  loopCpuMicrosPerRecord?: number;
+  processCpuMicrosPerRecord?: number;
+}) =>
   r.loopCpuMicrosPerRecord === undefined
     ? ""
     : `, CPU per record ${r.loopCpuMicrosPerRecord.toFixed(1)} µs on the event loop, ${r.processCpuMicrosPerRecord?.toFixed(1)} µs in all`;
