@@ -213,6 +213,27 @@ export function packIdentity(identity: string, out: Uint32Array): void {
   out[1] = (out[1] as number) | DIGEST_FLAG;
 }
 
+/** Tags below this fit `packTaggedIdentity`'s spare bits. */
+export const MAX_IDENTITY_TAG = 2 ** 22;
+
+/**
+ * `packIdentity` with a tag (a whole number below MAX_IDENTITY_TAG) folded in, for a set of
+ * (tag, identity) pairs kept in an IdentityTable, such as `scan`'s alert claims (rule, identity).
+ * The usual form leaves bits 20-31 of word 0 (the account's first six digits are below 2^20) and
+ * bits 21-30 of word 1 zero: the tag's 22 bits go there, so pairs pack one to one. In the digest form
+ * those bits are the digest's own and the tag is XORed into them: two different pairs then share a key
+ * only if their digests agree on the other 170 bits. Bit 31 of word 1 is left alone, so the two forms
+ * still never meet. Tag 0 gives `packIdentity`'s key.
+ */
+export function packTaggedIdentity(identity: string, tag: number, out: Uint32Array): void {
+  if (!Number.isInteger(tag) || tag < 0 || tag >= MAX_IDENTITY_TAG) {
+    throw new RangeError(`packTaggedIdentity needs a whole tag from 0 to ${MAX_IDENTITY_TAG - 1}, not ${tag}`);
+  }
+  packIdentity(identity, out);
+  out[0] = ((out[0] as number) ^ ((tag >>> 10) << 20)) >>> 0;
+  out[1] = ((out[1] as number) ^ ((tag & 0x3ff) << 21)) >>> 0;
+}
+
 // `DDDDDDDDDDDD:xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`: dashes at 21, 26, 31 and 36.
 function packUuidIdentity(s: string, out: Uint32Array): boolean {
   let high = 0;

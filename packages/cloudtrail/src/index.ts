@@ -108,7 +108,13 @@ export {
 } from "./envelope.ts";
 export { DECODE_ERROR_CODES, DecodeError, type DecodeErrorCode, isDecodeError } from "./errors.ts";
 export { alertIdentity, correctedEventID, eventIdentity } from "./identity.ts";
-export { IdentityTable, KEY_WORDS, packIdentity } from "./identity-table.ts";
+export {
+  IdentityTable,
+  KEY_WORDS,
+  MAX_IDENTITY_TAG,
+  packIdentity,
+  packTaggedIdentity,
+} from "./identity-table.ts";
 export { type CloudTrailFileKind, type CloudTrailKey, decodeNotificationKey, parseCloudTrailKey } from "./keys.ts";
 export { CLOUDTRAIL_DETAIL_TYPES, decodeEventBridgeEvent, decodeKinesisData, type KinesisPayload } from "./kinesis.ts";
 export {

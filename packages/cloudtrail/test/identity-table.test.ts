@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { IdentityTable, KEY_WORDS, keyHash, packIdentity } from "../src/identity-table.ts";
+import {
+  IdentityTable,
+  KEY_WORDS,
+  keyHash,
+  MAX_IDENTITY_TAG,
+  packIdentity,
+  packTaggedIdentity,
+} from "../src/identity-table.ts";
 
 /**
  * The Map-based set the table replaces: first value wins, the oldest forgotten past `max`. (The
@@ -219,5 +226,44 @@ describe("packIdentity", () => {
       }),
       { numRuns: 2_000 },
     );
+  });
+});
+
+describe("packTaggedIdentity", () => {
+  const tagged = (identity: string, tag: number) => {
+    const k = new Uint32Array(KEY_WORDS);
+    packTaggedIdentity(identity, tag, k);
+    return [...k].join();
+  };
+
+  test("tag 0 is packIdentity's key; a tag outside the spare bits is refused", () => {
+    for (const id of ["111122223333:6f1d9c3e-0a1b-4c2d-8e3f-00112233abcd", "not-a-uuid:x"]) {
+      assert.equal(tagged(id, 0), [...packed(id)].join());
+    }
+    for (const bad of [-1, 0.5, MAX_IDENTITY_TAG, Number.NaN]) assert.throws(() => tagged("a:b", bad), RangeError);
+  });
+
+  test("property: (tag, identity) pairs pack one to one, the largest tags included", () => {
+    const identity = fc.oneof(
+      fc
+        .tuple(fc.stringMatching(/^\d{12}$/), fc.uuid(), fc.boolean())
+        .map(([a, u, up]) => `${a}:${u}${up ? ":updated" : ""}`),
+      fc.string({ maxLength: 60 }),
+    );
+    const tag = fc.oneof(
+      fc.integer({ min: 0, max: 2_000 }),
+      fc.integer({ min: MAX_IDENTITY_TAG - 2_000, max: MAX_IDENTITY_TAG - 1 }),
+    );
+    fc.assert(
+      fc.property(identity, tag, identity, tag, (i1, t1, i2, t2) => {
+        assert.equal(tagged(i1, t1) === tagged(i2, t2), i1 === i2 && t1 === t2);
+      }),
+      { numRuns: 2_000 },
+    );
+    // The same identity under every tag of a range: no two alike.
+    const id = "999999999999:00000000-0000-4000-8000-000000000000";
+    const keys = new Set<string>();
+    for (let t = 0; t < 4_096; t++) keys.add(tagged(id, t * 1_023));
+    assert.equal(keys.size, 4_096);
   });
 });
