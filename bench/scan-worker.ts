@@ -2,6 +2,8 @@
 //   node bench/scan-worker.ts trailstream DIR   `scan` as `trailstream scan --no-rules` runs it (its parse worker decodes the files)
 //   node bench/scan-worker.ts trailstream-rules DIR   `scan` as `trailstream scan` runs it: the built-in CIS and Sigma
 //                                               rules (RULES_DISABLED, RULE_OVERRIDES from the environment), evaluated on the worker
+//   node bench/scan-worker.ts trailstream-rules-one-thread DIR   the same without the worker (parallel: false): every
+//                                               file decoded and every rule evaluated on the one thread, as before the worker took rules
 //   node bench/scan-worker.ts naive DIR         read each file whole, gunzip, JSON.parse: the obvious way
 import { readFile } from "node:fs/promises";
 import { gunzipSync } from "node:zlib";
@@ -12,8 +14,9 @@ import { AWS_PRICES } from "../services/cli/src/scan/report.ts";
 import { preferSmallHeap, scan } from "../services/cli/src/scan/run.ts";
 
 const [mode, dir] = process.argv.slice(2);
-if (!dir || (mode !== "trailstream" && mode !== "trailstream-rules" && mode !== "naive")) {
-  console.error("usage: scan-worker.ts trailstream|trailstream-rules|naive DIR");
+const MODES = ["trailstream", "trailstream-rules", "trailstream-rules-one-thread", "naive"];
+if (!dir || !mode || !MODES.includes(mode)) {
+  console.error(`usage: scan-worker.ts ${MODES.join("|")} DIR`);
   process.exit(2);
 }
 
@@ -26,8 +29,9 @@ let ruleErrors: number | undefined;
 // (the worker loads them again once the clock runs).
 if (mode !== "naive") preferSmallHeap();
 const ruleErrorTally = new RuleErrorTally();
-const rules = mode === "trailstream-rules" ? await loadScanRules(scanRuleInputs([]), ruleErrorTally) : undefined;
-if (mode === "trailstream-rules" && !rules) throw new Error("no rules loaded");
+const withRules = mode.startsWith("trailstream-rules");
+const rules = withRules ? await loadScanRules(scanRuleInputs([]), ruleErrorTally) : undefined;
+if (withRules && !rules) throw new Error("no rules loaded");
 const started = process.hrtime.bigint();
 if (mode !== "naive") {
   const report = await scan(inputs, {
@@ -41,6 +45,7 @@ if (mode !== "naive") {
           ruleCatalog: rules.catalog,
         }
       : {}),
+    ...(mode === "trailstream-rules-one-thread" ? { parallel: false } : {}),
   });
   records = report.records;
   unique = report.uniqueEvents;
