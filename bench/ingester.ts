@@ -16,9 +16,13 @@
 // decoded, its hash kept for the digests to judge): the cost of validation on the S3 path (issue 15).
 // --baseline DIR adds another checkout's ingester (e.g. /work/main before a change) to every round
 // of the S3 run, on the same files: the change's own ratio, measured side by side on a shared machine.
+// Each S3 run also reports the ingester process's CPU time (every thread, from /proc), which the
+// other work on a shared machine moves far less than records/s.
 // INGESTER_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is the ingesters' NODE_OPTIONS.
+// INGESTER_SETTINGS (e.g. "DECODE_THREADS=2,KAFKA_LINGER_MS=0") adds settings to this checkout's S3
+// ingester only, not the baseline's: a setting measured against the defaults in the same rounds.
 import { execFile } from "node:child_process";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
@@ -143,6 +147,17 @@ const totalFileRecords = fileCount * perFile;
 const gzBytes = files.reduce((n, f) => n + f.body.length, 0);
 const rawBytes = files.reduce((n, f) => n + JSON.stringify({ Records: f.records }).length, 0);
 
+/** utime + stime of a process (every thread), seconds; 0 when it is gone or not on Linux. */
+async function cpuSecondsOf(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return 0;
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+  // The fields after the command name (which may hold spaces) start at its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS || 0;
+}
+/** USER_HZ: 100 on every Linux this runs on (the kernel reports /proc times in it). */
+const CLOCK_TICKS = 100;
+
 const kafkaLibs = process.env.KAFKA_LIBS ?? `${process.env.HOME}/.cache/trailstream/kafka-4.1.2/libs`;
 
 /**
@@ -179,6 +194,17 @@ if (only === undefined || only === "s3") {
       files.slice(i, i + 8).map((f) => aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: f.key, Body: f.body }))),
     );
   }
+  const extraSettings = Object.fromEntries(
+    (process.env.INGESTER_SETTINGS ?? "")
+      .split(",")
+      .filter((s) => s.includes("="))
+      .map((s) => [s.slice(0, s.indexOf("=")).trim(), s.slice(s.indexOf("=") + 1).trim()]),
+  );
+  // CPU seconds of the ingester process (all its threads, startup not counted) from the first
+  // notification to the last record acknowledged: on a shared machine this moves far less with the
+  // load than records/s does.
+  const s3Cpu: number[] = [];
+  const baselineCpu: number[] = [];
   const baselineCli = values.baseline ? resolve(values.baseline, "services/cli/src/main.ts") : undefined;
   const s3Run = async (integrity = false, cli?: string): Promise<number> => {
     const queueUrl =
@@ -196,10 +222,12 @@ if (only === undefined || only === "s3") {
         INTEGRITY: String(integrity),
         ...(integrity ? { TOPIC_INTEGRITY: uniqueName("integrity") } : {}),
         ...(process.env.INGESTER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.INGESTER_NODE_OPTIONS } : {}),
+        ...(cli ? {} : extraSettings),
       }),
       cli,
     );
     await started(p);
+    const cpuBefore = await cpuSecondsOf(p.child.pid);
     const start = performance.now();
     for (let i = 0; i < files.length; i += 10) {
       await aws.sqs.send(
@@ -221,6 +249,8 @@ if (only === undefined || only === "s3") {
       );
     }
     const seconds = await waitFor(p, totalFileRecords, start, "s3");
+    const cpu = (await cpuSecondsOf(p.child.pid)) - cpuBefore;
+    if (!integrity) (cli ? baselineCpu : s3Cpu).push(cpu);
     await stop(p);
     lines.push(
       `| sqs-s3 (moto S3 + SQS -> Kafka)${integrity ? ", INTEGRITY=true" : ""}${cli ? `, ingester of ${values.baseline}` : ""} | ${files.length} files x ${perFile} | ${fmt(totalFileRecords / seconds)} | ${(gzBytes / 1024 ** 2 / seconds).toFixed(2)} | ${(rawBytes / 1024 ** 2 / seconds).toFixed(1)} | ${seconds.toFixed(1)} |`,
@@ -262,6 +292,16 @@ if (only === undefined || only === "s3") {
         `baseline ${baselineRates.map(fmt).join(", ")} records/s; ratio of the medians ${(median(s3Rates) / median(baselineRates)).toFixed(2)}` +
         (anchorRates.length > 0
           ? `; baseline over ProducerPerformance ${(median(baselineRates) / median(anchorRates)).toFixed(2)}`
+          : ""),
+    );
+    console.error(lines.at(-1));
+  }
+  if (s3Cpu.length > 0) {
+    const ms = (xs: number[]) => xs.map((x) => (x * 1000).toFixed(0)).join(", ");
+    lines.push(
+      `ingester CPU during the S3 runs, ms: this checkout ${ms(s3Cpu)}` +
+        (baselineCpu.length > 0
+          ? `; baseline ${ms(baselineCpu)}; ratio of the medians ${(median(s3Cpu) / median(baselineCpu)).toFixed(2)}`
           : ""),
     );
     console.error(lines.at(-1));
