@@ -203,9 +203,11 @@ describe("scan with the rules on its parse worker", () => {
 
   test("the worker loads the same rules and marks each record with those it matched", async () => {
     const loaded = await loadRuleCatalog(catalog);
+    const digest = rulesDigest(loaded.rules);
+    assert.ok(digest !== null);
     const worker = new ParseWorker({
       catalog,
-      digest: rulesDigest(loaded.rules),
+      digest,
       fields: alertFields(loaded.rules, loaded.correlations),
     });
     try {
@@ -229,6 +231,21 @@ describe("scan with the rules on its parse worker", () => {
     } finally {
       await worker.close();
     }
+  });
+
+  test("rules whose data cannot be written as JSON are not checked against the worker's: they stay here", () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const rule: Rule = {
+      id: "c",
+      title: "c",
+      severity: "low",
+      source: "custom",
+      labels: cyclic as never,
+      matches: () => true,
+    };
+    assert.equal(rulesDigest([rule]), null);
+    assert.equal(typeof rulesDigest([{ ...rule, labels: {} }]), "string");
   });
 
   test("a worker that loads other rules than the main thread's stops: the scan decodes the files itself", async () => {

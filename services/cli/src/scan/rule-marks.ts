@@ -21,8 +21,14 @@ export interface WorkerRules {
  * text; a rule file changed between them gives another as soon as an id, title, pattern, index key,
  * threshold or suppression differs (a change inside a compiled Sigma detection alone may not show).
  */
-export function rulesDigest(rules: readonly Rule[]): string {
-  return JSON.stringify(rules, (_key, value: unknown) => (typeof value === "bigint" ? String(value) : value));
+export function rulesDigest(rules: readonly Rule[]): string | null {
+  try {
+    return JSON.stringify(rules, (_key, value: unknown) => (typeof value === "bigint" ? String(value) : value));
+  } catch {
+    // A rule whose data cannot be written as JSON (a cycle): its copy on the worker cannot be checked,
+    // so such rules stay on the main thread.
+    return null;
+  }
 }
 
 /** One file's marks, in item order. */

@@ -148,13 +148,10 @@ export async function scan(inputs: readonly ScanInput[], options: ScanOptions): 
     }
   };
   // The rules go to the worker when it can load them itself; the alerts are still decided here.
+  const digest = options.rules && options.ruleCatalog ? rulesDigest(options.rules.rules) : null;
   const workerRules: WorkerRules | undefined =
-    options.rules && options.ruleCatalog
-      ? {
-          catalog: options.ruleCatalog,
-          digest: rulesDigest(options.rules.rules),
-          fields: alertFields(options.rules.rules, options.correlations),
-        }
+    options.rules && options.ruleCatalog && digest !== null
+      ? { catalog: options.ruleCatalog, digest, fields: alertFields(options.rules.rules, options.correlations) }
       : undefined;
   const reportOnly = !options.onEvent && !selectors && !options.integrity && (!alerts || workerRules !== undefined);
   const worker =
