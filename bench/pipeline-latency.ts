@@ -225,6 +225,15 @@ for (let tick = 0; tick < seconds * ticksPerSecond; tick++) {
   ticks.push(payloads);
 }
 
+// Each service's resident memory, read from its own metrics once a second: the peak is reported.
+const peakRss = new Map<ServiceProcess, number>();
+const sampleRss = () => {
+  for (const s of services) {
+    metricValue(s.port, "trailstream_process_resident_memory_bytes")
+      .then((rss) => peakRss.set(s, Math.max(peakRss.get(s) ?? 0, rss)))
+      .catch(() => {});
+  }
+};
 let sent = 0;
 const started = Date.now();
 console.error(`putting ${rate} events/s for ${seconds} s into ${stream} (logs in ${logDir})`);
@@ -246,6 +255,7 @@ for (const [tick, payloads] of ticks.entries()) {
     if ((result.FailedRecordCount ?? 0) > 0)
       throw new Error(`kinesis-local refused ${result.FailedRecordCount} records`);
   }
+  if (tick % ticksPerSecond === 0) sampleRss();
   const now = Date.now();
   const first = sent;
   sent += payloads.length * perPayload;
@@ -309,6 +319,9 @@ if (killedAt !== undefined) {
     )}`,
   );
 }
+console.log(
+  `peak resident memory: ${services.map((s) => `${s.name} ${((peakRss.get(s) ?? Number.NaN) / 2 ** 20).toFixed(0)} MiB`).join(", ")}`,
+);
 console.log(
   `load average at the end: ${loadavg()
     .map((l) => l.toFixed(1))
