@@ -7,7 +7,14 @@
 import { Worker } from "node:worker_threads";
 import type { DedupClaim, DedupVerdict } from "@trailstream/cloudtrail";
 import type { ConsumedBatch } from "@trailstream/kafka";
-import { type BatchWork, type BatchWorkOptions, type DecodedWork, fromWire, type WirePlan } from "./batch-work.ts";
+import {
+  type BatchWork,
+  type BatchWorkOptions,
+  type DecodedWork,
+  fromWire,
+  inlineBatchWork,
+  type WirePlan,
+} from "./batch-work.ts";
 import type { BatchRequest, BatchThreadData } from "./batch-worker.ts";
 import type { BatchPlan } from "./pipeline.ts";
 
@@ -21,21 +28,37 @@ interface Waiter {
   reject: (error: Error) => void;
 }
 
+/** After this many deaths in a row with no answer between them, batches are handled on the event loop. */
+export const FAILURES_BEFORE_INLINE = 3;
+
+/**
+ * The worker's old generation, whatever NODE_OPTIONS sets for the process (a flag that counts per
+ * heap): it holds one poll's decoded batches, tens of MB at the default fetch sizes.
+ */
+const WORKER_OLD_GENERATION_MB = 256;
+
 export class BatchThread implements BatchWork {
   readonly #options: BatchWorkOptions;
+  readonly #onTrouble: (message: string, error: Error) => void;
   #worker: Worker;
+  /** Deaths since the last answer; at FAILURES_BEFORE_INLINE the work moves to the event loop. */
+  #failures = 0;
+  #inline: BatchWork | undefined;
   /** Bumped when the worker is replaced: batches decoded by an earlier one cannot be planned. */
   #generation = 0;
   readonly #waiting = new Map<number, Waiter>();
   #nextId = 0;
   #closed = false;
 
-  constructor(options: BatchWorkOptions) {
+  /** `onTrouble` hears of each death of the thread (its batches come again), and of the move to the event loop. */
+  constructor(options: BatchWorkOptions, onTrouble: (message: string, error: Error) => void = () => {}) {
     this.#options = options;
+    this.#onTrouble = onTrouble;
     this.#worker = this.#start();
   }
 
   async decode(batch: ConsumedBatch): Promise<DecodedWork> {
+    if (this.#inline) return this.#inline.decode(batch);
     const messages = batch.messages;
     let bytes = 0;
     for (const m of messages) bytes += m.value?.length ?? 0;
@@ -93,7 +116,13 @@ export class BatchThread implements BatchWork {
       this.#waiting.set(request.id, { resolve, reject });
       // Held open while it owes an answer; idle, it must not keep the process alive.
       if (this.#waiting.size === 1) this.#worker.ref();
-      this.#worker.postMessage(request, transfer);
+      try {
+        this.#worker.postMessage(request, transfer);
+      } catch (error) {
+        this.#waiting.delete(request.id);
+        if (this.#waiting.size === 0) this.#worker.unref();
+        reject(error);
+      }
     }).then((reply) => {
       if ("error" in reply) throw new Error(`batch thread: ${reply.error}`);
       return reply;
@@ -107,9 +136,13 @@ export class BatchThread implements BatchWork {
       maxRecordBytes: this.#options.maxRecordBytes,
       selectors: this.#options.eventSelectors?.document ?? null,
     };
-    const worker = new Worker(new URL("./batch-worker.ts", import.meta.url), { workerData: data });
+    const worker = new Worker(new URL("./batch-worker.ts", import.meta.url), {
+      workerData: data,
+      resourceLimits: { maxOldGenerationSizeMb: WORKER_OLD_GENERATION_MB },
+    });
     worker.unref();
     worker.on("message", (reply: Reply) => {
+      this.#failures = 0;
       const waiter = this.#waiting.get(reply.id);
       if (!waiter) return;
       this.#waiting.delete(reply.id);
@@ -125,9 +158,21 @@ export class BatchThread implements BatchWork {
       this.#waiting.clear();
       if (this.#closed) return;
       this.#generation++;
+      this.#onTrouble("the batch thread died: the batches it held come again", error);
+      // A thread that cannot start, or dies on every batch (one too large for its heap), must not
+      // stop the stream: the event loop does the work, as with DECODE_THREADS=0.
+      if (++this.#failures >= FAILURES_BEFORE_INLINE) {
+        this.#inline = inlineBatchWork(this.#options);
+        this.#onTrouble(
+          `the batch thread died ${this.#failures} times in a row: batches are handled on the event loop`,
+          error,
+        );
+        return;
+      }
       this.#worker = this.#start();
     };
     worker.on("error", fail);
+    worker.on("messageerror", fail);
     worker.on("exit", (code) => fail(new Error(`the batch thread exited with code ${code}`)));
     return worker;
   }

@@ -93,7 +93,7 @@ export interface WirePlan {
   stats: BatchStats;
 }
 
-export function toWire(plan: BatchPlan, options: Pick<BatchWorkOptions, "topicEvents">): WirePlan {
+export function toWire(plan: BatchPlan, options: Pick<BatchWorkOptions, "topicEvents" | "topicDlq">): WirePlan {
   const n = plan.records.length;
   const ends = new Int32Array(n);
   const topics = new Uint8Array(n);
@@ -109,6 +109,8 @@ export function toWire(plan: BatchPlan, options: Pick<BatchWorkOptions, "topicEv
     const r = plan.records[i] as OutgoingRecord;
     at += typeof r.value === "string" ? values.write(r.value, at) : r.value.copy(values, at);
     ends[i] = at;
+    // A plan writes to these two topics, with a key and a value only (what fromWire rebuilds).
+    if (r.topic !== options.topicEvents && r.topic !== options.topicDlq) throw new Error(`a plan wrote to ${r.topic}`);
     topics[i] = r.topic === options.topicEvents ? 0 : 1;
     keys[i] = r.key;
   }

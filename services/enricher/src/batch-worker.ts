@@ -64,7 +64,6 @@ port.on("message", (request: BatchRequest) => {
         if (end >= 0) from = end;
       }
       const decoded = decodeSelected(messages, options.eventSelectors);
-      waiting.set(request.id, decoded);
       const n = decoded.decoded.length;
       const identities: string[] = new Array(n);
       const offsets: string[] = new Array(n);
@@ -74,6 +73,7 @@ port.on("message", (request: BatchRequest) => {
         offsets[i] = d.message.offset;
         eventTimes[i] = Date.parse(d.envelope.event.eventTime ?? "");
       });
+      waiting.set(request.id, decoded);
       port.postMessage({ id: request.id, identities, offsets, eventTimes }, [eventTimes.buffer]);
       return;
     }

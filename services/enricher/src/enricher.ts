@@ -172,7 +172,10 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
     maxRecordBytes,
     eventSelectors: config.eventSelectors,
   };
-  const work: BatchWork = config.decodeThreads > 0 ? new BatchThread(workOptions) : inlineBatchWork(workOptions);
+  const work: BatchWork =
+    config.decodeThreads > 0
+      ? new BatchThread(workOptions, (message, error) => log.warn({ err: error }, message))
+      : inlineBatchWork(workOptions);
   // The lookup index: a consumer of the events topic in this process (decision 0010).
   let indexer: Indexer | undefined;
   if (config.lookupIndex) {

@@ -40,6 +40,7 @@ function batch(partition = 2): ConsumedBatch {
     JSON.stringify({ v: 1, event: { eventTime: "2026-11-25T09:58:00Z" }, origin: { kind: "s3" } }),
     envelope("d", "s3", { requestParameters: { userName: "zoë 🦊" } }),
     `  ${envelope("e")}\n`,
+    "",
   ];
   const messages: ConsumedMessage[] = values.map((v, i) => ({
     topic: "raw",
@@ -134,6 +135,32 @@ test("a batch given up before its plan is released, and the thread goes on with 
       NOW,
     );
     assert.equal(plan.records.filter((r) => r.topic === "events").length, 6, "a, b, a again, c, d and e all first");
+  } finally {
+    await thread.close();
+  }
+});
+
+test("a batch thread that dies again and again hands the work to the event loop, and says so", async () => {
+  const selectors = eventSelectors([
+    { Name: "all", FieldSelectors: [{ Field: "eventCategory", Equals: ["Management"] }] },
+  ]);
+  // A document the worker cannot compile: it dies as it starts, every time.
+  const broken = { ...selectors, document: { kind: "advanced", selectors: null } } as unknown as typeof selectors;
+  const heard: string[] = [];
+  const thread = new BatchThread({ ...OPTIONS, eventSelectors: broken }, (message) => heard.push(message));
+  try {
+    let decoded: Awaited<ReturnType<BatchThread["decode"]>> | undefined;
+    for (let attempt = 0; attempt < 20 && !decoded; attempt++) {
+      decoded = await thread.decode(batch()).catch(() => undefined);
+      if (!decoded) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(decoded, "a batch is decoded in the end");
+    assert.ok(
+      heard.some((m) => /died 3 times in a row/.test(m)),
+      `the move to the event loop is told: ${heard.join("; ")}`,
+    );
+    const inline = await inlineBatchWork({ ...OPTIONS, eventSelectors: selectors }).decode(batch());
+    assert.deepEqual(decoded.claims, inline.claims, "the event loop uses the selectors as compiled there");
   } finally {
     await thread.close();
   }
