@@ -16,6 +16,7 @@ import {
   type WirePlan,
 } from "./batch-work.ts";
 import type { BatchRequest, BatchThreadData } from "./batch-worker.ts";
+import { packValues, transferOf } from "./packed-values.ts";
 import type { BatchPlan } from "./pipeline.ts";
 
 type Reply =
@@ -59,27 +60,13 @@ export class BatchThread implements BatchWork {
 
   async decode(batch: ConsumedBatch): Promise<DecodedWork> {
     if (this.#inline) return this.#inline.decode(batch);
-    const messages = batch.messages;
-    let bytes = 0;
-    for (const m of messages) bytes += m.value?.length ?? 0;
-    // Not from the pool: a pooled buffer's memory is shared and could not be moved.
-    const values = Buffer.allocUnsafeSlow(bytes);
-    const ends = new Int32Array(messages.length);
-    const offsets: string[] = new Array(messages.length);
-    let at = 0;
-    messages.forEach((m, i) => {
-      offsets[i] = m.offset;
-      if (m.value === null) ends[i] = -1;
-      else {
-        at += m.value.copy(values, at);
-        ends[i] = at;
-      }
-    });
+    const values = packValues(batch.messages.map((m) => m.value));
+    const offsets = batch.messages.map((m) => m.offset);
     const id = this.#nextId++;
     const generation = this.#generation;
     const reply = await this.#ask(
-      { op: "decode", id, topic: batch.topic, partition: batch.partition, offsets, values, ends },
-      [values.buffer as ArrayBuffer, ends.buffer as ArrayBuffer],
+      { op: "decode", id, topic: batch.topic, partition: batch.partition, offsets, values },
+      transferOf(values),
     );
     if (!("identities" in reply)) throw new Error("the batch thread answered a decode with something else");
     const claims: DedupClaim[] = reply.identities.map((identity, i) => ({

@@ -5,6 +5,7 @@
 // docs/decisions/0013-enricher-batch-thread.md.
 import { type DedupClaim, type DedupVerdict, type EventSelectors, enrich } from "@trailstream/cloudtrail";
 import type { ConsumedBatch, ConsumedMessage, OutgoingRecord } from "@trailstream/kafka";
+import { type PackedValues, packValues, unpackValues } from "./packed-values.ts";
 import {
   applySelectors,
   type BatchPlan,
@@ -81,12 +82,11 @@ export function inlineBatchWork(options: BatchWorkOptions): BatchWork {
 // ---- the plan on the wire between the threads ----------------------------------------------------
 
 /**
- * A BatchPlan as a worker thread sends it: every value in one UTF-8 buffer (moved, not copied),
- * with where each ends, which topic it goes to and its key. BatchStats' maps clone as they are.
+ * A BatchPlan as a worker thread sends it: every value in one buffer (packed-values.ts), which
+ * topic each goes to and its key. BatchStats' maps clone as they are.
  */
 export interface WirePlan {
-  values: Uint8Array;
-  ends: Int32Array;
+  values: PackedValues;
   /** 0: the events topic, 1: the DLQ. */
   topics: Uint8Array;
   keys: (string | null)[];
@@ -94,41 +94,27 @@ export interface WirePlan {
 }
 
 export function toWire(plan: BatchPlan, options: Pick<BatchWorkOptions, "topicEvents" | "topicDlq">): WirePlan {
-  const n = plan.records.length;
-  const ends = new Int32Array(n);
-  const topics = new Uint8Array(n);
-  const keys: (string | null)[] = new Array(n);
-  let bytes = 0;
-  for (let i = 0; i < n; i++) {
-    const r = plan.records[i] as OutgoingRecord;
-    bytes += typeof r.value === "string" ? Buffer.byteLength(r.value) : r.value.length;
-  }
-  const values = Buffer.allocUnsafeSlow(bytes);
-  let at = 0;
-  for (let i = 0; i < n; i++) {
-    const r = plan.records[i] as OutgoingRecord;
-    at += typeof r.value === "string" ? values.write(r.value, at) : r.value.copy(values, at);
-    ends[i] = at;
+  const topics = new Uint8Array(plan.records.length);
+  plan.records.forEach((r, i) => {
     // A plan writes to these two topics, with a key and a value only (what fromWire rebuilds).
     if (r.topic !== options.topicEvents && r.topic !== options.topicDlq) throw new Error(`a plan wrote to ${r.topic}`);
     topics[i] = r.topic === options.topicEvents ? 0 : 1;
-    keys[i] = r.key;
-  }
-  return { values, ends, topics, keys, stats: plan.stats };
+  });
+  return {
+    values: packValues(plan.records.map((r) => r.value)),
+    topics,
+    keys: plan.records.map((r) => r.key),
+    stats: plan.stats,
+  };
 }
 
 export function fromWire(wire: WirePlan, options: Pick<BatchWorkOptions, "topicEvents" | "topicDlq">): BatchPlan {
-  const values = Buffer.from(wire.values.buffer, wire.values.byteOffset, wire.values.length);
-  const records: OutgoingRecord[] = new Array(wire.keys.length);
-  let from = 0;
-  for (let i = 0; i < wire.keys.length; i++) {
-    const end = wire.ends[i] as number;
-    records[i] = {
-      topic: wire.topics[i] === 0 ? options.topicEvents : options.topicDlq,
-      key: wire.keys[i] ?? null,
-      value: values.subarray(from, end),
-    };
-    from = end;
-  }
+  const values = unpackValues(wire.values);
+  const records: OutgoingRecord[] = wire.keys.map((key, i) => ({
+    topic: wire.topics[i] === 0 ? options.topicEvents : options.topicDlq,
+    key,
+    // A plan's records all have values (packValues keeps each one's bytes).
+    value: values[i] ?? Buffer.alloc(0),
+  }));
   return { records, stats: wire.stats };
 }

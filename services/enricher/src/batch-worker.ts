@@ -5,6 +5,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { compileEventSelectors, type DedupVerdict, type EventSelectorsDocument } from "@trailstream/cloudtrail";
 import type { ConsumedMessage } from "@trailstream/kafka";
 import { type BatchWorkOptions, decodeSelected, planDecoded, toWire } from "./batch-work.ts";
+import { type PackedValues, transferOf, unpackValues } from "./packed-values.ts";
 import type { DecodedBatch } from "./pipeline.ts";
 
 export interface BatchThreadData {
@@ -21,9 +22,7 @@ export type BatchRequest =
       topic: string;
       partition: number;
       offsets: string[];
-      /** The values one after another; a value ends at `ends[i]`, -1 for a record without one. */
-      values: Uint8Array;
-      ends: Int32Array;
+      values: PackedValues;
     }
   | { op: "plan"; id: number; verdicts: DedupVerdict[] | null; nowMs: number }
   | { op: "release"; id: number };
@@ -47,22 +46,17 @@ port.on("message", (request: BatchRequest) => {
       return;
     }
     if (request.op === "decode") {
-      const values = Buffer.from(request.values.buffer, request.values.byteOffset, request.values.length);
-      const messages: ConsumedMessage[] = new Array(request.offsets.length);
-      let from = 0;
-      for (let i = 0; i < request.offsets.length; i++) {
-        const end = request.ends[i] as number;
-        messages[i] = {
-          topic: request.topic,
-          partition: request.partition,
-          offset: request.offsets[i] as string,
-          key: null,
-          value: end < 0 ? null : values.subarray(from, end),
-          headers: {},
-          timestampMs: 0,
-        };
-        if (end >= 0) from = end;
-      }
+      const values = unpackValues(request.values);
+      const messages: ConsumedMessage[] = request.offsets.map((offset, i) => ({
+        topic: request.topic,
+        partition: request.partition,
+        offset,
+        // Decoding reads the value and where it was; key, headers and time stay on the event loop.
+        key: null,
+        value: values[i] ?? null,
+        headers: {},
+        timestampMs: 0,
+      }));
       const decoded = decodeSelected(messages, options.eventSelectors);
       const n = decoded.decoded.length;
       const identities: string[] = new Array(n);
@@ -81,11 +75,7 @@ port.on("message", (request: BatchRequest) => {
     waiting.delete(request.id);
     if (!decoded) throw new Error(`no decoded batch ${request.id} to plan`);
     const wire = toWire(planDecoded(decoded, request.verdicts, request.nowMs, options), options);
-    port.postMessage({ id: request.id, plan: wire }, [
-      wire.values.buffer as ArrayBuffer,
-      wire.ends.buffer as ArrayBuffer,
-      wire.topics.buffer as ArrayBuffer,
-    ]);
+    port.postMessage({ id: request.id, plan: wire }, [...transferOf(wire.values), wire.topics.buffer as ArrayBuffer]);
   } catch (error) {
     port.postMessage({ id: request.id, error: error instanceof Error ? error.message : String(error) });
   }
