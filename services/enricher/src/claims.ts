@@ -48,10 +48,18 @@ export function claimHour(eventTimeMs: number | undefined, nowMs: number): numbe
 /** Hash slots an hour's hashes are gathered into: a batch's claims make at most this many calls an hour. */
 export const SLOT_GROUPS_PER_HOUR = 32;
 
-/** `<prefix>{<hour>.<slot group>}:<shard>`: the braces make a shard's slot its group's. */
-export function bucketKey(layout: ClaimLayout, hour: number, digest: Buffer): string {
+/**
+ * Where a claim is kept: its hash, `<prefix>{<hour>.<slot group>}:<shard>` (the braces make a
+ * shard's slot its group's), and that slot group, `<hour>.<group>`, which names the call it goes in.
+ */
+export function bucketOf(layout: ClaimLayout, hour: number, digest: Buffer): { key: string; slotGroup: string } {
   const shard = digest.readUInt32BE(0) % layout.shardsPerHour;
-  return `${layout.keyPrefix}{${hour}.${shard % slotGroups(layout)}}:${shard}`;
+  const slotGroup = `${hour}.${shard % slotGroups(layout)}`;
+  return { key: `${layout.keyPrefix}{${slotGroup}}:${shard}`, slotGroup };
+}
+
+export function bucketKey(layout: ClaimLayout, hour: number, digest: Buffer): string {
+  return bucketOf(layout, hour, digest).key;
 }
 
 function slotGroups(layout: ClaimLayout): number {
@@ -138,19 +146,17 @@ export function planClaims(layout: ClaimLayout, claims: readonly DedupClaim[], n
   const owners: string[] = [];
   const tokens: string[] = [];
   const calls = new Map<string, SlotCall>();
-  const groups = slotGroups(layout);
   claims.forEach((c, i) => {
     const token = ownerToken(c.owner);
     owners.push(c.owner);
     tokens.push(token);
     const digest = identityDigest(c.identity);
     const hour = claimHour(c.eventTimeMs, nowMs);
-    const key = bucketKey(layout, hour, digest);
-    const slot = `${hour}.${(digest.readUInt32BE(0) % layout.shardsPerHour) % groups}`;
-    let call = calls.get(slot);
+    const { key, slotGroup } = bucketOf(layout, hour, digest);
+    let call = calls.get(slotGroup);
     if (!call) {
       call = { hour, hashes: new Map() };
-      calls.set(slot, call);
+      calls.set(slotGroup, call);
     }
     let hash = call.hashes.get(key);
     if (!hash) {
