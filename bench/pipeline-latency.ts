@@ -11,7 +11,8 @@
 // kills the first with SIGKILL S seconds into the run and starts it again --restart-after-ms later,
 // as Kubernetes restarts a crashed container in its pod: the latency across an enricher kill.
 //   eval "$(deploy/local/stack env)"; node bench/pipeline-latency.ts [--rate 5000] [--seconds 180] [--alerting 1] [--ticks 10]
-//     [--enrichers 2 --kill-enricher-at 60 --restart-after-ms 1000]
+//     [--enrichers 2 --kill-enricher-at 60 --restart-after-ms 1000] [--fan-out]
+// --fan-out has the ingester read Kinesis with enhanced fan-out (SubscribeToShard) instead of polling.
 import { mkdir, mkdtemp } from "node:fs/promises";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
@@ -40,6 +41,7 @@ const { values } = parseArgs({
     enrichers: { type: "string", default: "1" },
     "kill-enricher-at": { type: "string", default: "" },
     "restart-after-ms": { type: "string", default: "1000" },
+    "fan-out": { type: "boolean", default: false },
   },
 });
 const rate = Number(values.rate);
@@ -89,6 +91,18 @@ const services = [
       KINESIS_STREAMS: stream,
       KINESIS_START_POSITION: "trim_horizon",
       REDIS_KEY_PREFIX: `${run}:ingester:`,
+      // --fan-out: records pushed by SubscribeToShard instead of polled with GetRecords (five calls
+      // a second a shard); kinesis-local answers it on its TLS port, one below the plain one.
+      ...(values["fan-out"]
+        ? {
+            KINESIS_CONSUMER_MODE: "fan-out",
+            KINESIS_CONSUMER_NAME: `${run}-ingester`,
+            KINESIS_FANOUT_ENDPOINT:
+              env.KINESIS_FANOUT_ENDPOINT ??
+              `https://${new URL(kinesisEndpoint).hostname}:${Number(new URL(kinesisEndpoint).port) - 1}`,
+            KINESIS_FANOUT_TLS_VERIFY: "false",
+          }
+        : {}),
     },
     { logDir },
   ),
@@ -307,7 +321,9 @@ console.log(
   `put ${sent} events in ${putSeconds.toFixed(0)} s (${Math.round(sent / putSeconds)} events/s offered; target ${rate}); ${latencies.length} alerts`,
 );
 console.log(`added latency, Kinesis put → alert on the alerts topic: ${percentiles(latencies)}`);
-console.log(`  put → ingester receipt (kinesis-local, polling): ${percentiles(toReceipt)}`);
+console.log(
+  `  put → ingester receipt (kinesis-local, ${values["fan-out"] ? "enhanced fan-out" : "polling"}): ${percentiles(toReceipt)}`,
+);
 console.log(`  ingester receipt → alert (Kafka, enricher, alerter): ${percentiles(fromReceipt)}`);
 console.log(`    receipt → sent to the raw topic (ingester): ${percentiles(stages.ingester)}`);
 console.log(`    raw sent → events sent (enricher's fetch, claims, produce): ${percentiles(stages.enricher)}`);
