@@ -20,7 +20,7 @@ import { packValues, transferOf } from "./packed-values.ts";
 import type { BatchPlan } from "./pipeline.ts";
 
 type Reply =
-  | { id: number; identities: string[]; offsets: string[]; eventTimes: Float64Array }
+  | { id: number; identities: string[]; owners: string[]; eventTimes: Float64Array }
   | { id: number; plan: WirePlan }
   | { id: number; error: string };
 
@@ -71,7 +71,7 @@ export class BatchThread implements BatchWork {
     if (!("identities" in reply)) throw new Error("the batch thread answered a decode with something else");
     const claims: DedupClaim[] = reply.identities.map((identity, i) => ({
       identity,
-      owner: `${batch.partition}:${reply.offsets[i]}`,
+      owner: reply.owners[i] as string,
       eventTimeMs: reply.eventTimes[i] as number,
     }));
     let settled = false;

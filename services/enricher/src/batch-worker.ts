@@ -6,7 +6,7 @@ import { compileEventSelectors, type DedupVerdict, type EventSelectorsDocument }
 import type { ConsumedMessage } from "@trailstream/kafka";
 import { type BatchWorkOptions, decodeSelected, planDecoded, toWire } from "./batch-work.ts";
 import { type PackedValues, transferOf, unpackValues } from "./packed-values.ts";
-import type { DecodedBatch } from "./pipeline.ts";
+import { claimsOf, type DecodedBatch } from "./pipeline.ts";
 
 export interface BatchThreadData {
   topicEvents: string;
@@ -58,17 +58,14 @@ port.on("message", (request: BatchRequest) => {
         timestampMs: 0,
       }));
       const decoded = decodeSelected(messages, options.eventSelectors);
-      const n = decoded.decoded.length;
-      const identities: string[] = new Array(n);
-      const offsets: string[] = new Array(n);
-      const eventTimes = new Float64Array(n);
-      decoded.decoded.forEach((d, i) => {
-        identities[i] = d.identity;
-        offsets[i] = d.message.offset;
-        eventTimes[i] = Date.parse(d.envelope.event.eventTime ?? "");
-      });
+      // The claims as the event loop would make them (claimsOf), sent as three arrays: a list of
+      // small objects clones one by one.
+      const claims = claimsOf(decoded.decoded);
+      const identities = claims.map((c) => c.identity);
+      const owners = claims.map((c) => c.owner);
+      const eventTimes = Float64Array.from(claims, (c) => c.eventTimeMs ?? Number.NaN);
       waiting.set(request.id, decoded);
-      port.postMessage({ id: request.id, identities, offsets, eventTimes }, [eventTimes.buffer]);
+      port.postMessage({ id: request.id, identities, owners, eventTimes }, [eventTimes.buffer]);
       return;
     }
     const decoded = waiting.get(request.id);
