@@ -4,7 +4,7 @@
 // with Maven), in rotating order each round; and Redis memory per tracked identity, measured on a
 // private redis-server.
 //   eval "$(deploy/local/stack env)"
-//   node bench/enricher.ts [--records 200000] [--partitions 4] [--runs 3] [--concurrency N] [--max-bytes-per-partition B] [--no-streams]
+//   node bench/enricher.ts [--records 200000] [--partitions 4] [--runs 3] [--max-bytes-per-partition B] [--no-streams]
 //   node bench/enricher.ts --lookup-index [...] the enricher with its lookup index writer (LOOKUP_INDEX=on, the
 //                                              default) beside it without (off, as in the other rows), each round;
 //                                              time until the raw group's lag is 0, then until the index's is
@@ -48,7 +48,6 @@ const { values } = parseArgs({
     runs: { type: "string", default: "3" },
     "no-streams": { type: "boolean", default: false },
     "max-bytes-per-partition": { type: "string", default: "1048576" },
-    concurrency: { type: "string", default: "" },
     selectors: { type: "boolean", default: false },
     "lookup-index": { type: "boolean", default: false },
     baseline: { type: "string", default: "" },
@@ -231,7 +230,6 @@ async function enricherRun(
       ENRICHER_GROUP_ID: groupId,
       DEDUP_TTL: "24h",
       KAFKA_MAX_BYTES_PER_PARTITION: values["max-bytes-per-partition"],
-      ...(values.concurrency ? { ENRICHER_PARTITIONS_CONCURRENTLY: values.concurrency } : {}),
       ...(selectors ? { EVENT_SELECTORS: TWENTY_SELECTORS } : {}),
       LOOKUP_INDEX: lookupIndex ? "true" : "false",
     });

@@ -43,7 +43,14 @@ export interface TransactionalPipeOptions {
    * partition's id (a killed process), aborting its open transaction at once.
    */
   transactionalIdPrefix: string;
-  handle: (batch: ConsumedBatch, context: PipeBatchContext) => Promise<PipeResult>;
+  /** Each partition batch of a poll, up to partitionsConsumedConcurrently at once. Give this or handlePoll. */
+  handle?: (batch: ConsumedBatch, context: PipeBatchContext) => Promise<PipeResult>;
+  /**
+   * Every partition batch of a poll in one call (those with records, in the fetch's order): for a
+   * handler whose cost is per call (a round trip, a message to a thread) more than per record. The
+   * context's heartbeat and isActive cover all the poll's partitions.
+   */
+  handlePoll?: (batches: readonly ConsumedBatch[], context: PipeBatchContext) => Promise<PipeResult>;
   /** Where a group with no committed offset starts (default: the beginning). */
   fromBeginning?: boolean;
   sessionTimeoutMs?: number;
@@ -51,7 +58,7 @@ export interface TransactionalPipeOptions {
   groupInstanceId?: string | undefined;
   heartbeatIntervalMs?: number;
   transactionTimeoutMs?: number;
-  /** Partition batches of one poll handled at once (default: all of them); one transaction covers the poll. */
+  /** Partition batches of one poll handled at once with `handle` (default: all of them); one transaction covers the poll. */
   partitionsConsumedConcurrently?: number;
   maxBytesPerPartition?: number;
   /** Output is produced in calls of at most this many bytes (default 512 KiB), below the broker's limit. */

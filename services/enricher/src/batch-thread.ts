@@ -6,7 +6,7 @@
 
 import { Worker } from "node:worker_threads";
 import type { DedupClaim, DedupVerdict } from "@trailstream/cloudtrail";
-import type { ConsumedBatch } from "@trailstream/kafka";
+import type { ConsumedMessage } from "@trailstream/kafka";
 import {
   type BatchWork,
   type BatchWorkOptions,
@@ -58,16 +58,17 @@ export class BatchThread implements BatchWork {
     this.#worker = this.#start();
   }
 
-  async decode(batch: ConsumedBatch): Promise<DecodedWork> {
-    if (this.#inline) return this.#inline.decode(batch);
-    const values = packValues(batch.messages.map((m) => m.value));
-    const offsets = batch.messages.map((m) => m.offset);
+  async decode(messages: readonly ConsumedMessage[]): Promise<DecodedWork> {
+    if (this.#inline) return this.#inline.decode(messages);
+    const values = packValues(messages.map((m) => m.value));
+    const offsets = messages.map((m) => m.offset);
+    const partitions = Int32Array.from(messages, (m) => m.partition);
     const id = this.#nextId++;
     const generation = this.#generation;
-    const reply = await this.#ask(
-      { op: "decode", id, topic: batch.topic, partition: batch.partition, offsets, values },
-      transferOf(values),
-    );
+    const reply = await this.#ask({ op: "decode", id, topic: messages[0]?.topic ?? "", partitions, offsets, values }, [
+      ...transferOf(values),
+      partitions.buffer as ArrayBuffer,
+    ]);
     if (!("identities" in reply)) throw new Error("the batch thread answered a decode with something else");
     const claims: DedupClaim[] = reply.identities.map((identity, i) => ({
       identity,

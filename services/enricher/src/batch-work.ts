@@ -1,10 +1,10 @@
-// The CPU work of a partition batch, apart from Kafka and Redis: decode the raw records (and apply
+// The CPU work of a poll's records (every partition batch it fetched), apart from Kafka and Redis: decode the raw records (and apply
 // the event selectors), then, given Redis's verdicts, enrich and write the events and dead letters.
 // Done here on the calling thread, or on a worker thread (batch-thread.ts) so the event loop only
 // drives Kafka and Redis while a second core decodes. Both give the same records: see
 // docs/decisions/0013-enricher-batch-thread.md.
 import { type DedupClaim, type DedupVerdict, type EventSelectors, enrich } from "@trailstream/cloudtrail";
-import type { ConsumedBatch, ConsumedMessage, OutgoingRecord } from "@trailstream/kafka";
+import type { ConsumedMessage, OutgoingRecord } from "@trailstream/kafka";
 import { type PackedValues, packValues, unpackValues } from "./packed-values.ts";
 import {
   applySelectors,
@@ -39,7 +39,8 @@ export interface DecodedWork {
 }
 
 export interface BatchWork {
-  decode(batch: ConsumedBatch): Promise<DecodedWork>;
+  /** The records of one poll, of any of its partitions, in the fetch's order. */
+  decode(messages: readonly ConsumedMessage[]): Promise<DecodedWork>;
   close(): Promise<void>;
 }
 
@@ -67,8 +68,8 @@ export function decodeSelected(messages: readonly ConsumedMessage[], selectors: 
 /** The work on the calling thread. */
 export function inlineBatchWork(options: BatchWorkOptions): BatchWork {
   return {
-    async decode(batch) {
-      const decoded = decodeSelected(batch.messages, options.eventSelectors);
+    async decode(messages) {
+      const decoded = decodeSelected(messages, options.eventSelectors);
       return {
         claims: claimsOf(decoded.decoded),
         plan: async (verdicts, nowMs) => planDecoded(decoded, verdicts, nowMs, options),

@@ -19,8 +19,10 @@ export type BatchRequest =
   | {
       op: "decode";
       id: number;
+      /** The input topic: a poll reads one. */
       topic: string;
-      partition: number;
+      /** Each record's partition, then its offset. */
+      partitions: Int32Array;
       offsets: string[];
       values: PackedValues;
     }
@@ -49,7 +51,7 @@ port.on("message", (request: BatchRequest) => {
       const values = unpackValues(request.values);
       const messages: ConsumedMessage[] = request.offsets.map((offset, i) => ({
         topic: request.topic,
-        partition: request.partition,
+        partition: request.partitions[i] as number,
         offset,
         // Decoding reads the value and where it was; key, headers and time stay on the event loop.
         key: null,

@@ -1,9 +1,14 @@
-// The enricher's wiring: raw topic ─► decode ─► Redis dedup (one round trip per batch) ─► enrich ─►
-// events topic and DLQ, in one Kafka transaction per batch with the consumed offsets.
+// The enricher's wiring: raw topic ─► decode ─► Redis dedup (one round trip per chunk) ─► enrich ─►
+// events topic and DLQ, in one Kafka transaction per poll with the consumed offsets. A poll is cut
+// by size, not by partition (pollChunks): a small one is one message each way to the batch thread
+// and one set of claim scripts (per partition, at 5,000 events/s on 6 partitions, each poll cost six
+// of each for about 35 records apiece); a large one is several chunks at once, so the thread decodes
+// one while Redis answers another's claims.
 
 import { type DedupClaim, type DedupVerdict, dedupBatch } from "@trailstream/cloudtrail";
 import {
   type ConsumedBatch,
+  type ConsumedMessage,
   createKafka,
   ensureTopics,
   type PipeBatchContext,
@@ -21,7 +26,7 @@ import { type BatchWork, inlineBatchWork } from "./batch-work.ts";
 import { RedisDedupStore } from "./dedup-redis.ts";
 import { ensureIndexTopic, type Indexer, startIndexer } from "./indexer.ts";
 import { createMetrics, type EnricherMetrics } from "./metrics.ts";
-import { type BatchPlan, RECORD_OVERHEAD_BYTES } from "./pipeline.ts";
+import { type BatchPlan, POLL_CHUNK_RECORDS, pollChunks, RECORD_OVERHEAD_BYTES } from "./pipeline.ts";
 import { RedisHealth } from "./redis-health.ts";
 import type { EnricherConfig } from "./settings.ts";
 
@@ -122,26 +127,30 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
     }
   }
 
-  async function handle(batch: ConsumedBatch, context: PipeBatchContext): Promise<PipeResult> {
-    const started = performance.now();
-    const decoded = await work.decode(batch);
-    let plan: BatchPlan;
+  async function planChunk(messages: readonly ConsumedMessage[], context: PipeBatchContext): Promise<BatchPlan> {
+    const decoded = await work.decode(messages);
     try {
       let verdicts: DedupVerdict[] | null = [];
       if (decoded.claims.length > 0) verdicts = await verdictsFor(decoded.claims, context);
-      plan = await decoded.plan(verdicts, now());
+      return await decoded.plan(verdicts, now());
     } finally {
       decoded.release();
     }
+  }
+
+  async function handlePoll(batches: readonly ConsumedBatch[], context: PipeBatchContext): Promise<PipeResult> {
+    const started = performance.now();
+    const plans = await Promise.all(pollChunks(batches, POLL_CHUNK_RECORDS).map((c) => planChunk(c, context)));
     return {
-      records: plan.records,
+      records: plans.length === 1 ? (plans[0]?.records ?? []) : plans.flatMap((p) => p.records),
       committed: () => {
-        metrics.record(plan.stats);
+        for (const plan of plans) metrics.record(plan.stats);
         metrics.transactions.inc({ result: "commit" });
         metrics.batchSeconds.observe((performance.now() - started) / 1_000);
-        if (plan.stats.replays > 0) {
+        const replays = plans.reduce((sum, p) => sum + p.stats.replays, 0);
+        if (replays > 0) {
           log.info(
-            { partition: batch.partition, replays: plan.stats.replays },
+            { partitions: batches.map((b) => b.partition), replays },
             "records written again after a crash (their dedup claim was their own)",
           );
         }
@@ -207,9 +216,8 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
       groupInstanceId: config.groupInstanceId,
       sessionTimeoutMs: config.sessionTimeoutMs,
       transactionTimeoutMs: config.transactionTimeoutMs,
-      partitionsConsumedConcurrently: config.partitionsConcurrently,
       maxBytesPerPartition: config.maxBytesPerPartition,
-      handle,
+      handlePoll,
       onEvent: (event) => {
         switch (event.type) {
           case "assigned":

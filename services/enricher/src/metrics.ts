@@ -61,7 +61,7 @@ export function createMetrics(
     }),
     batchSeconds: new Histogram({
       name: `${P}batch_duration_seconds`,
-      help: "Time from receiving a partition batch to its transaction's commit.",
+      help: "Time from receiving a poll's batches (every partition it fetched) to its transaction's commit.",
       buckets: LATENCY_BUCKETS_SECONDS,
       registers,
     }),

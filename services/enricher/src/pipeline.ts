@@ -14,7 +14,7 @@ import {
   type ReceivedOrigin,
   rejectedRecordLetter,
 } from "@trailstream/cloudtrail";
-import type { ConsumedMessage, OutgoingRecord } from "@trailstream/kafka";
+import type { ConsumedBatch, ConsumedMessage, OutgoingRecord } from "@trailstream/kafka";
 
 /** A raw record that decoded: its identity, and the owner it claims the identity with. */
 export interface Decoded {
@@ -100,6 +100,26 @@ export function decodeBatch(messages: readonly ConsumedMessage[]): DecodedBatch 
     else decoded.push(d);
   }
   return { decoded, rejected };
+}
+
+/**
+ * The most records the enricher decodes, claims and plans as one. A poll of more is cut into
+ * chunks handled at once (the batch thread decodes one while Redis answers another's claims): on the
+ * enricher bench (polls of about 3,700 records) one unit per poll ran at 0.85x the partition batches
+ * of before, which overlapped in that way.
+ */
+export const POLL_CHUNK_RECORDS = 1_000;
+
+/** A poll's records, every partition's in the fetch's order, in chunks of near equal size of at most `maxRecords`. */
+export function pollChunks(batches: readonly ConsumedBatch[], maxRecords: number): ConsumedMessage[][] {
+  const messages = batches.length === 1 ? (batches[0]?.messages ?? []) : batches.flatMap((b) => b.messages);
+  if (messages.length === 0) return [];
+  const count = Math.ceil(messages.length / Math.max(1, maxRecords));
+  if (count === 1) return [messages];
+  const size = Math.ceil(messages.length / count);
+  const chunks: ConsumedMessage[][] = [];
+  for (let i = 0; i < messages.length; i += size) chunks.push(messages.slice(i, i + size));
+  return chunks;
 }
 
 export function claimsOf(decoded: readonly Decoded[]): DedupClaim[] {

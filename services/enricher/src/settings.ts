@@ -123,12 +123,6 @@ export const SETTINGS = {
     { min: 1_000, max: 900_000 },
     "A transaction open longer than this is aborted by the broker, ms",
   ),
-  partitionsConcurrently: setting.integer(
-    "ENRICHER_PARTITIONS_CONCURRENTLY",
-    4,
-    { min: 1, max: 64 },
-    "Partition batches of one poll handled at once (one transaction covers the whole poll)",
-  ),
   maxBytesPerPartition: setting.integer(
     "KAFKA_MAX_BYTES_PER_PARTITION",
     1_048_576,

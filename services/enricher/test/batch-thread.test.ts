@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type DedupVerdict, eventSelectors } from "@trailstream/cloudtrail";
-import type { ConsumedBatch, ConsumedMessage } from "@trailstream/kafka";
+import type { ConsumedMessage } from "@trailstream/kafka";
 import { BatchThread } from "../src/batch-thread.ts";
 import { type BatchWork, type BatchWorkOptions, inlineBatchWork } from "../src/batch-work.ts";
 import type { BatchPlan } from "../src/pipeline.ts";
@@ -28,8 +28,12 @@ function record(id: string, extra: Record<string, unknown> = {}) {
 const envelope = (id: string, kind = "s3", extra: Record<string, unknown> = {}) =>
   JSON.stringify({ v: 1, event: record(id, extra), origin: { kind, receivedAt: "2026-11-25T09:59:00Z" } });
 
-/** A batch with copies, a read-only event, an unknown field, bad JSON, no value, no eventID and non-ASCII text. */
-function batch(partition = 2): ConsumedBatch {
+/**
+ * A poll's records with copies, a read-only event, an unknown field, bad JSON, no value, no eventID
+ * and non-ASCII text, from two partitions (`partition` and the one after it, alternating), as a poll
+ * across partitions is decoded in one go.
+ */
+function poll(partition = 2): ConsumedMessage[] {
   const values: (string | null)[] = [
     envelope("a", "kinesis-logs"),
     envelope("b"),
@@ -42,16 +46,15 @@ function batch(partition = 2): ConsumedBatch {
     `  ${envelope("e")}\n`,
     "",
   ];
-  const messages: ConsumedMessage[] = values.map((v, i) => ({
+  return values.map((v, i) => ({
     topic: "raw",
-    partition,
+    partition: partition + (i % 2),
     offset: String(1000 + i),
     key: null,
     value: v === null ? null : Buffer.from(v),
     headers: {},
     timestampMs: NOW,
   }));
-  return { topic: "raw", partition, messages };
 }
 
 const OPTIONS: BatchWorkOptions = {
@@ -76,7 +79,7 @@ async function both(
   try {
     const out: unknown[] = [];
     for (const work of works) {
-      const decoded = await work.decode(batch());
+      const decoded = await work.decode(poll());
       const plan = await decoded.plan(verdictsFor(decoded.claims.length), NOW);
       out.push({ claims: decoded.claims, plan: shown(plan) });
     }
@@ -93,6 +96,7 @@ test("the batch thread gives the same claims, records, dead letters and stats as
   assert.deepEqual(threaded, inline);
   const { claims, plan } = inline as { claims: { owner: string }[]; plan: ReturnType<typeof shown> };
   assert.equal(claims[0]?.owner, "2:1000", "owners are partition:offset");
+  assert.equal(claims[1]?.owner, "3:1001", "each record keeps its own partition");
   assert.ok(
     plan.records.some((r) => r.topic === "dlq"),
     "the bad records are dead-lettered",
@@ -126,10 +130,10 @@ test("unchecked (Redis down, pass mode) and event selectors give the same on the
 test("a batch given up before its plan is released, and the thread goes on with the next", async () => {
   const thread = new BatchThread(OPTIONS);
   try {
-    const given = await thread.decode(batch());
+    const given = await thread.decode(poll());
     given.release();
     await assert.rejects(given.plan([], NOW), /no decoded batch/, "a released batch is gone from the thread");
-    const decoded = await thread.decode(batch(3));
+    const decoded = await thread.decode(poll(3));
     const plan = await decoded.plan(
       decoded.claims.map((): DedupVerdict => "first"),
       NOW,
@@ -151,7 +155,7 @@ test("a batch thread that dies again and again hands the work to the event loop,
   try {
     let decoded: Awaited<ReturnType<BatchThread["decode"]>> | undefined;
     for (let attempt = 0; attempt < 20 && !decoded; attempt++) {
-      decoded = await thread.decode(batch()).catch(() => undefined);
+      decoded = await thread.decode(poll()).catch(() => undefined);
       if (!decoded) await new Promise((r) => setTimeout(r, 50));
     }
     assert.ok(decoded, "a batch is decoded in the end");
@@ -159,7 +163,7 @@ test("a batch thread that dies again and again hands the work to the event loop,
       heard.some((m) => /died 3 times in a row/.test(m)),
       `the move to the event loop is told: ${heard.join("; ")}`,
     );
-    const inline = await inlineBatchWork({ ...OPTIONS, eventSelectors: selectors }).decode(batch());
+    const inline = await inlineBatchWork({ ...OPTIONS, eventSelectors: selectors }).decode(poll());
     assert.deepEqual(decoded.claims, inline.claims, "the event loop uses the selectors as compiled there");
   } finally {
     await thread.close();

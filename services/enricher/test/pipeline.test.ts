@@ -15,6 +15,7 @@ import {
   localVerdicts,
   type PlanOptions,
   planBatch,
+  pollChunks,
 } from "../src/pipeline.ts";
 import { loadSettings } from "../src/settings.ts";
 
@@ -372,4 +373,38 @@ test("a raw record nested past the depth bound is dead-lettered as too-deep, not
   const plan = planBatch(batch, ["first"], OPTIONS);
   assert.equal(values(plan, "dlq")[0]?.reason, "too-deep");
   assert.equal(values(plan, "events").length, 1);
+});
+
+test("pollChunks: a poll's records across partitions in fetch order, cut into near-equal chunks of at most the bound", () => {
+  const message = (partition: number, offset: number): ConsumedMessage => ({
+    topic: "raw",
+    partition,
+    offset: String(offset),
+    key: null,
+    value: null,
+    headers: {},
+    timestampMs: 0,
+  });
+  const batches = [
+    { topic: "raw", partition: 0, messages: Array.from({ length: 1_300 }, (_, i) => message(0, i)) },
+    { topic: "raw", partition: 4, messages: Array.from({ length: 801 }, (_, i) => message(4, i)) },
+  ];
+  const chunks = pollChunks(batches, 1_000);
+  assert.deepEqual(
+    chunks.map((c) => c.length),
+    [701, 701, 699],
+  );
+  const flat = chunks.flat();
+  assert.deepEqual(
+    flat,
+    batches.flatMap((b) => b.messages),
+    "every record once, in the fetch's order",
+  );
+  assert.deepEqual(
+    pollChunks(batches, 10_000).map((c) => c.length),
+    [2_101],
+    "a poll under the bound is one chunk, partitions together",
+  );
+  assert.deepEqual(pollChunks([], 1_000), []);
+  assert.deepEqual(pollChunks([{ topic: "raw", partition: 1, messages: [] }], 1_000), []);
 });

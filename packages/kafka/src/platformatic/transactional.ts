@@ -55,6 +55,9 @@ export async function startPlatformaticTransactionalPipe(
   options: TransactionalPipeOptions,
 ): Promise<TransactionalPipe> {
   const { groupId, inputTopic } = options;
+  if ((options.handle === undefined) === (options.handlePoll === undefined)) {
+    throw new Error("a transactional pipe needs exactly one of handle and handlePoll");
+  }
   const emit = options.onEvent ?? (() => {});
   const sessionTimeoutMs = options.sessionTimeoutMs ?? 30_000;
   const transactionTimeoutMs = options.transactionTimeoutMs ?? 60_000;
@@ -263,25 +266,10 @@ export async function startPlatformaticTransactionalPipe(
     const fetched = prefetched ?? (await fetcher.fetch(wanted, from));
     const batches = fetched.filter((b) => active(b.partition));
     if (batches.length === 0) return;
-    const results = new Map<number, PipeResult>();
-    const outcomes = await eachLimited(
+    const results = await handleBatches(
       batches.filter((b) => b.messages.length > 0),
-      options.partitionsConsumedConcurrently ?? batches.length,
-      async (b) => {
-        const result = await options.handle(
-          { topic: inputTopic, partition: b.partition, messages: b.messages },
-          {
-            heartbeat: async () => {
-              if (!active(b.partition)) throw new PipeInactiveError(`partition ${b.partition} was handed away`);
-            },
-            isActive: () => active(b.partition),
-          },
-        );
-        results.set(b.partition, result);
-      },
+      active,
     );
-    const failed = outcomes.find((o) => o.status === "rejected");
-    if (failed) throw (failed as PromiseRejectedResult).reason;
     await settleCommitting();
     for (const b of batches) {
       if (!active(b.partition))
@@ -300,16 +288,44 @@ export async function startPlatformaticTransactionalPipe(
     );
   };
 
+  /** The poll's batches through the handler: one call for the poll, or one per partition batch. */
+  const handleBatches = async (
+    batches: FetchedBatch[],
+    active: (partition: number) => boolean,
+  ): Promise<PipeResult[]> => {
+    const consumed = (b: FetchedBatch) => ({ topic: inputTopic, partition: b.partition, messages: b.messages });
+    const contextOf = (partitions: readonly number[]) => ({
+      heartbeat: async () => {
+        const gone = partitions.find((p) => !active(p));
+        if (gone !== undefined) throw new PipeInactiveError(`partition ${gone} was handed away`);
+      },
+      isActive: () => partitions.every(active),
+    });
+    if (options.handlePoll) {
+      if (batches.length === 0) return [];
+      return [await options.handlePoll(batches.map(consumed), contextOf(batches.map((b) => b.partition)))];
+    }
+    const handle = options.handle as NonNullable<typeof options.handle>;
+    const byPartition = new Map<number, PipeResult>();
+    const outcomes = await eachLimited(batches, options.partitionsConsumedConcurrently ?? batches.length, async (b) => {
+      byPartition.set(b.partition, await handle(consumed(b), contextOf([b.partition])));
+    });
+    const failed = outcomes.find((o) => o.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    // In the fetch's order, whatever order the handlers finished in.
+    return batches.flatMap((b) => byPartition.get(b.partition) ?? []);
+  };
+
   /** One transaction: the poll's records, then its offsets (TxnOffsetCommit), then the commit. */
   const commitPoll = async (
     current: { id: string; producer: PlatformaticProducer },
     batches: FetchedBatch[],
-    results: Map<number, PipeResult>,
+    results: readonly PipeResult[],
     member: Membership,
   ) => {
     const transaction = await current.producer.beginTransaction();
     try {
-      const records = batches.flatMap((b) => results.get(b.partition)?.records ?? []);
+      const records = results.flatMap((r) => r.records);
       // A send of no records would still be a request: skip it (offsets alone are a valid transaction).
       for (const chunk of chunkBySize(records, maxProduceBytes)) {
         await transaction.send({ messages: chunk.map((r) => toProduce(r.topic, r)) });
@@ -328,7 +344,7 @@ export async function startPlatformaticTransactionalPipe(
       throw error;
     }
     for (const b of batches) fetcher.positions.set(key(inputTopic, b.partition), b.next);
-    for (const b of batches) results.get(b.partition)?.committed?.();
+    for (const r of results) r.committed?.();
   };
 
   const loop = async () => {
