@@ -5,25 +5,15 @@ import type { ConsumedMessage } from "@trailstream/kafka";
 import { BatchThread } from "../src/batch-thread.ts";
 import { type BatchWork, type BatchWorkOptions, inlineBatchWork } from "../src/batch-work.ts";
 import type { BatchPlan } from "../src/pipeline.ts";
+import { event } from "./fixtures.ts";
 
 const NOW = Date.parse("2026-11-25T10:00:00Z");
 
-function record(id: string, extra: Record<string, unknown> = {}) {
-  return {
-    eventVersion: "1.11",
-    eventTime: "2026-11-25T09:58:00Z",
-    eventSource: "iam.amazonaws.com",
-    eventName: "CreateUser",
-    awsRegion: "us-east-1",
-    eventID: id,
-    recipientAccountId: "111122223333",
+const record = (id: string, extra: Record<string, unknown> = {}) =>
+  event(id, "111122223333", {
     userIdentity: { type: "IAMUser", arn: "arn:aws:iam::111122223333:user/ana", accountId: "111122223333" },
-    readOnly: false,
-    managementEvent: true,
-    eventCategory: "Management",
     ...extra,
-  };
-}
+  });
 
 const envelope = (id: string, kind = "s3", extra: Record<string, unknown> = {}) =>
   JSON.stringify({ v: 1, event: record(id, extra), origin: { kind, receivedAt: "2026-11-25T09:59:00Z" } });

@@ -18,6 +18,7 @@ import {
   pollChunks,
 } from "../src/pipeline.ts";
 import { loadSettings } from "../src/settings.ts";
+import { event } from "./fixtures.ts";
 
 const NOW = Date.parse("2026-11-25T10:00:00Z");
 const OPTIONS: PlanOptions<ReturnType<typeof enrich>> = {
@@ -27,22 +28,6 @@ const OPTIONS: PlanOptions<ReturnType<typeof enrich>> = {
   nowMs: NOW,
   unchecked: false,
 };
-
-function event(id: string, account = "111122223333", extra: Record<string, unknown> = {}) {
-  return {
-    eventVersion: "1.11",
-    eventTime: "2026-11-25T09:58:00Z",
-    eventSource: "iam.amazonaws.com",
-    eventName: "CreateUser",
-    awsRegion: "us-east-1",
-    eventID: id,
-    recipientAccountId: account,
-    readOnly: false,
-    managementEvent: true,
-    eventCategory: "Management",
-    ...extra,
-  };
-}
 
 let offset = 0;
 function message(value: unknown, partition = 0): ConsumedMessage {
