@@ -468,11 +468,13 @@ export const ENRICHER: DashboardSpec = {
         },
         {
           title: "Batch duration",
-          description: "Time from receiving a partition batch to its transaction's commit; p50 and p99.",
+          description:
+            "Time from receiving a poll's records to its transaction's commit, p50 and p99; and the transaction alone (begin to the commit's answer: produce, offsets, EndTxn), p99.",
           unit: "s",
           queries: [
             { expr: quantile(0.5, "trailstream_enricher_batch_duration_seconds"), legend: "p50" },
             { expr: quantile(0.99, "trailstream_enricher_batch_duration_seconds"), legend: "p99" },
+            { expr: quantile(0.99, "trailstream_enricher_transaction_duration_seconds"), legend: "transaction p99" },
           ],
           width: 12,
         },

@@ -99,6 +99,10 @@ test("100,000 raw records with 30 % copies: every identity once on the events to
   const lag = await enricher.metrics.lagSeconds.get();
   const lagCount = lag.values.find((v) => v.metricName?.endsWith("_count"));
   assert.equal(lagCount?.value, truth.identities.size, "event lag observed once per event written");
+  const transactions = await counterValue(enricher.metrics.transactions);
+  const timed = (await enricher.metrics.transactionSeconds.get()).values.find((v) => v.metricName?.endsWith("_count"));
+  assert.ok((transactions.get("commit") ?? 0) > 0, "transactions committed");
+  assert.equal(timed?.value, transactions.get("commit"), "each committed transaction timed once");
   assert.deepEqual(enricher.ready(), []);
 
   await enricher.stop();

@@ -29,6 +29,8 @@ export type PipeEvent =
   | { type: "producer-ready"; partition: number; transactionalId: string }
   | { type: "position-reset"; partition: number; from: string; to: string }
   | { type: "transaction-failed"; partition: number; error: unknown }
+  /** A poll's transaction committed: `seconds` from its begin to EndTxn's answer (produce, offsets, commit). */
+  | { type: "transaction-committed"; seconds: number; records: number }
   /** The consumer failed; with `restart: false` it stopped for good (running() turns false). */
   | { type: "crashed"; error: unknown; restart: boolean }
   /** close() waited `ms` for the poll in flight and closed under it: its batches come again. */

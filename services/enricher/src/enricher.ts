@@ -145,7 +145,6 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
       records: plans.length === 1 ? (plans[0]?.records ?? []) : plans.flatMap((p) => p.records),
       committed: () => {
         for (const plan of plans) metrics.record(plan.stats);
-        metrics.transactions.inc({ result: "commit" });
         metrics.batchSeconds.observe((performance.now() - started) / 1_000);
         const replays = plans.reduce((sum, p) => sum + p.stats.replays, 0);
         if (replays > 0) {
@@ -239,6 +238,10 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
             break;
           case "drain-timeout":
             log.warn(event, "the poll in flight did not finish in time: closing under it (its batches come again)");
+            break;
+          case "transaction-committed":
+            metrics.transactions.inc({ result: "commit" });
+            metrics.transactionSeconds.observe(event.seconds);
             break;
           case "transaction-failed":
             metrics.transactions.inc({ result: "abort" });

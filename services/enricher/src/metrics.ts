@@ -16,6 +16,7 @@ export interface EnricherMetrics {
   copies: Counter<"origin_kind">;
   dlq: Counter<"reason">;
   batchSeconds: Histogram<string>;
+  transactionSeconds: Histogram<string>;
   redisSeconds: Histogram<string>;
   redisErrors: Counter<string>;
   redisUp: Gauge<string>;
@@ -62,6 +63,12 @@ export function createMetrics(
     batchSeconds: new Histogram({
       name: `${P}batch_duration_seconds`,
       help: "Time from receiving a poll's batches (every partition it fetched) to its transaction's commit.",
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers,
+    }),
+    transactionSeconds: new Histogram({
+      name: `${P}transaction_duration_seconds`,
+      help: "A poll's Kafka transaction, from its begin to the commit's answer (produce, offsets, EndTxn).",
       buckets: LATENCY_BUCKETS_SECONDS,
       registers,
     }),

@@ -323,9 +323,10 @@ export async function startPlatformaticTransactionalPipe(
     results: readonly PipeResult[],
     member: Membership,
   ) => {
+    const records = results.flatMap((r) => r.records);
+    const began = performance.now();
     const transaction = await current.producer.beginTransaction();
     try {
-      const records = results.flatMap((r) => r.records);
       // A send of no records would still be a request: skip it (offsets alone are a valid transaction).
       for (const chunk of chunkBySize(records, maxProduceBytes)) {
         await transaction.send({ messages: chunk.map((r) => toProduce(r.topic, r)) });
@@ -343,8 +344,10 @@ export async function startPlatformaticTransactionalPipe(
       seenJoins = -1;
       throw error;
     }
+    const seconds = (performance.now() - began) / 1_000;
     for (const b of batches) fetcher.positions.set(key(inputTopic, b.partition), b.next);
     for (const r of results) r.committed?.();
+    emit({ type: "transaction-committed", seconds, records: records.length });
   };
 
   const loop = async () => {
