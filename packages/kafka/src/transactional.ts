@@ -28,7 +28,8 @@ export type PipeEvent =
   | { type: "assigned"; partitions: number[] }
   | { type: "producer-ready"; partition: number; transactionalId: string }
   | { type: "position-reset"; partition: number; from: string; to: string }
-  | { type: "transaction-failed"; partition: number; error: unknown }
+  /** A poll's transaction failed and was aborted: the batches of these partitions come again. */
+  | { type: "transaction-failed"; partitions: number[]; error: unknown }
   /** A poll's transaction committed: `seconds` from its begin to EndTxn's answer (produce, offsets, commit). */
   | { type: "transaction-committed"; seconds: number; records: number }
   /** The consumer failed; with `restart: false` it stopped for good (running() turns false). */

@@ -245,7 +245,10 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
             break;
           case "transaction-failed":
             metrics.transactions.inc({ result: "abort" });
-            log.warn({ partition: event.partition, err: event.error }, "transaction aborted: the batch comes again");
+            log.warn(
+              { partitions: event.partitions, err: event.error },
+              "transaction aborted: the poll's batches come again",
+            );
             break;
         }
       },

@@ -335,7 +335,7 @@ export async function startPlatformaticTransactionalPipe(
       await commitOffsets(current.producer, current.id, batches, member);
       await transaction.commit();
     } catch (error) {
-      for (const b of batches) emit({ type: "transaction-failed", partition: b.partition, error });
+      emit({ type: "transaction-failed", partitions: batches.map((b) => b.partition), error });
       ahead = undefined;
       await transaction.abort().catch(() => {});
       // Whether it committed is unknown: a fresh producer fences this one, and the stable position
