@@ -1,5 +1,6 @@
-// The CPU work of a poll's records (every partition batch it fetched), apart from Kafka and Redis: decode the raw records (and apply
-// the event selectors), then, given Redis's verdicts, enrich and write the events and dead letters.
+// The CPU work of a chunk of a poll's records (of any of its partitions), apart from Kafka and Redis:
+// decode the raw records (and apply the event selectors), then, given Redis's verdicts, enrich and
+// write the events and dead letters.
 // Done here on the calling thread, or on a worker thread (batch-thread.ts) so the event loop only
 // drives Kafka and Redis while a second core decodes. Both give the same records: see
 // docs/decisions/0013-enricher-batch-thread.md.
@@ -39,7 +40,7 @@ export interface DecodedWork {
 }
 
 export interface BatchWork {
-  /** The records of one poll, of any of its partitions, in the fetch's order. */
+  /** One chunk of a poll's records (pollChunks), of any of its partitions, in the fetch's order. */
   decode(messages: readonly ConsumedMessage[]): Promise<DecodedWork>;
   close(): Promise<void>;
 }

@@ -142,7 +142,7 @@ export async function start(config: EnricherConfig, deps: EnricherDeps): Promise
     const started = performance.now();
     const plans = await Promise.all(pollChunks(batches, POLL_CHUNK_RECORDS).map((c) => planChunk(c, context)));
     return {
-      records: plans.length === 1 ? (plans[0]?.records ?? []) : plans.flatMap((p) => p.records),
+      records: plans.flatMap((p) => p.records),
       committed: () => {
         for (const plan of plans) metrics.record(plan.stats);
         metrics.batchSeconds.observe((performance.now() - started) / 1_000);

@@ -112,7 +112,7 @@ export const POLL_CHUNK_RECORDS = 1_000;
 
 /** A poll's records, every partition's in the fetch's order, in chunks of near equal size of at most `maxRecords`. */
 export function pollChunks(batches: readonly ConsumedBatch[], maxRecords: number): ConsumedMessage[][] {
-  const messages = batches.length === 1 ? (batches[0]?.messages ?? []) : batches.flatMap((b) => b.messages);
+  const messages = batches.flatMap((b) => b.messages);
   if (messages.length === 0) return [];
   const count = Math.ceil(messages.length / Math.max(1, maxRecords));
   if (count === 1) return [messages];
