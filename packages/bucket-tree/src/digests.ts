@@ -46,7 +46,7 @@ const HOUR = 3_600_000;
 
 export async function writeDigestChains(
   outDir: string,
-  trails: readonly TrailSpec[],
+  _trails: readonly TrailSpec[],
   files: readonly DeliveredFile[],
   options: DigestOptions & { firstDelivery: number; lastDelivery: number },
 ): Promise<IntegrityTruth> {

@@ -20,7 +20,7 @@ import {
   type Verdict,
 } from "@trailstream/cloudtrail";
 import type { Producer } from "@trailstream/kafka";
-import { replyList, replyText } from "@trailstream/redis";
+import { replyList } from "@trailstream/redis";
 import type { Logger } from "@trailstream/runtime";
 import type { IngesterRedis } from "../leases.ts";
 import type { IngesterMetrics } from "../metrics.ts";

@@ -365,7 +365,6 @@ export class KinesisSource implements Source {
   async #readShard(worker: ShardWorker, hasParent: boolean): Promise<void> {
     const o = this.#o;
     const { shardId } = worker;
-    const signal = worker.abort.signal;
     let checkpoint = await this.#checkpoints.get(shardId);
     if (checkpoint === SHARD_END) return;
     if (checkpoint === null && !hasParent && o.startPosition !== "trim_horizon") {
