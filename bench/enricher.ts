@@ -20,7 +20,7 @@
 // Results: docs/benchmarks.md.
 
 import { execFile } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
@@ -134,10 +134,13 @@ const cpuNote = (r: {
   recordsPerSecond: number;
   loopCpuMicrosPerRecord?: number;
   processCpuMicrosPerRecord?: number;
+  cpuMicrosPerRecord?: number;
 }) =>
-  r.loopCpuMicrosPerRecord === undefined
-    ? ""
-    : `, CPU per record ${r.loopCpuMicrosPerRecord.toFixed(1)} µs on the event loop, ${r.processCpuMicrosPerRecord?.toFixed(1)} µs in all`;
+  r.loopCpuMicrosPerRecord !== undefined
+    ? `, CPU per record ${r.loopCpuMicrosPerRecord.toFixed(1)} µs on the event loop, ${r.processCpuMicrosPerRecord?.toFixed(1)} µs in all`
+    : r.cpuMicrosPerRecord !== undefined
+      ? `, CPU per record ${r.cpuMicrosPerRecord.toFixed(1)} µs in all the JVM's threads`
+      : "";
 
 /** CPU seconds so far of this process's main thread and of all its threads, from /proc (Linux). */
 function threadCpuSeconds(): { loop: number; all: number } {
@@ -316,9 +319,14 @@ function usedMemory(info: string): number {
 const STREAMS_DIR = resolve(import.meta.dirname, "kstreams-dedup");
 const STREAMS_JAR = join(STREAMS_DIR, "target/kstreams-dedup-1.jar");
 
-/** Maven, offline when its repository already has everything (the second build on), else online. */
+const STREAMS_SOURCE = join(STREAMS_DIR, "src/main/java/trailstream/bench/Dedup.java");
+
+/**
+ * Maven, offline when its repository already has everything (the second build on), else online;
+ * again when the source is newer than the jar.
+ */
 async function buildStreamsApp(): Promise<void> {
-  if (existsSync(STREAMS_JAR)) return;
+  if (existsSync(STREAMS_JAR) && statSync(STREAMS_JAR).mtimeMs >= statSync(STREAMS_SOURCE).mtimeMs) return;
   console.error("building bench/kstreams-dedup with Maven");
   await run("mvn", ["-q", "-o", "-B", "package"], { cwd: STREAMS_DIR }).catch(() =>
     run("mvn", ["-q", "-B", "package"], { cwd: STREAMS_DIR, maxBuffer: 16 << 20 }),
@@ -328,6 +336,8 @@ async function buildStreamsApp(): Promise<void> {
 interface StreamsRun {
   recordsPerSecond: number;
   seconds: number;
+  /** The JVM's CPU time (every thread) per record over the same span as the rate. */
+  cpuMicrosPerRecord: number;
   keys: number;
   rocksdbBytesPerKey: number;
 }
@@ -494,6 +504,12 @@ console.log(
         enricherOverConsumerPerformance: enricherMedian / ceiling,
         enricherOverKafkaStreams: enricherMedian / streamsMedian,
         kafkaStreamsOverConsumerPerformance: streamsMedian / ceiling,
+      },
+      // CPU time per record in every thread of the process (the bench's own polling included on the
+      // enricher's side): which one does less work per record, whatever the machine's load.
+      cpuMicrosPerRecordMedian: {
+        enricher: median(enr, (e) => e.processCpuMicrosPerRecord),
+        kafkaStreams: withStreams ? median(streams, (k) => k.cpuMicrosPerRecord) : Number.NaN,
       },
       ...(values.selectors
         ? {

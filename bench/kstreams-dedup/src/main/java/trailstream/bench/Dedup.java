@@ -1,5 +1,6 @@
 package trailstream.bench;
 
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -36,8 +37,9 @@ import org.apache.kafka.streams.state.Stores;
  * records all fall in one window, and a punctuator deleting old keys would only cost it more.
  *
  * Prints one JSON line: records, seconds and records/s from the first RUNNING state to the group's
- * committed offsets reaching the input's end offsets (read at start), keys in the store, and the
- * RocksDB bytes on disk per key after close.
+ * committed offsets reaching the input's end offsets (read at start), the JVM's CPU time per record
+ * over the same span (every thread: stream thread, producer, RocksDB, collector, compiler), keys in
+ * the store, and the RocksDB bytes on disk per key after close.
  *
  * java -cp 'target/kstreams-dedup-1.jar:target/lib/*' trailstream.bench.Dedup BOOTSTRAP INPUT OUTPUT APP_ID STATE_DIR
  */
@@ -97,6 +99,8 @@ public final class Dedup {
       });
       streams.start();
       if (!running.await(120, TimeUnit.SECONDS)) throw new IllegalStateException("never RUNNING");
+      var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+      long cpuStarted = os.getProcessCpuTime();
       long started = System.nanoTime();
       long deadline = started + TimeUnit.SECONDS.toNanos(900);
       while (true) {
@@ -111,6 +115,7 @@ public final class Dedup {
         Thread.sleep(50);
       }
       double seconds = (System.nanoTime() - started) / 1e9;
+      double cpuMicrosPerRecord = records > 0 ? (os.getProcessCpuTime() - cpuStarted) / 1e3 / records : 0.0;
       long keys = streams.store(
               org.apache.kafka.streams.StoreQueryParameters.fromNameAndType(
                   STORE, org.apache.kafka.streams.state.QueryableStoreTypes.<Bytes, Long>keyValueStore()))
@@ -123,8 +128,8 @@ public final class Dedup {
             .mapToLong(f -> f.toFile().length()).sum();
       }
       System.out.printf(
-          "{\"records\":%d,\"seconds\":%.3f,\"recordsPerSecond\":%.0f,\"keys\":%d,\"rocksdbBytesPerKey\":%.1f}%n",
-          records, seconds, records / seconds, keys, keys > 0 ? (double) rocksdbBytes / keys : 0.0);
+          "{\"records\":%d,\"seconds\":%.3f,\"recordsPerSecond\":%.0f,\"cpuMicrosPerRecord\":%.2f,\"keys\":%d,\"rocksdbBytesPerKey\":%.1f}%n",
+          records, seconds, records / seconds, cpuMicrosPerRecord, keys, keys > 0 ? (double) rocksdbBytes / keys : 0.0);
     }
   }
 }
