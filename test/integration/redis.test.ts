@@ -135,6 +135,19 @@ describe("when Redis is down", () => {
     }
   });
 
+  test("close() is a stop, not a lost connection: onDown is not called", async () => {
+    let downs = 0;
+    const store = openRedis(redisSettings((await endpoints()).redisUrl, { commandTimeoutMs: 5_000 }), {
+      onDown: () => downs++,
+    });
+    await store.connected();
+    assert.equal(await store.command(["PING"]), "PONG");
+    await store.close();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(store.ready(), false);
+    assert.equal(downs, 0);
+  });
+
   test("a client that never reached Redis fails calls at once", async () => {
     const store = openRedis(redisSettings(`redis://127.0.0.1:${await freePort()}`, { commandTimeoutMs: 5_000 }));
     try {

@@ -52,7 +52,7 @@ export function defineScript(lua: string): RedisScript {
 export interface RedisEvents {
   /** Connected and ready (first time, or again after an outage). */
   onUp?: () => void;
-  /** The connection went down; reason is safe to log. Called once per outage. */
+  /** The connection went down; reason is safe to log. Called once per outage, and not for close(). */
   onDown?: (reason: string) => void;
 }
 
@@ -189,6 +189,8 @@ export function openRedis(settings: RedisSettings, events: RedisEvents = {}): Re
   client.on("close", () => {
     if (!up) return;
     up = false;
+    // Our own close() is a stop, not a lost connection: nobody is told Redis went away.
+    if (closed) return;
     events.onDown?.(lastError === "not connected yet" ? "connection closed" : lastError);
   });
 
