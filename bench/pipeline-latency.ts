@@ -315,6 +315,23 @@ for (const [identity, alerted] of alertedAt) {
   stages.enricher.push(events - raw);
   stages.commitAndAlerter.push(alerted - events);
 }
+// The enricher's own view of the run (its metrics, warm-up included): how long its transactions, its
+// batches and its Redis round trips took on average, and how many records a transaction carried.
+const enricherView = async (e: ServiceProcess) => {
+  const mean = async (histogram: string) => {
+    const count = await metricValue(e.port, `${histogram}_count`);
+    return count > 0 ? ((await metricValue(e.port, `${histogram}_sum`)) / count) * 1_000 : Number.NaN;
+  };
+  const transactions = await metricValue(e.port, "trailstream_enricher_transaction_duration_seconds_count");
+  const recordsIn = await metricValue(e.port, "trailstream_enricher_records_in_total");
+  return (
+    `${e.name}: ${transactions} transactions of ${(recordsIn / transactions).toFixed(0)} records on average, ` +
+    `transaction ${(await mean("trailstream_enricher_transaction_duration_seconds")).toFixed(1)} ms, ` +
+    `batch ${(await mean("trailstream_enricher_batch_duration_seconds")).toFixed(1)} ms, ` +
+    `Redis round trip ${(await mean("trailstream_enricher_redis_roundtrip_seconds")).toFixed(1)} ms (means)`
+  );
+};
+const enricherViews = await Promise.all(enrichers.map((e) => enricherView(e).catch((error) => `${e.name}: ${error}`)));
 for (const s of services) await s.stop();
 // kinesis-local holds at most 50 shards across all streams: give these back.
 await kinesis.send(new DeleteStreamCommand({ StreamName: stream, EnforceConsumerDeletion: true }));
@@ -345,6 +362,7 @@ console.log(`  ingester receipt → alert (Kafka, enricher, alerter): ${percenti
 console.log(`    receipt → sent to the raw topic (ingester): ${percentiles(stages.ingester)}`);
 console.log(`    raw sent → events sent (enricher's fetch, claims, produce): ${percentiles(stages.enricher)}`);
 console.log(`    events sent → alert (enricher's commit, alerter): ${percentiles(stages.commitAndAlerter)}`);
+for (const view of enricherViews) console.log(`  ${view}`);
 if (killedAt !== undefined) {
   console.log(
     `enricher 0 of ${enrichers.length} killed (SIGKILL) ${killAtSecond} s in, started again ${values["restart-after-ms"]} ms later; the alerts of events put from 5 s before the kill to 30 s after: ${percentiles(
