@@ -38,6 +38,12 @@ export interface Rule {
   suppress?: Suppression;
   /** The CloudWatch Logs filter pattern, for pattern rules (shown verbatim to users). */
   pattern?: string;
+  /**
+   * What the matcher was compiled from, as JSON text, for Sigma rules (their `detection`): the
+   * matcher is a closure, so this is how two loads of a catalog compare (scan's parse worker checks
+   * it loaded the rules the main thread did). Pattern rules have `pattern`.
+   */
+  definition?: string;
   /** Sigma tags (attack.*, cve.*), for Sigma rules. */
   tags?: string[];
   /** Sigma rule status (stable, test, experimental...). */

@@ -46,6 +46,9 @@ test("custom rules: patterns, Sigma detections, labels, thresholds and suppressi
   assert.deepEqual(s3.suppress, { windowMs: 3_600_000, groupBy: ["requestParameters.bucketName"] });
   assert.equal(s3.matches(ev("s3.amazonaws.com", "putbucketacl")), true);
   assert.equal(s3.file, file);
+  // A Sigma detection is kept as data (two loads compare by it); a pattern is its own definition.
+  assert.match(s3.definition ?? "", /putbucketacl/i);
+  assert.equal(login.definition, undefined);
   assert.deepEqual(
     compileCustomRules(`rules:\n${GOOD}`).map((r) => r.id),
     ["console-login-burst", "s3-public"],

@@ -261,3 +261,15 @@ test("metadata and static index keys", () => {
     },
   );
 });
+
+test("a rule's definition is its detection as data: a detection edit shows in it, the same detection does not", () => {
+  const a = rule("selection:\n    eventName: StopLogging\ncondition: selection");
+  const again = rule("selection:\n    eventName: StopLogging\ncondition: selection");
+  const edited = rule("selection:\n    eventName: StopLogging\n    errorCode: AccessDenied\ncondition: selection");
+  assert.equal(a.definition, JSON.stringify({ selection: { eventName: "StopLogging" }, condition: "selection" }));
+  assert.equal(again.definition, a.definition);
+  assert.notEqual(edited.definition, a.definition);
+  // Id, title, level and index keys are the same: only the definition tells the two apart.
+  assert.deepEqual(edited.indexKeys, a.indexKeys);
+  assert.equal(edited.id, a.id);
+});

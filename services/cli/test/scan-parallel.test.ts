@@ -10,7 +10,13 @@ import { after, before, describe, test } from "node:test";
 import { gzipSync } from "node:zlib";
 import { loadTemplates, writeBucketTree } from "@trailstream/bucket-tree";
 import { type CloudTrailRecord, inflateLogFile, isGlobalServiceEvent } from "@trailstream/cloudtrail";
-import { DEFAULT_POLICY, loadRuleCatalog, type Rule, type RuleCatalogInputs } from "@trailstream/rules";
+import {
+  compileSigmaRule,
+  DEFAULT_POLICY,
+  loadRuleCatalog,
+  type Rule,
+  type RuleCatalogInputs,
+} from "@trailstream/rules";
 import { CORRELATION_FILE, correlationEstate } from "../../../test/support/correlation-estate.ts";
 import { loadScanRules } from "../src/commands/scan.ts";
 import { alertFields, RuleErrorTally } from "../src/scan/alerts.ts";
@@ -231,6 +237,16 @@ describe("scan with the rules on its parse worker", () => {
     } finally {
       await worker.close();
     }
+  });
+
+  test("a Sigma detection edited between two loads changes the digest, though id, title and keys stay", () => {
+    const sigma = (errorCode: string) =>
+      compileSigmaRule(
+        `title: t\nid: 0d6b8c1a-1111-2222-3333-444455556666\nlogsource:\n    product: aws\n    service: cloudtrail\n` +
+          `detection:\n    selection:\n        eventName: StopLogging\n        errorCode: ${errorCode}\n    condition: selection\nlevel: high\n`,
+      );
+    assert.equal(rulesDigest([sigma("AccessDenied")]), rulesDigest([sigma("AccessDenied")]));
+    assert.notEqual(rulesDigest([sigma("AccessDenied")]), rulesDigest([sigma("Throttling")]));
   });
 
   test("rules whose data cannot be written as JSON are not checked against the worker's: they stay here", () => {

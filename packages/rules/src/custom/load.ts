@@ -6,7 +6,7 @@ import { parse } from "yaml";
 import { parseDuration } from "../duration.ts";
 import { compileFilterPattern, FilterPatternSyntaxError, patternIndexKeys } from "../filter-pattern/index.ts";
 import { toIndexKeys } from "../index-keys.ts";
-import { compileDetection } from "../sigma/detection.ts";
+import { compileDetection, definitionText } from "../sigma/detection.ts";
 import { SigmaRuleError } from "../sigma/errors.ts";
 import { isObject } from "../sigma/fields.ts";
 import { type Rule, SEVERITIES, type Severity, type Suppression, type Threshold } from "../types.ts";
@@ -116,6 +116,8 @@ function compileCustomRule(raw: unknown, file: string, index: number): Rule {
 
   const rule: Rule = { id, title, severity, source: "custom", indexKeys, matches };
   if (pattern !== undefined) rule.pattern = pattern;
+  const definition = hasSigma ? definitionText(raw.sigma) : undefined;
+  if (definition !== undefined) rule.definition = definition;
   const description = text("description", false);
   if (description !== undefined) rule.description = description;
   const author = text("author", false);

@@ -120,3 +120,12 @@ function compileCondition(
     }
   }
 }
+
+/** A compiled detection as JSON text (Rule.definition); undefined for data JSON cannot write (a cycle). */
+export function definitionText(detection: unknown): string | undefined {
+  try {
+    return JSON.stringify(detection);
+  } catch {
+    return undefined;
+  }
+}

@@ -18,8 +18,8 @@ export interface WorkerRules {
 
 /**
  * The rules' data (every field but the matcher), in order: two loads of the same catalog give the same
- * text; a rule file changed between them gives another as soon as an id, title, pattern, index key,
- * threshold or suppression differs (a change inside a compiled Sigma detection alone may not show).
+ * text; a rule file changed between them gives another as soon as an id, title, pattern, Sigma
+ * detection (Rule.definition), index key, threshold or suppression differs.
  */
 export function rulesDigest(rules: readonly Rule[]): string | null {
   try {
