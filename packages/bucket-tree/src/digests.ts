@@ -46,7 +46,6 @@ const HOUR = 3_600_000;
 
 export async function writeDigestChains(
   outDir: string,
-  _trails: readonly TrailSpec[],
   files: readonly DeliveredFile[],
   options: DigestOptions & { firstDelivery: number; lastDelivery: number },
 ): Promise<IntegrityTruth> {

@@ -168,7 +168,7 @@ export async function writeBucketTree(options: TreeOptions): Promise<TreeTruth> 
     }
   }
   if (options.digests) {
-    truth.integrity = await writeDigestChains(options.outDir, trails, delivered, {
+    truth.integrity = await writeDigestChains(options.outDir, delivered, {
       ...options.digests,
       firstDelivery: start.getTime() + WINDOW_MS,
       lastDelivery: start.getTime() + windows * WINDOW_MS,

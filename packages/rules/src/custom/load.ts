@@ -6,7 +6,7 @@ import { parse } from "yaml";
 import { parseDuration } from "../duration.ts";
 import { compileFilterPattern, FilterPatternSyntaxError, patternIndexKeys } from "../filter-pattern/index.ts";
 import { toIndexKeys } from "../index-keys.ts";
-import { compileDetection, definitionText } from "../sigma/detection.ts";
+import { compileDetection } from "../sigma/detection.ts";
 import { SigmaRuleError } from "../sigma/errors.ts";
 import { isObject } from "../sigma/fields.ts";
 import { type Rule, SEVERITIES, type Severity, type Suppression, type Threshold } from "../types.ts";
@@ -94,6 +94,7 @@ function compileCustomRule(raw: unknown, file: string, index: number): Rule {
   let matches: (record: unknown) => boolean;
   let indexKeys: Rule["indexKeys"];
   let pattern: string | undefined;
+  let definition: string | undefined;
   if (hasPattern) {
     pattern = text("pattern", true) ?? "";
     try {
@@ -108,6 +109,7 @@ function compileCustomRule(raw: unknown, file: string, index: number): Rule {
       const compiled = compileDetection(raw.sigma);
       matches = compiled.test;
       indexKeys = toIndexKeys(compiled.constraints);
+      definition = compiled.definition;
     } catch (error) {
       if (error instanceof SigmaRuleError) fail("sigma", error.message);
       throw error;
@@ -116,7 +118,6 @@ function compileCustomRule(raw: unknown, file: string, index: number): Rule {
 
   const rule: Rule = { id, title, severity, source: "custom", indexKeys, matches };
   if (pattern !== undefined) rule.pattern = pattern;
-  const definition = hasSigma ? definitionText(raw.sigma) : undefined;
   if (definition !== undefined) rule.definition = definition;
   const description = text("description", false);
   if (description !== undefined) rule.description = description;

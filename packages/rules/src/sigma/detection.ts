@@ -10,7 +10,11 @@ import { globTest } from "./values.ts";
 
 const RESERVED = new Set(["condition", "timeframe"]);
 
-export function compileDetection(detection: unknown, file?: string): Compiled {
+/**
+ * A detection compiled to a test, with its index constraints and `definition`: the detection as JSON
+ * text (Rule.definition), undefined for data JSON cannot write (a cycle).
+ */
+export function compileDetection(detection: unknown, file?: string): Compiled & { definition: string | undefined } {
   if (!isObject(detection)) throw new SigmaRuleError("detection must be a map", file);
   const searches = new Map<string, Compiled>();
   for (const [name, def] of Object.entries(detection)) {
@@ -30,10 +34,11 @@ export function compileDetection(detection: unknown, file?: string): Compiled {
     compileCondition(parseCondition(text, file), searches, identifiers, text, file),
   );
   // Several conditions in a list are alternatives.
-  return compiled.reduce((a, b) => ({
+  const joined = compiled.reduce((a, b) => ({
     test: (r: unknown) => a.test(r) || b.test(r),
     constraints: orKeys(a.constraints, b.constraints),
   }));
+  return { ...joined, definition: definitionText(detection) };
 }
 
 function compileSearch(name: string, def: unknown, file?: string): Compiled {
@@ -121,8 +126,7 @@ function compileCondition(
   }
 }
 
-/** A compiled detection as JSON text (Rule.definition); undefined for data JSON cannot write (a cycle). */
-export function definitionText(detection: unknown): string | undefined {
+function definitionText(detection: unknown): string | undefined {
   try {
     return JSON.stringify(detection);
   } catch {

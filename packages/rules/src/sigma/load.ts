@@ -7,7 +7,7 @@ import { compileCorrelation } from "../correlation/parse.ts";
 import type { CorrelationRule } from "../correlation/types.ts";
 import { toIndexKeys } from "../index-keys.ts";
 import type { Rule } from "../types.ts";
-import { compileDetection, definitionText } from "./detection.ts";
+import { compileDetection } from "./detection.ts";
 import { SigmaRuleError } from "./errors.ts";
 import { isObject } from "./fields.ts";
 import { LEVEL_PROBLEM, severityOfLevel } from "./level.ts";
@@ -75,8 +75,7 @@ export function compileSigmaDocument(y: Record<string, unknown>, file?: string):
     indexKeys: toIndexKeys(compiled.constraints),
     matches: test,
   };
-  const definition = definitionText(y.detection);
-  if (definition !== undefined) rule.definition = definition;
+  if (compiled.definition !== undefined) rule.definition = compiled.definition;
   const description = str("description");
   if (description !== undefined) rule.description = description.trim();
   const author = str("author");
