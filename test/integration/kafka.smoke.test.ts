@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { tracingChannel } from "node:diagnostics_channel";
 import { after, before, test } from "node:test";
 import { loadTemplates } from "@trailstream/bucket-tree";
 import {
@@ -72,6 +73,52 @@ test("Kafka: 10,000 records go through the real broker to a consumer group with 
     await consumer.close();
   }
 });
+
+for (const prefetch of [false, true]) {
+  test(`Kafka${prefetch ? ", prefetching" : ""}: a handler that keeps its commit where it was sends one OffsetCommit, not one a batch`, async () => {
+    const topic = uniqueName("smoke-commit");
+    const groupId = uniqueName("smoke-commit-group");
+    await ensureTopics(kafka, [{ topic, partitions: 1 }]);
+    // Every OffsetCommit request (API key 8) this process sends, as the Kafka client traces them.
+    const api = tracingChannel("plt:kafka:connections:api");
+    let offsetCommits = 0;
+    const onRequest = (request: unknown) => {
+      if ((request as { apiKey?: number }).apiKey === 8) offsetCommits++;
+    };
+    api.start.subscribe(onRequest);
+    let batches = 0;
+    let records = 0;
+    const consumer = await startBatchConsumer(kafka, {
+      groupId,
+      topics: [topic],
+      prefetch,
+      // As the lookup indexer does until it writes a block: nothing read is committed past offset 0.
+      handle: async (batch) => {
+        batches++;
+        records += batch.messages.length;
+        return { commitOffset: "0" };
+      },
+    });
+    try {
+      await consumer.started;
+      // Twenty sends 50 ms apart: the consumer fetches them in several batches.
+      for (let i = 0; i < 20; i++) {
+        await producer.send(
+          topic,
+          Array.from({ length: 10 }, (_, k) => ({ key: `k${i}-${k}`, value: "{}" })),
+        );
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await eventually(async () => assert.equal(records, 200), 20_000);
+      assert.ok(batches >= 3, `${batches} batches`);
+      assert.equal(offsetCommits, 1, `${offsetCommits} OffsetCommits for ${batches} batches that all kept offset 0`);
+      assert.equal(await consumerGroupLag(kafka, groupId, topic), 200n);
+    } finally {
+      api.start.unsubscribe(onRequest);
+      await consumer.close();
+    }
+  });
+}
 
 test("Kafka, prefetching: a batch that fails comes again, the batches fetched behind it too; every record is committed", async () => {
   const topic = uniqueName("smoke-prefetch");

@@ -41,6 +41,13 @@ export interface BatchConsumerOptions {
   sessionTimeoutMs?: number;
   /** Static group membership (KAFKA_GROUP_INSTANCE_ID); unset: a new member on every start. */
   groupInstanceId?: string | undefined;
+  /**
+   * For a consumer that is not in a hurry: the broker answers a fetch once this many bytes are there
+   * (default 1) or `fetchMaxWaitMs` passed (default 500 ms). Fewer, larger batches cost the broker
+   * and this process less per record.
+   */
+  fetchMinBytes?: number;
+  fetchMaxWaitMs?: number;
 }
 
 export interface BatchHandled {

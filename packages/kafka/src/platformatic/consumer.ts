@@ -114,9 +114,22 @@ export async function startPlatformaticBatchConsumer(
   });
   const fetcher = new Fetcher(group.consumer, {
     readCommitted: options.readCommitted !== false,
-    maxWaitMs: FETCH_MAX_WAIT_MS,
+    maxWaitMs: options.fetchMaxWaitMs ?? FETCH_MAX_WAIT_MS,
+    minBytes: options.fetchMinBytes ?? 1,
     maxBytesPerPartition: 1024 * 1024,
   });
+  /**
+   * The offset last committed per partition in this generation: a batch whose handler keeps its
+   * commit where it was (the lookup indexer, until a block is written) sends no OffsetCommit, which
+   * the broker would append to __consumer_offsets again for nothing.
+   */
+  const committed = new Map<string, bigint>();
+  const changed = (topic: string, partition: number, offset: bigint) => {
+    const k = key(topic, partition);
+    if (committed.get(k) === offset) return false;
+    committed.set(k, offset);
+    return true;
+  };
   let running = true;
   let closing = false;
   let seenJoins = -1;
@@ -131,6 +144,7 @@ export async function startPlatformaticBatchConsumer(
   /** Positions from the group's committed offsets (or the topic's start or end) for a new generation. */
   const seed = async () => {
     fetcher.positions.clear();
+    committed.clear();
     for (const topic of options.topics) {
       const partitions = group.partitions(topic);
       if (partitions.length === 0) continue;
@@ -192,7 +206,7 @@ export async function startPlatformaticBatchConsumer(
         if (done.length > 0 && joinsAtFetch === group.joins) {
           const offsets = done.flatMap((b) => {
             const offset = chosen.has(b) ? chosen.get(b) : b.next;
-            return offset === null || offset === undefined
+            return offset === null || offset === undefined || !changed(b.topic, b.partition, offset)
               ? []
               : [{ topic: b.topic, partition: b.partition, offset, leaderEpoch: -1 }];
           });
@@ -258,7 +272,7 @@ export async function startPlatformaticBatchConsumer(
         if (handled) offset = handled.commitOffset === null ? null : BigInt(handled.commitOffset);
       }
       // No commit across a rebalance: the partition may be another member's by now.
-      if (offset === null || joins !== group.joins) return;
+      if (offset === null || joins !== group.joins || !changed(batch.topic, batch.partition, offset)) return;
       // The lane goes on without waiting: commits leave in order and a later one covers an earlier
       // one; a commit that fails stops the lanes like a failed batch.
       committer.commit(batch.topic, batch.partition, offset).catch(fail);

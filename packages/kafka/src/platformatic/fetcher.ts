@@ -51,6 +51,8 @@ function headersOf(entries: [Buffer | null, Buffer | null][]): Record<string, st
 export interface FetcherOptions {
   readCommitted: boolean;
   maxWaitMs: number;
+  /** The broker answers once this many bytes are there or maxWaitMs passed (default 1). */
+  minBytes?: number;
   maxBytesPerPartition: number;
   maxBytes?: number;
 }
@@ -162,7 +164,8 @@ export class Fetcher {
           node,
           topics: [...t.values()] as never,
           maxWaitTime: maxWaitMs,
-          minBytes: 1,
+          // A fetch told not to wait must not wait for bytes either.
+          minBytes: maxWaitMs > 0 ? (this.#options.minBytes ?? 1) : 1,
           maxBytes: this.#options.maxBytes ?? 16 * 1024 * 1024,
           isolationLevel,
         }),
