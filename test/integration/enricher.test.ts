@@ -41,32 +41,43 @@ function counterValue(metric: {
   });
 }
 
-test("100,000 raw records with 30 % copies: every identity once on the events topic, copies counted", async () => {
-  const name = uniqueName("enr");
-  const topics = { raw: `${name}.raw`, events: `${name}.events`, dlq: `${name}.dlq` };
-  const groupId = `${name}-group`;
+/** Fresh raw, events and DLQ topics and a group for one test. */
+async function freshPipe(prefix: string, partitions: number) {
+  const name = uniqueName(prefix);
+  const topics = { raw: `${name}.raw`, events: `${name}.events`, dlq: `${name}.dlq`, index: `${name}.events.index` };
   await ensureTopics(kafka, [
-    { topic: topics.raw, partitions: 4 },
-    { topic: topics.events, partitions: 4 },
+    { topic: topics.raw, partitions },
+    { topic: topics.events, partitions },
     { topic: topics.dlq, partitions: 1 },
   ]);
+  return { name, topics, groupId: `${name}-group` };
+}
+
+/** The enricher's settings for a pipe of freshPipe, with `extra` on top. */
+function settingsFor(pipe: Awaited<ReturnType<typeof freshPipe>>, extra: Record<string, string>) {
+  return loadSettings({
+    KAFKA_BROKERS: brokers.join(","),
+    REDIS_URL: redisUrl,
+    TOPIC_RAW: pipe.topics.raw,
+    TOPIC_EVENTS: pipe.topics.events,
+    TOPIC_DLQ: pipe.topics.dlq,
+    TOPIC_EVENTS_INDEX: pipe.topics.index,
+    ENRICHER_GROUP_ID: pipe.groupId,
+    DEDUP_KEY_PREFIX: `${pipe.name}:dedup:`,
+    ...extra,
+  });
+}
+
+test("100,000 raw records with 30 % copies: every identity once on the events topic, copies counted", async () => {
+  const pipe = await freshPipe("enr", 4);
+  const { topics, groupId } = pipe;
   const truth = rawRecords({ total: 100_000, copyShare: 0.3, spread: 20_000, bad: 40, seed: 42 });
   assert.equal(truth.records.length, 100_000);
   const started = Date.now();
   await produceRaw(kafka, topics.raw, truth.records, { chunk: 2_000 });
   const produced = Date.now();
 
-  const config = loadSettings({
-    KAFKA_BROKERS: brokers.join(","),
-    REDIS_URL: redisUrl,
-    TOPIC_RAW: topics.raw,
-    TOPIC_EVENTS: topics.events,
-    TOPIC_DLQ: topics.dlq,
-    ENRICHER_GROUP_ID: groupId,
-    DEDUP_KEY_PREFIX: `${name}:dedup:`,
-    DEDUP_TTL: "10m",
-    KAFKA_SESSION_TIMEOUT_MS: "10000",
-  });
+  const config = settingsFor(pipe, { DEDUP_TTL: "10m", KAFKA_SESSION_TIMEOUT_MS: "10000" });
   const enricher = await startEnricher(config, { log: createLogger("enricher", "warn") });
   running.push(enricher);
   await waitForLag0(kafka, groupId, topics.raw, 180_000);
@@ -118,25 +129,11 @@ test("100,000 raw records with 30 % copies: every identity once on the events to
 });
 
 test("the enricher's lookup index covers every events partition without a gap and counts every event", async () => {
-  const name = uniqueName("enr-idx");
-  const topics = { raw: `${name}.raw`, events: `${name}.events`, dlq: `${name}.dlq`, index: `${name}.events.index` };
-  const groupId = `${name}-group`;
-  await ensureTopics(kafka, [
-    { topic: topics.raw, partitions: 3 },
-    { topic: topics.events, partitions: 3 },
-    { topic: topics.dlq, partitions: 1 },
-  ]);
+  const pipe = await freshPipe("enr-idx", 3);
+  const { topics, groupId } = pipe;
   const truth = rawRecords({ total: 3_000, copyShare: 0.3, spread: 600, seed: 7 });
   await produceRaw(kafka, topics.raw, truth.records, { chunk: 1_000 });
-  const config = loadSettings({
-    KAFKA_BROKERS: brokers.join(","),
-    REDIS_URL: redisUrl,
-    TOPIC_RAW: topics.raw,
-    TOPIC_EVENTS: topics.events,
-    TOPIC_DLQ: topics.dlq,
-    TOPIC_EVENTS_INDEX: topics.index,
-    ENRICHER_GROUP_ID: groupId,
-    DEDUP_KEY_PREFIX: `${name}:dedup:`,
+  const config = settingsFor(pipe, {
     LOOKUP_INDEX: "true",
     LOOKUP_INDEX_BLOCK_RECORDS: "200",
     LOOKUP_INDEX_BLOCK_AGE: "500ms",
