@@ -22,7 +22,7 @@
 // INGESTER_SETTINGS (e.g. "DECODE_THREADS=2,KAFKA_LINGER_MS=0") adds settings to this checkout's S3
 // ingester only, not the baseline's: a setting measured against the defaults in the same rounds.
 import { execFile } from "node:child_process";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
@@ -58,6 +58,7 @@ import {
 } from "../test/support/ingester.ts";
 import { endpoints, uniqueName } from "../test/support/servers.ts";
 import { type Envelope, TopicReader } from "../test/support/topic-reader.ts";
+import { cpuSecondsOf } from "./process-cpu.ts";
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -147,17 +148,6 @@ const totalFileRecords = fileCount * perFile;
 const gzBytes = files.reduce((n, f) => n + f.body.length, 0);
 const rawBytes = files.reduce((n, f) => n + JSON.stringify({ Records: f.records }).length, 0);
 
-/** utime + stime of a process (every thread), seconds; 0 when it is gone or not on Linux. */
-async function cpuSecondsOf(pid: number | undefined): Promise<number> {
-  if (pid === undefined) return 0;
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
-  // The fields after the command name (which may hold spaces) start at its closing parenthesis.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS || 0;
-}
-/** USER_HZ: 100 on every Linux this runs on (the kernel reports /proc times in it). */
-const CLOCK_TICKS = 100;
-
 const kafkaLibs = process.env.KAFKA_LIBS ?? `${process.env.HOME}/.cache/trailstream/kafka-4.1.2/libs`;
 
 /**
@@ -227,7 +217,7 @@ if (only === undefined || only === "s3") {
       cli,
     );
     await started(p);
-    const cpuBefore = await cpuSecondsOf(p.child.pid);
+    const cpuBefore = cpuSecondsOf(p.child.pid);
     const start = performance.now();
     for (let i = 0; i < files.length; i += 10) {
       await aws.sqs.send(
@@ -249,7 +239,7 @@ if (only === undefined || only === "s3") {
       );
     }
     const seconds = await waitFor(p, totalFileRecords, start, "s3");
-    const cpu = (await cpuSecondsOf(p.child.pid)) - cpuBefore;
+    const cpu = cpuSecondsOf(p.child.pid) - cpuBefore;
     if (!integrity) (cli ? baselineCpu : s3Cpu).push(cpu);
     await stop(p);
     lines.push(

@@ -9,10 +9,10 @@
 // Results: docs/benchmarks.md.
 import { spawn } from "node:child_process";
 import { tracingChannel } from "node:diagnostics_channel";
-import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { loadTemplates } from "@trailstream/bucket-tree";
+import { cpuSecondsOf, kafkaBrokers } from "./process-cpu.ts";
 
 const { values } = parseArgs({
   options: {
@@ -74,17 +74,8 @@ const { createKafka, ensureTopics, openProducer } = await import("../packages/ka
 const kafka = createKafka({ brokers, clientId: "lookup-indexer-bench" });
 const templates = (await loadTemplates()) as unknown as Record<string, unknown>[];
 
-/** The broker's CPU seconds so far (user + system, from /proc), or NaN when its process is not found. */
-function brokerCpuMs(): number {
-  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-    try {
-      if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("kafka.Kafka")) continue;
-      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-      return (Number(fields[11]) + Number(fields[12])) * 10;
-    } catch {}
-  }
-  return Number.NaN;
-}
+/** The brokers' CPU so far, ms (user + system, from /proc). */
+const brokerCpuMs = (): number => kafkaBrokers().reduce((ms, pid) => ms + cpuSecondsOf(pid) * 1_000, 0);
 
 async function produceFor(topic: string, ms: number): Promise<number> {
   const producer = await openProducer(kafka);

@@ -34,6 +34,7 @@ import type { CloudTrailRecord } from "@trailstream/cloudtrail";
 import { createKafka, ensureTopics, startBatchConsumer } from "@trailstream/kafka";
 import { builtinRules, RuleSet } from "@trailstream/rules";
 import { metricValue, type ServiceProcess, startServiceProcess } from "../test/support/service-process.ts";
+import { cpuShares, kafkaBrokers, processesWhere } from "./process-cpu.ts";
 
 const { values } = parseArgs({
   options: {
@@ -262,6 +263,21 @@ const sampleRss = () => {
 let sent = 0;
 const started = Date.now();
 steadyFrom = started + warmupMs;
+// Who used the two cores over the steady state: the tail moves with it. Processes are those running
+// when it starts (an enricher restarted by --kill-enricher-at is not counted after its restart).
+let steadyCpu: ReturnType<typeof cpuShares> | undefined;
+setTimeout(() => {
+  const pidsOf = (name: string) => services.filter((s) => s.name === name).flatMap((s) => s.child.pid ?? []);
+  steadyCpu = cpuShares({
+    ingester: pidsOf("ingester"),
+    enricher: pidsOf("enricher"),
+    alerter: pidsOf("alerter"),
+    Kafka: kafkaBrokers(),
+    Redis: processesWhere((p) => p.cmdline.startsWith("redis-server")),
+    "kinesis-local": processesWhere((p) => p.cwd.includes("kinesis-local")),
+    "this bench": [process.pid],
+  });
+}, warmupMs).unref();
 console.error(`putting ${rate} events/s for ${seconds} s into ${stream} (logs in ${logDir})`);
 for (const [tick, payloads] of ticks.entries()) {
   // Each tick is due at its own time from the start, so a slow put is caught up, not carried over.
@@ -290,6 +306,7 @@ for (const [tick, payloads] of ticks.entries()) {
   if (behind > 0 && tick % (10 * ticksPerSecond) === 0) console.error(`tick ${tick}: behind the rate by ${behind} ms`);
 }
 const putSeconds = (Date.now() - started) / 1000;
+const cpuOverSteadyState = steadyCpu?.stop();
 // Let the pipeline drain, then read the figures.
 const eventsOut = async () => {
   let out = 0;
@@ -368,6 +385,14 @@ if (killedAt !== undefined) {
     `enricher 0 of ${enrichers.length} killed (SIGKILL) ${killAtSecond} s in, started again ${values["restart-after-ms"]} ms later; the alerts of events put from 5 s before the kill to 30 s after: ${percentiles(
       latenciesNear,
     )}`,
+  );
+}
+if (cpuOverSteadyState) {
+  const { shares, machineBusy } = cpuOverSteadyState;
+  console.log(
+    `cores used over the steady state: ${Object.entries(shares)
+      .map(([name, cores]) => `${name} ${cores.toFixed(2)}`)
+      .join(", ")}; the machine ${(machineBusy * 100).toFixed(0)} % busy (${cpus().length} cores)`,
   );
 }
 console.log(
