@@ -20,6 +20,6 @@ for pair in $(seq 1 "$pairs"); do
     log="$out/$pair-$name.log"
     (cd "$dir" && node bench/pipeline-latency.ts --rate "$rate" --seconds "$seconds" >"$log" 2>&1)
     echo "pair $pair, $name:"
-    grep -E '^steady state|^  (put|ingester receipt)|^    |^cores used' "$log" | sed 's/^/  /'
+    grep -E '^steady state|^  (put|ingester receipt)|^    |^cores used|^  enricher' "$log" | sed 's/^/  /'
   done
 done

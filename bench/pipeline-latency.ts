@@ -341,9 +341,14 @@ const enricherView = async (e: ServiceProcess) => {
   };
   const transactions = await metricValue(e.port, "trailstream_enricher_transaction_duration_seconds_count");
   const recordsIn = await metricValue(e.port, "trailstream_enricher_records_in_total");
+  // The transactions' tail, from the histogram's buckets: how many took longer than 50 and 100 ms.
+  const over = async (seconds: string) =>
+    transactions -
+    (await metricValue(e.port, "trailstream_enricher_transaction_duration_seconds_bucket", { le: seconds }));
   return (
     `${e.name}: ${transactions} transactions of ${(recordsIn / transactions).toFixed(0)} records on average, ` +
-    `transaction ${(await mean("trailstream_enricher_transaction_duration_seconds")).toFixed(1)} ms, ` +
+    `transaction ${(await mean("trailstream_enricher_transaction_duration_seconds")).toFixed(1)} ms ` +
+    `(${await over("0.05")} over 50 ms, ${await over("0.1")} over 100 ms), ` +
     `batch ${(await mean("trailstream_enricher_batch_duration_seconds")).toFixed(1)} ms, ` +
     `Redis round trip ${(await mean("trailstream_enricher_redis_roundtrip_seconds")).toFixed(1)} ms (means)`
   );
