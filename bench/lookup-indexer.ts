@@ -3,7 +3,8 @@
 // --seconds, while the indexer of this checkout, or of --baseline DIR, reads them. Each indexer runs
 // in a process of its own; the rounds alternate which goes first. Printed per run: the indexer's
 // Fetch and OffsetCommit requests (counted on the Kafka client's tracing channel), its CPU, and the
-// Kafka broker's CPU over the same seconds (the broker also serves the producer, alike in every run).
+// Kafka brokers' CPU over the same seconds (the stack's plain and SASL brokers; the plain one also
+// serves the producer, alike in every run).
 //   eval "$(deploy/local/stack env)"
 //   node bench/lookup-indexer.ts [--rate 5000] [--seconds 30] [--rounds 2] [--baseline DIR]
 // Results: docs/benchmarks.md.
