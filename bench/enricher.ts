@@ -13,6 +13,12 @@
 //                                              round, beside this one's
 //   node bench/enricher.ts --candidate DIR [...] also a third checkout's enricher (the change under test in a
 //                                              worktree of its own), loaded as the baseline is: compare these two
+//   node bench/enricher.ts --pipe-alone [...]  also packages/kafka's transactional pipe with no work in each round: it
+//                                              copies each raw record to a topic of its own, one transaction per
+//                                              poll as the enricher does, with no decoding and no Redis (the
+//                                              ceiling the enricher's Kafka layer sets on this machine)
+//   node bench/enricher.ts --decode-threads N [...] DECODE_THREADS for every enricher of the run (default: the
+//                                              enricher's own default)
 //   node bench/enricher.ts --selectors [...]   also the enricher with 20 advanced EVENT_SELECTORS in each round,
 //                                              beside it without (the last selector keeps every management
 //                                              event: each record is tested against up to 20 and the output
@@ -25,6 +31,7 @@ import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { eventSelectors } from "../packages/cloudtrail/src/index.ts";
+import { startTransactionalPipe } from "../packages/kafka/src/index.ts";
 import { openRedis, redisSettings, replyList, replyNumber, replyText } from "../packages/redis/src/index.ts";
 import { createLogger } from "../packages/runtime/src/index.ts";
 import { applySelectors, decodeBatch, loadSettings, start as startEnricher } from "../services/enricher/src/index.ts";
@@ -52,6 +59,8 @@ const { values } = parseArgs({
     "lookup-index": { type: "boolean", default: false },
     baseline: { type: "string", default: "" },
     candidate: { type: "string", default: "" },
+    "pipe-alone": { type: "boolean", default: false },
+    "decode-threads": { type: "string", default: "" },
   },
 });
 const total = Number(values.records);
@@ -112,10 +121,18 @@ async function consumerPerformance(): Promise<{ recordsPerSecond: number; mbPerS
   return { recordsPerSecond: Number(f[9]), mbPerSecond: Number(f[8]), seconds: Number(f[7]) / 1_000 };
 }
 
-interface EnricherRun {
+/** A run's rate from its group join until its lag is 0, and its CPU per raw record by thread. */
+interface PipeRun {
   recordsPerSecond: number;
-  eventsPerSecond: number;
   seconds: number;
+  loopCpuMicrosPerRecord: number;
+  workerThreadsCpuMicrosPerRecord: number;
+  v8HelpersCpuMicrosPerRecord: number;
+  processCpuMicrosPerRecord: number;
+}
+
+interface EnricherRun extends PipeRun {
+  eventsPerSecond: number;
   redisRoundTripMs: number;
   batchMs: number;
   /** `used_memory` growth per unique identity claimed. */
@@ -125,43 +142,62 @@ interface EnricherRun {
   keys: number;
   /** With the lookup index: seconds from the start until the indexer's group had indexed every event. */
   indexedSeconds?: number;
-  /** CPU per raw record while it ran: the event loop's thread, and every thread of this process. */
-  loopCpuMicrosPerRecord: number;
-  processCpuMicrosPerRecord: number;
 }
 
 const cpuNote = (r: {
   recordsPerSecond: number;
   loopCpuMicrosPerRecord?: number;
+  workerThreadsCpuMicrosPerRecord?: number;
+  v8HelpersCpuMicrosPerRecord?: number;
   processCpuMicrosPerRecord?: number;
   cpuMicrosPerRecord?: number;
 }) =>
   r.loopCpuMicrosPerRecord !== undefined
-    ? `, CPU per record ${r.loopCpuMicrosPerRecord.toFixed(1)} µs on the event loop, ${r.processCpuMicrosPerRecord?.toFixed(1)} µs in all`
+    ? `, CPU per record ${r.loopCpuMicrosPerRecord.toFixed(1)} µs on the event loop, ` +
+      `${r.workerThreadsCpuMicrosPerRecord?.toFixed(1)} on worker threads, ${r.v8HelpersCpuMicrosPerRecord?.toFixed(1)} ` +
+      `on V8's helpers, ${r.processCpuMicrosPerRecord?.toFixed(1)} µs in all`
     : r.cpuMicrosPerRecord !== undefined
       ? `, CPU per record ${r.cpuMicrosPerRecord.toFixed(1)} µs in all the JVM's threads`
       : "";
 
-/** CPU seconds so far of this process's main thread and of all its threads, from /proc (Linux). */
-function threadCpuSeconds(): { loop: number; all: number } {
+/**
+ * CPU seconds so far of this process's threads, from /proc (Linux): the event loop (the main
+ * thread), worker threads (Node names them WorkerThread: the enricher's batch thread), V8's helper
+ * threads (V8Worker: concurrent marking, parallel scavenges, compilers) and all of them.
+ */
+function threadCpuSeconds(): { loop: number; workers: number; v8: number; all: number } {
   const ticks = (stat: string) => {
     // Fields after the command name, which is in parentheses and may hold spaces.
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     return (Number(f[11]) + Number(f[12])) / 100;
   };
-  let loop = 0;
-  let all = 0;
+  const seconds = { loop: 0, workers: 0, v8: 0, all: 0 };
   for (const tid of readdirSync("/proc/self/task")) {
     let t = 0;
+    let name = "";
     try {
       t = ticks(readFileSync(`/proc/self/task/${tid}/stat`, "utf8"));
+      name = readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim();
     } catch {
       continue; // a thread that ended meanwhile
     }
-    all += t;
-    if (Number(tid) === process.pid) loop = t;
+    seconds.all += t;
+    if (Number(tid) === process.pid) seconds.loop += t;
+    else if (name === "WorkerThread") seconds.workers += t;
+    else if (name === "V8Worker") seconds.v8 += t;
   }
-  return { loop, all };
+  return seconds;
+}
+
+/** CPU per record of each group of threads between two readings of threadCpuSeconds, in µs. */
+function cpuPerRecord(before: ReturnType<typeof threadCpuSeconds>, after: ReturnType<typeof threadCpuSeconds>) {
+  const per = (k: keyof typeof before) => ((after[k] - before[k]) * 1e6) / total;
+  return {
+    loopCpuMicrosPerRecord: per("loop"),
+    workerThreadsCpuMicrosPerRecord: per("workers"),
+    v8HelpersCpuMicrosPerRecord: per("v8"),
+    processCpuMicrosPerRecord: per("all"),
+  };
 }
 
 /** 20 advanced selectors of the kinds teams write; the data ones turn every record away, the last keeps every management event. */
@@ -247,6 +283,7 @@ async function enricherRun(
       KAFKA_MAX_BYTES_PER_PARTITION: values["max-bytes-per-partition"],
       ...(selectors ? { EVENT_SELECTORS: TWENTY_SELECTORS } : {}),
       LOOKUP_INDEX: lookupIndex ? "true" : "false",
+      ...(values["decode-threads"] ? { DECODE_THREADS: values["decode-threads"] } : {}),
     });
     // The enricher logs to stdout, where the result goes: only fatal lines.
     const enricher = await module.start(config, { log: createLogger("enricher", "fatal") });
@@ -302,12 +339,53 @@ async function enricherRun(
       memoryUsagePerKey: sampledBytes / sampled,
       keys,
       ...(indexedSeconds === undefined ? {} : { indexedSeconds }),
-      loopCpuMicrosPerRecord: ((cpuAfter.loop - cpuBefore.loop) * 1e6) / total,
-      processCpuMicrosPerRecord: ((cpuAfter.all - cpuBefore.all) * 1e6) / total,
+      ...cpuPerRecord(cpuBefore, cpuAfter),
     };
   } finally {
     await client.close();
     await redis.kill();
+  }
+}
+
+/**
+ * packages/kafka's transactional pipe with no work: each raw record copied as it is (key and value)
+ * to a topic of its own, one transaction per poll with the consumed offsets, the Kafka settings the
+ * enricher runs with. What the enricher adds to this is its decoding, Redis and enrichment.
+ */
+async function pipeAloneRun(i: number): Promise<PipeRun> {
+  const output = `${name}.pipe-out.${i}`;
+  await ensureTopics(kafka, [{ topic: output, partitions }]);
+  const groupId = `${name}-pipe-${i}`;
+  const config = loadSettings({
+    KAFKA_BROKERS: brokers.join(","),
+    REDIS_URL: "redis://unused.invalid:6379", // a setting the enricher requires; the pipe opens no Redis
+    TOPIC_RAW: raw,
+    ENRICHER_GROUP_ID: groupId,
+    KAFKA_MAX_BYTES_PER_PARTITION: values["max-bytes-per-partition"],
+  });
+  const pipe = await startTransactionalPipe(kafka, {
+    groupId,
+    inputTopic: raw,
+    transactionalIdPrefix: `${groupId}.tx`,
+    sessionTimeoutMs: config.sessionTimeoutMs,
+    transactionTimeoutMs: config.transactionTimeoutMs,
+    maxBytesPerPartition: config.maxBytesPerPartition,
+    handlePoll: async (batches) => ({
+      // The key as the enricher writes it (a string); the raw records all have values.
+      records: batches.flatMap((b) =>
+        b.messages.map((m) => ({ topic: output, key: m.key?.toString() ?? null, value: m.value ?? "" })),
+      ),
+    }),
+  });
+  try {
+    await pipe.started;
+    const start = performance.now();
+    const cpuBefore = threadCpuSeconds();
+    await waitForLag0(kafka, groupId, raw, 600_000);
+    const seconds = (performance.now() - start) / 1_000;
+    return { recordsPerSecond: total / seconds, seconds, ...cpuPerRecord(cpuBefore, threadCpuSeconds()) };
+  } finally {
+    await pipe.close();
   }
 }
 
@@ -434,6 +512,7 @@ const withSelectors: EnricherRun[] = [];
 const withIndex: EnricherRun[] = [];
 const baselineRuns: EnricherRun[] = [];
 const candidateRuns: EnricherRun[] = [];
+const pipeRuns: PipeRun[] = [];
 const steps: [string, (i: number) => Promise<{ recordsPerSecond: number }>, { recordsPerSecond: number }[]][] = [
   ["ConsumerPerformance", consumerPerformance, perf],
   ["enricher", enricherRun, enr],
@@ -461,6 +540,7 @@ const steps: [string, (i: number) => Promise<{ recordsPerSecond: number }>, { re
         ] as (typeof steps)[number],
       ]
     : []),
+  ...(values["pipe-alone"] ? [["the transactional pipe alone", pipeAloneRun, pipeRuns] as (typeof steps)[number]] : []),
   ...(withStreams ? [["Kafka Streams", streamsRun, streams] as (typeof steps)[number]] : []),
 ];
 for (let i = 0; i < runs; i++) {
@@ -545,6 +625,15 @@ console.log(
                     median(candidateRuns, (e) => e.recordsPerSecond) / median(baselineRuns, (e) => e.recordsPerSecond),
                 }
               : {}),
+          }
+        : {}),
+      ...(values["pipe-alone"]
+        ? {
+            pipeAlone: pipeRuns,
+            pipeAloneMedian: median(pipeRuns, (e) => e.recordsPerSecond),
+            // The enricher's rate as a share of its Kafka layer's ceiling, and that ceiling's of ConsumerPerformance.
+            enricherOverPipeAlone: enricherMedian / median(pipeRuns, (e) => e.recordsPerSecond),
+            pipeAloneOverConsumerPerformance: median(pipeRuns, (e) => e.recordsPerSecond) / ceiling,
           }
         : {}),
       ...(values["lookup-index"]
