@@ -46,6 +46,7 @@ import {
   waitForLag0,
 } from "../test/support/enricher.ts";
 import { uniqueName } from "../test/support/servers.ts";
+import { cpuSecondsOf, kafkaBrokers, machineCpuSeconds } from "./process-cpu.ts";
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -122,13 +123,9 @@ async function consumerPerformance(): Promise<{ recordsPerSecond: number; mbPerS
 }
 
 /** A run's rate from its group join until its lag is 0, and its CPU per raw record by thread. */
-interface PipeRun {
+interface PipeRun extends ReturnType<typeof cpuPerRecord> {
   recordsPerSecond: number;
   seconds: number;
-  loopCpuMicrosPerRecord: number;
-  workerThreadsCpuMicrosPerRecord: number;
-  v8HelpersCpuMicrosPerRecord: number;
-  processCpuMicrosPerRecord: number;
 }
 
 interface EnricherRun extends PipeRun {
@@ -144,18 +141,13 @@ interface EnricherRun extends PipeRun {
   indexedSeconds?: number;
 }
 
-const cpuNote = (r: {
-  recordsPerSecond: number;
-  loopCpuMicrosPerRecord?: number;
-  workerThreadsCpuMicrosPerRecord?: number;
-  v8HelpersCpuMicrosPerRecord?: number;
-  processCpuMicrosPerRecord?: number;
-  cpuMicrosPerRecord?: number;
-}) =>
+const cpuNote = (r: { recordsPerSecond: number; cpuMicrosPerRecord?: number } & Partial<PipeRun>) =>
   r.loopCpuMicrosPerRecord !== undefined
     ? `, CPU per record ${r.loopCpuMicrosPerRecord.toFixed(1)} µs on the event loop, ` +
       `${r.workerThreadsCpuMicrosPerRecord?.toFixed(1)} on worker threads, ${r.v8HelpersCpuMicrosPerRecord?.toFixed(1)} ` +
-      `on V8's helpers, ${r.processCpuMicrosPerRecord?.toFixed(1)} µs in all`
+      `on V8's helpers, ${r.processCpuMicrosPerRecord?.toFixed(1)} µs in all; the brokers ` +
+      `${r.brokersCpuMicrosPerRecord?.toFixed(1)} µs, Redis ${r.redisCpuMicrosPerRecord?.toFixed(1)} µs; ` +
+      `the machine ${((r.machineBusyShare ?? 0) * 100).toFixed(0)} % busy`
     : r.cpuMicrosPerRecord !== undefined
       ? `, CPU per record ${r.cpuMicrosPerRecord.toFixed(1)} µs in all the JVM's threads`
       : "";
@@ -163,8 +155,20 @@ const cpuNote = (r: {
 /**
  * CPU seconds so far of this process's threads, from /proc (Linux): the event loop (the main
  * thread), worker threads (Node names them WorkerThread: the enricher's batch thread), V8's helper
- * threads (V8Worker: concurrent marking, parallel scavenges, compilers) and all of them.
+ * threads (V8Worker: concurrent marking, parallel scavenges, compilers) and all of them; and of
+ * the Kafka brokers, the run's redis-server (when given) and the machine: what else took the cores.
  */
+function cpuReading(redisPid?: number) {
+  return {
+    ...threadCpuSeconds(),
+    brokers: brokerCpuSeconds(),
+    redis: cpuSecondsOf(redisPid),
+    machine: machineCpuSeconds(),
+  };
+}
+
+const brokerCpuSeconds = () => kafkaBrokers().reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
+
 function threadCpuSeconds(): { loop: number; workers: number; v8: number; all: number } {
   const ticks = (stat: string) => {
     // Fields after the command name, which is in parentheses and may hold spaces.
@@ -189,14 +193,17 @@ function threadCpuSeconds(): { loop: number; workers: number; v8: number; all: n
   return seconds;
 }
 
-/** CPU per record of each group of threads between two readings of threadCpuSeconds, in µs. */
-function cpuPerRecord(before: ReturnType<typeof threadCpuSeconds>, after: ReturnType<typeof threadCpuSeconds>) {
-  const per = (k: keyof typeof before) => ((after[k] - before[k]) * 1e6) / total;
+/** CPU per record of each group of threads and process between two readings of cpuReading, in µs. */
+function cpuPerRecord(before: ReturnType<typeof cpuReading>, after: ReturnType<typeof cpuReading>) {
+  const per = (k: "loop" | "workers" | "v8" | "all" | "brokers" | "redis") => ((after[k] - before[k]) * 1e6) / total;
   return {
     loopCpuMicrosPerRecord: per("loop"),
     workerThreadsCpuMicrosPerRecord: per("workers"),
     v8HelpersCpuMicrosPerRecord: per("v8"),
     processCpuMicrosPerRecord: per("all"),
+    brokersCpuMicrosPerRecord: per("brokers"),
+    redisCpuMicrosPerRecord: per("redis"),
+    machineBusyShare: (after.machine.busy - before.machine.busy) / (after.machine.total - before.machine.total),
   };
 }
 
@@ -289,10 +296,10 @@ async function enricherRun(
     const enricher = await module.start(config, { log: createLogger("enricher", "fatal") });
     await enricher.started;
     const start = performance.now();
-    const cpuBefore = threadCpuSeconds();
+    const cpuBefore = cpuReading(redis.pid);
     await waitForLag0(kafka, groupId, raw, 600_000);
     const seconds = (performance.now() - start) / 1_000;
-    const cpuAfter = threadCpuSeconds();
+    const cpuAfter = cpuReading(redis.pid);
     let indexedSeconds: number | undefined;
     if (lookupIndex) {
       // The indexer commits up to its last block (the open ones are written a block age, 1 min,
@@ -380,10 +387,10 @@ async function pipeAloneRun(i: number): Promise<PipeRun> {
   try {
     await pipe.started;
     const start = performance.now();
-    const cpuBefore = threadCpuSeconds();
+    const cpuBefore = cpuReading();
     await waitForLag0(kafka, groupId, raw, 600_000);
     const seconds = (performance.now() - start) / 1_000;
-    return { recordsPerSecond: total / seconds, seconds, ...cpuPerRecord(cpuBefore, threadCpuSeconds()) };
+    return { recordsPerSecond: total / seconds, seconds, ...cpuPerRecord(cpuBefore, cpuReading()) };
   } finally {
     await pipe.close();
   }
