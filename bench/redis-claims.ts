@@ -16,6 +16,7 @@ import { openRedis, type RedisStore, redisSettings, replyNumber, replyText } fro
 import { HOUR_MS } from "../services/enricher/src/claims.ts";
 import { RedisDedupStore } from "../services/enricher/src/dedup-redis.ts";
 import { freePort, PrivateRedis } from "../test/support/enricher.ts";
+import { cpuSecondsOf } from "./process-cpu.ts";
 
 const { values } = parseArgs({
   options: {
@@ -88,6 +89,9 @@ interface Row {
   keys: number;
   encodings: Record<string, number>;
   claimsPerSecond: number;
+  /** CPU per identity claimed: redis-server's, and this process's (the client), in µs. */
+  redisCpuMicros: number;
+  clientCpuMicros: number;
 }
 
 async function measure(scheme: string, claim: Claim, all: Identity[]): Promise<Row> {
@@ -99,8 +103,13 @@ async function measure(scheme: string, claim: Claim, all: Identity[]): Promise<R
   try {
     const before = usedMemory(await info());
     const started = performance.now();
+    const redisCpu = cpuSecondsOf(redis.pid);
+    const clientCpu = process.cpuUsage();
     for (let i = 0; i < all.length; i += BATCH) await claim(client, all.slice(i, i + BATCH));
     const seconds = (performance.now() - started) / 1_000;
+    const redisCpuMicros = ((cpuSecondsOf(redis.pid) - redisCpu) * 1e6) / all.length;
+    const { user, system } = process.cpuUsage(clientCpu);
+    const clientCpuMicros = (user + system) / all.length;
     const after = usedMemory(await info());
     const keys = replyNumber(await client.command(["DBSIZE"]));
     const encodings: Record<string, number> = {};
@@ -116,6 +125,8 @@ async function measure(scheme: string, claim: Claim, all: Identity[]): Promise<R
       keys,
       encodings,
       claimsPerSecond: Math.round(all.length / seconds),
+      redisCpuMicros: Math.round(redisCpuMicros * 100) / 100,
+      clientCpuMicros: Math.round(clientCpuMicros * 100) / 100,
     };
   } finally {
     await client.close();
