@@ -98,90 +98,127 @@ export function ownerToken(owner: string): string {
 }
 
 /**
- * The claims of a batch in the hashes of one slot, atomically: for each hash (KEYS[k], its field
- * count next in ARGV, then its field/token pairs), `HSETNX` each field (the token stays when nobody
- * held it), `HGET` the holder of each field that was taken, and when any field was new,
- * `EXPIREAT <ARGV[1]> NX` (an existing bucket keeps the expiry its first claim gave it; the hashes
- * of one call share an hour, so an expiry). Answers, per field in that order, nil (taken now) or
- * the holder's token. Redis and its client spend their time per command, not per field.
+ * The claims of a batch in the hashes of one slot, atomically. KEYS: the slot's hashes; ARGV[1]:
+ * their expiry (the hashes of one call share an hour); ARGV[2]: every claim of the call packed in
+ * one string, in order: the index of its hash in KEYS (2 bytes), its field (16 bytes), its token's
+ * length (1 byte) and its token. For each claim `HSETNX` (the token stays when nobody held the
+ * field), else `HGET` its holder; then `EXPIREAT <ARGV[1]> NX` on each hash that got a new field
+ * (an existing bucket keeps the expiry its first claim gave it). Answers only the claims that were
+ * held, flat: the claim's place in the call (from 1), then the holder's token.
+ *
+ * One argument for all the claims and an answer only for the held ones, because Redis and its
+ * client spend their time per argument and per answer, not per byte: a batch's claims spread over
+ * as many hashes as there are claims, and most claims are new.
  */
 export const CLAIM_SCRIPT = `local out = {}
-local a = 2
-for k = 1, #KEYS do
-  local fresh = false
-  local last = a + 2 * tonumber(ARGV[a])
-  for i = a + 1, last, 2 do
-    if redis.call('HSETNX', KEYS[k], ARGV[i], ARGV[i + 1]) == 1 then
-      out[#out + 1] = false
-      fresh = true
-    else
-      out[#out + 1] = redis.call('HGET', KEYS[k], ARGV[i])
-    end
+local fresh = {}
+local claims = ARGV[2]
+local at, n = 1, 0
+while at <= #claims do
+  n = n + 1
+  local high, low = string.byte(claims, at, at + 1)
+  local key = KEYS[high * 256 + low]
+  local field = string.sub(claims, at + 2, at + 17)
+  local size = string.byte(claims, at + 18)
+  if redis.call('HSETNX', key, field, string.sub(claims, at + 19, at + 18 + size)) == 1 then
+    fresh[key] = true
+  else
+    out[#out + 1] = n
+    out[#out + 1] = redis.call('HGET', key, field)
   end
-  if fresh then redis.call('EXPIREAT', KEYS[k], ARGV[1], 'NX') end
-  a = last + 1
+  at = at + 19 + size
 end
+for key in pairs(fresh) do redis.call('EXPIREAT', key, ARGV[1], 'NX') end
 return out`;
 
 /** Sent by its SHA-1 (EVALSHA): Redis neither receives nor hashes the text again for every hash. */
 export const CLAIM = defineScript(CLAIM_SCRIPT);
 
+/** The most hashes one call names (a 2-byte index); a slot's claims beyond them go in another call. */
+const MAX_KEYS_PER_CALL = 0xffff;
+/** A token's length is one byte in the packed claims. */
+const MAX_TOKEN_BYTES = 0xff;
+/** Per claim in the packed string: the hash's index, the field and the token's length. */
+const CLAIM_HEAD_BYTES = 2 + 16 + 1;
+
 export interface ClaimPlan {
   /** One pipeline: one `EVALSHA` of CLAIM per hash slot the batch touches. */
   commands: RedisArgs[];
-  /** Each claim's owner, its token as stored, and where its answer is: command, then field. */
+  /** Each claim's owner and its token as stored. */
   owners: string[];
   tokens: string[];
-  at: [number, number][];
+  /** Per command, its claims (indexes into the batch) in the order it packs them. */
+  claimsOf: number[][];
 }
 
 interface SlotCall {
   hour: number;
-  /** Per hash of the slot: its field/token pairs and which claims they are. */
-  hashes: Map<string, { pairs: (string | Buffer)[]; claims: number[] }>;
+  group: number;
+  keys: string[];
+  /** The index in `keys` of each shard the call names. */
+  keyOf: Map<number, number>;
+  claims: number[];
+  keyIndexes: number[];
+  bytes: number;
 }
 
-/** The commands for a batch of claims, grouped by hash slot and hash, and where each claim's answer will be. */
+/** The commands for a batch of claims, one per hash slot, and which claims each command holds. */
 export function planClaims(layout: ClaimLayout, claims: readonly DedupClaim[], nowMs: number): ClaimPlan {
-  const owners: string[] = [];
-  const tokens: string[] = [];
-  const calls = new Map<string, SlotCall>();
+  const owners: string[] = new Array(claims.length);
+  const tokens: string[] = new Array(claims.length);
+  const digests: Buffer[] = new Array(claims.length);
+  const groups = slotGroups(layout);
+  const open = new Map<number, SlotCall>();
+  const calls: SlotCall[] = [];
   claims.forEach((c, i) => {
     const token = ownerToken(c.owner);
-    owners.push(c.owner);
-    tokens.push(token);
+    if (Buffer.byteLength(token) > MAX_TOKEN_BYTES) {
+      throw new RangeError(`a claim's owner token is longer than ${MAX_TOKEN_BYTES} bytes: ${token.slice(0, 40)}…`);
+    }
+    owners[i] = c.owner;
+    tokens[i] = token;
     const digest = identityDigest(c.identity);
+    digests[i] = digest;
     const hour = claimHour(c.eventTimeMs, nowMs);
-    const { key, slotGroup } = bucketOf(layout, hour, digest);
-    let call = calls.get(slotGroup);
-    if (!call) {
-      call = { hour, hashes: new Map() };
-      calls.set(slotGroup, call);
+    const shard = digest.readUInt32BE(0) % layout.shardsPerHour;
+    const group = shard % groups;
+    const slot = hour * groups + group;
+    let call = open.get(slot);
+    if (!call || (call.keys.length === MAX_KEYS_PER_CALL && !call.keyOf.has(shard))) {
+      call = { hour, group, keys: [], keyOf: new Map(), claims: [], keyIndexes: [], bytes: 0 };
+      open.set(slot, call);
+      calls.push(call);
     }
-    let hash = call.hashes.get(key);
-    if (!hash) {
-      hash = { pairs: [], claims: [] };
-      call.hashes.set(key, hash);
+    let keyIndex = call.keyOf.get(shard);
+    if (keyIndex === undefined) {
+      keyIndex = call.keys.length;
+      call.keys.push(`${layout.keyPrefix}{${hour}.${group}}:${shard}`);
+      call.keyOf.set(shard, keyIndex);
     }
-    hash.pairs.push(digest, token);
-    hash.claims.push(i);
+    call.claims.push(i);
+    call.keyIndexes.push(keyIndex + 1); // Lua counts from 1
+    call.bytes += CLAIM_HEAD_BYTES + Buffer.byteLength(token);
   });
-  const commands: RedisArgs[] = [];
-  const at: [number, number][] = new Array(claims.length);
-  for (const call of calls.values()) {
-    const index = commands.length;
-    const keys = [...call.hashes.keys()];
-    const command: RedisArgs = ["EVALSHA", CLAIM.sha, String(keys.length), ...keys];
-    command.push(String(bucketExpiry(layout, call.hour, nowMs)));
-    let answer = 0;
-    for (const hash of call.hashes.values()) {
-      command.push(String(hash.claims.length));
-      for (const pair of hash.pairs) command.push(pair);
-      for (const claim of hash.claims) at[claim] = [index, answer++];
-    }
-    commands.push(command);
-  }
-  return { commands, owners, tokens, at };
+  const commands = calls.map((call): RedisArgs => {
+    const packed = Buffer.allocUnsafe(call.bytes);
+    let at = 0;
+    call.claims.forEach((claim, n) => {
+      at = packed.writeUInt16BE(call.keyIndexes[n] as number, at);
+      at += (digests[claim] as Buffer).copy(packed, at);
+      const size = packed.write(tokens[claim] as string, at + 1);
+      packed[at] = size;
+      at += 1 + size;
+    });
+    return [
+      "EVALSHA",
+      CLAIM.sha,
+      String(call.keys.length),
+      ...call.keys,
+      String(bucketExpiry(layout, call.hour, nowMs)),
+      packed,
+    ];
+  });
+  return { commands, owners, tokens, claimsOf: calls.map((c) => c.claims) };
 }
 
 function asText(reply: unknown): string | null {
@@ -201,15 +238,25 @@ export function previousOwners(plan: ClaimPlan, replies: readonly unknown[]): (s
   if (replies.length !== plan.commands.length) {
     throw new Error(`Redis answered ${replies.length} replies to ${plan.commands.length} commands`);
   }
-  for (const reply of replies) {
+  const holders: (string | null)[] = new Array(plan.owners.length).fill(null);
+  replies.forEach((reply, command) => {
     if (reply instanceof Error) throw reply;
-    if (!Array.isArray(reply)) throw new Error(`Redis answered ${typeof reply} where a list of claims was expected`);
-  }
-  return plan.owners.map((owner, i) => {
-    const [command, field] = plan.at[i] ?? [-1, -1];
-    const answers = replies[command] as unknown[];
-    if (field >= answers.length) throw new Error(`Redis answered ${answers.length} claims of a hash, fewer than asked`);
-    const holder = asText(answers[field]);
-    return holder === null ? null : holder === plan.tokens[i] ? owner : holder;
+    if (!Array.isArray(reply) || reply.length % 2 !== 0) {
+      throw new Error(`Redis answered ${describeReply(reply)} where pairs of a claim and its holder were expected`);
+    }
+    const claims = plan.claimsOf[command] ?? [];
+    for (let j = 0; j < reply.length; j += 2) {
+      const claim = claims[Number(reply[j]) - 1];
+      if (claim === undefined)
+        throw new Error(`Redis answered claim ${String(reply[j])} of a call of ${claims.length}`);
+      holders[claim] = asText(reply[j + 1]);
+    }
   });
+  return holders.map((holder, i) =>
+    holder === null ? null : holder === plan.tokens[i] ? (plan.owners[i] as string) : holder,
+  );
+}
+
+function describeReply(reply: unknown): string {
+  return Array.isArray(reply) ? `a list of ${reply.length}` : typeof reply;
 }

@@ -50,23 +50,30 @@ test("a bucket expires a window after its hour ends, or a window from now for an
   assert.equal(bucketExpiry(layout, 10, now), Math.ceil((now + 24 * HOUR_MS) / 1_000));
 });
 
-/** A planned command read back: its keys, expiry, and per key its field/token pairs, in answer order. */
+/** A planned command read back: its keys, expiry, and its claims' hashes, fields and tokens, in answer order. */
 function readCommand(args: readonly (string | Buffer)[]) {
   assert.deepEqual(args.slice(0, 2), ["EVALSHA", CLAIM.sha]);
   const count = Number(args[2]);
   const keys = args.slice(3, 3 + count).map(String);
   const expiry = String(args[3 + count]);
-  let a = 4 + count;
+  assert.equal(args.length, 5 + count, "the keys, the expiry and the packed claims");
+  const packed = args[4 + count] as Buffer;
   const answers: { key: string; field: Buffer; token: string }[] = [];
-  for (const key of keys) {
-    const n = Number(args[a++]);
-    for (let i = 0; i < n; i++, a += 2) answers.push({ key, field: args[a] as Buffer, token: String(args[a + 1]) });
+  for (let at = 0; at < packed.length; ) {
+    const key = keys[packed.readUInt16BE(at) - 1];
+    assert.ok(key, "a claim names one of the call's hashes");
+    const size = packed[at + 18] as number;
+    answers.push({
+      key,
+      field: packed.subarray(at + 2, at + 18),
+      token: packed.subarray(at + 19, at + 19 + size).toString(),
+    });
+    at += 19 + size;
   }
-  assert.equal(a, args.length, "nothing after the last hash's pairs");
   return { keys, expiry, answers };
 }
 
-test("planClaims: one EVALSHA per hash slot, its hashes with their fields and tokens, answers located per claim", () => {
+test("planClaims: one EVALSHA per hash slot, its hashes and its claims packed, each claim's place known", () => {
   const now = 50 * HOUR_MS;
   const claims = Array.from({ length: 400 }, (_, i) => ({
     identity: `a:${i % 300}`,
@@ -87,9 +94,16 @@ test("planClaims: one EVALSHA per hash slot, its hashes with their fields and to
   );
   assert.equal(plan.commands.length, slots.size, "one command per slot");
   assert.ok(plan.commands.length <= 2 * SLOT_GROUPS_PER_HOUR, "at most the slot groups of two hours");
+  const placeOf = new Map<number, [number, number]>();
+  plan.claimsOf.forEach((claims, command) => {
+    claims.forEach((claim, answer) => {
+      placeOf.set(claim, [command, answer]);
+    });
+  });
+  assert.equal(placeOf.size, claims.length, "every claim is in one command");
   for (const [i, c] of claims.entries()) {
     const hour = claimHour(c.eventTimeMs, now);
-    const [command, answer] = plan.at[i] ?? [-1, -1];
+    const [command, answer] = placeOf.get(i) ?? [-1, -1];
     const r = read[command];
     assert.ok(r, `claim ${i} has a command`);
     assert.equal(r.expiry, String(bucketExpiry(layout, hour, now)));
@@ -100,29 +114,39 @@ test("planClaims: one EVALSHA per hash slot, its hashes with their fields and to
     });
     // every hash of a call shares its slot (the part in braces)
     assert.equal(new Set(r.keys.map((k) => k.slice(0, k.indexOf("}")))).size, 1);
+    assert.equal(new Set(r.keys).size, r.keys.length, "a call names each hash once");
   }
-  // a copy in the same batch comes after the first claim, in the same hash
-  const [firstCommand, firstAnswer] = plan.at[0] ?? [-1, -1];
-  const [copyCommand, copyAnswer] = plan.at[300] ?? [-1, -1];
+  // a copy in the same batch comes after the first claim, in the same call
+  const [firstCommand, firstAnswer] = placeOf.get(0) ?? [-1, -1];
+  const [copyCommand, copyAnswer] = placeOf.get(300) ?? [-1, -1];
   assert.equal(copyCommand, firstCommand);
   assert.ok(copyAnswer > firstAnswer);
 });
 
-test("previousOwners: taken now is null, held is its holder, errors throw, counts must match", () => {
+test("planClaims: an owner token longer than the packing's byte of length is refused", () => {
+  assert.throws(() => planClaims(layout, [{ identity: "x", owner: "o".repeat(256) }], 0), RangeError);
+  assert.equal(planClaims(layout, [{ identity: "x", owner: "o".repeat(255) }], 0).commands.length, 1);
+});
+
+test("previousOwners: taken now is null, held is its holder, own token is a replay, errors throw", () => {
   const plan = planClaims(
     { ...layout, shardsPerHour: 1 },
     [
       { identity: "x", owner: "0:1" },
       { identity: "y", owner: "0:2" },
+      { identity: "z", owner: "0:3" },
     ],
     0,
   );
   assert.equal(plan.commands.length, 1);
-  assert.deepEqual(previousOwners(plan, [[null, ownerToken("3:4")]]), [null, ownerToken("3:4")]);
+  // only the held claims are answered: their place in the call from 1, then the holder
+  assert.deepEqual(previousOwners(plan, [[]]), [null, null, null]);
+  assert.deepEqual(previousOwners(plan, [[2, ownerToken("3:4")]]), [null, ownerToken("3:4"), null]);
   // its own token (here as a Buffer): the claim's own owner, a replay
-  assert.deepEqual(previousOwners(plan, [[null, Buffer.from(ownerToken("0:2"))]]), [null, "0:2"]);
+  assert.deepEqual(previousOwners(plan, [[3, Buffer.from(ownerToken("0:3"))]]), [null, null, "0:3"]);
   assert.throws(() => previousOwners(plan, []), /0 replies to 1 commands/);
-  assert.throws(() => previousOwners(plan, [[null]]), /fewer than asked/);
+  assert.throws(() => previousOwners(plan, [[4, "7"]]), /claim 4 of a call of 3/);
+  assert.throws(() => previousOwners(plan, [[1]]), /pairs of a claim and its holder/);
   assert.throws(() => previousOwners(plan, [new Error("OOM")]), /OOM/);
 });
 

@@ -189,7 +189,8 @@ test("RedisDedupStore sends one batch, one EVALSHA per hash slot, and maps the a
   const redis = {
     async batch(commands: readonly RedisCommand[]) {
       sent.push([...commands]);
-      return [[null, ownerToken("0:1"), ownerToken("0:7")]];
+      // only the held claims are answered: b (2nd) and c (3rd)
+      return [[2, ownerToken("0:1"), 3, ownerToken("0:7")]];
     },
   };
   const layout = { keyPrefix: "t:", shardsPerHour: 1, windowMs: 3_600_000 };
@@ -203,15 +204,14 @@ test("RedisDedupStore sends one batch, one EVALSHA per hash slot, and maps the a
   // a: taken now; b: held by another record's token; c: held by its own token (a replay)
   assert.deepEqual(answers, [null, ownerToken("0:1"), "0:7"]);
   assert.equal(sent.length, 1, "one round trip");
-  // one shard: one hash, expiring a window after its hour ends
-  assert.deepEqual(sent[0]?.[0]?.slice(2, 8), [
-    "1",
-    "t:{9.0}:0",
-    String((10 * HOUR_MS + 3_600_000) / 1_000),
-    "3",
-    identityDigest("a"),
-    ownerToken("0:5"),
-  ]);
+  // one shard: one hash, expiring a window after its hour ends, and the three claims packed
+  const command = sent[0]?.[0] ?? [];
+  assert.deepEqual(command.slice(2, 5), ["1", "t:{9.0}:0", String((10 * HOUR_MS + 3_600_000) / 1_000)]);
+  const token = Buffer.from(ownerToken("0:5"));
+  assert.deepEqual(
+    (command[5] as Buffer).subarray(0, 19 + token.length),
+    Buffer.concat([Buffer.from([0, 1]), identityDigest("a"), Buffer.from([token.length]), token]),
+  );
 });
 
 test("config: defaults, durations, and every problem at once", () => {
