@@ -48,18 +48,22 @@ export function claimHour(eventTimeMs: number | undefined, nowMs: number): numbe
 /** Hash slots an hour's hashes are gathered into: a batch's claims make at most this many calls an hour. */
 export const SLOT_GROUPS_PER_HOUR = 32;
 
-/**
- * Where a claim is kept: its hash, `<prefix>{<hour>.<slot group>}:<shard>` (the braces make a
- * shard's slot its group's), and that slot group, `<hour>.<group>`, which names the call it goes in.
- */
-export function bucketOf(layout: ClaimLayout, hour: number, digest: Buffer): { key: string; slotGroup: string } {
-  const shard = digest.readUInt32BE(0) % layout.shardsPerHour;
-  const slotGroup = `${hour}.${shard % slotGroups(layout)}`;
-  return { key: `${layout.keyPrefix}{${slotGroup}}:${shard}`, slotGroup };
+/** The shard of its hour a claim falls in: the digest's first four bytes modulo the shards. */
+export function shardOf(layout: ClaimLayout, digest: Buffer): number {
+  return digest.readUInt32BE(0) % layout.shardsPerHour;
 }
 
+/**
+ * A shard's hash: `<prefix>{<hour>.<slot group>}:<shard>`, its slot group the shard modulo the
+ * hour's groups. The braces make a shard's slot its group's, and one call claims in one group.
+ */
+export function hashKey(layout: ClaimLayout, hour: number, shard: number): string {
+  return `${layout.keyPrefix}{${hour}.${shard % slotGroups(layout)}}:${shard}`;
+}
+
+/** Where a claim is kept: the hash of its digest's shard of the hour. */
 export function bucketKey(layout: ClaimLayout, hour: number, digest: Buffer): string {
-  return bucketOf(layout, hour, digest).key;
+  return hashKey(layout, hour, shardOf(layout, digest));
 }
 
 function slotGroups(layout: ClaimLayout): number {
@@ -153,7 +157,6 @@ export interface ClaimPlan {
 
 interface SlotCall {
   hour: number;
-  group: number;
   keys: string[];
   /** The index in `keys` of each shard the call names. */
   keyOf: Map<number, number>;
@@ -180,19 +183,18 @@ export function planClaims(layout: ClaimLayout, claims: readonly DedupClaim[], n
     const digest = identityDigest(c.identity);
     digests[i] = digest;
     const hour = claimHour(c.eventTimeMs, nowMs);
-    const shard = digest.readUInt32BE(0) % layout.shardsPerHour;
-    const group = shard % groups;
-    const slot = hour * groups + group;
+    const shard = shardOf(layout, digest);
+    const slot = hour * groups + (shard % groups);
     let call = open.get(slot);
     if (!call || (call.keys.length === MAX_KEYS_PER_CALL && !call.keyOf.has(shard))) {
-      call = { hour, group, keys: [], keyOf: new Map(), claims: [], keyIndexes: [], bytes: 0 };
+      call = { hour, keys: [], keyOf: new Map(), claims: [], keyIndexes: [], bytes: 0 };
       open.set(slot, call);
       calls.push(call);
     }
     let keyIndex = call.keyOf.get(shard);
     if (keyIndex === undefined) {
       keyIndex = call.keys.length;
-      call.keys.push(`${layout.keyPrefix}{${hour}.${group}}:${shard}`);
+      call.keys.push(hashKey(layout, hour, shard));
       call.keyOf.set(shard, keyIndex);
     }
     call.claims.push(i);
