@@ -26,7 +26,7 @@
 // Results: docs/benchmarks.md.
 
 import { execFile } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, rmSync, statSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
@@ -46,7 +46,7 @@ import {
   waitForLag0,
 } from "../test/support/enricher.ts";
 import { uniqueName } from "../test/support/servers.ts";
-import { cpuSecondsOf, kafkaBrokers, machineCpuSeconds } from "./process-cpu.ts";
+import { busyShare, cpuSecondsOf, kafkaBrokers, machineCpuSeconds, ownThreads } from "./process-cpu.ts";
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -170,23 +170,10 @@ function cpuReading(redisPid?: number) {
 const brokerCpuSeconds = () => kafkaBrokers().reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
 
 function threadCpuSeconds(): { loop: number; workers: number; v8: number; all: number } {
-  const ticks = (stat: string) => {
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100;
-  };
   const seconds = { loop: 0, workers: 0, v8: 0, all: 0 };
-  for (const tid of readdirSync("/proc/self/task")) {
-    let t = 0;
-    let name = "";
-    try {
-      t = ticks(readFileSync(`/proc/self/task/${tid}/stat`, "utf8"));
-      name = readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim();
-    } catch {
-      continue; // a thread that ended meanwhile
-    }
+  for (const { tid, name, seconds: t } of ownThreads()) {
     seconds.all += t;
-    if (Number(tid) === process.pid) seconds.loop += t;
+    if (tid === process.pid) seconds.loop += t;
     else if (name === "WorkerThread") seconds.workers += t;
     else if (name === "V8Worker") seconds.v8 += t;
   }
@@ -203,7 +190,7 @@ function cpuPerRecord(before: ReturnType<typeof cpuReading>, after: ReturnType<t
     processCpuMicrosPerRecord: per("all"),
     brokersCpuMicrosPerRecord: per("brokers"),
     redisCpuMicrosPerRecord: per("redis"),
-    machineBusyShare: (after.machine.busy - before.machine.busy) / (after.machine.total - before.machine.total),
+    machineBusyShare: busyShare(before.machine, after.machine),
   };
 }
 

@@ -8,16 +8,35 @@ const CLOCK_TICKS = 100;
 
 /** utime + stime of a process (every thread), seconds; 0 when it is gone or not on Linux. */
 export function cpuSecondsOf(pid: number | undefined): number {
-  if (pid === undefined) return 0;
+  return pid === undefined ? 0 : cpuSecondsIn(`/proc/${pid}/stat`);
+}
+
+/** utime + stime from a /proc stat file (a process's or a thread's), seconds; 0 when it is gone. */
+function cpuSecondsIn(statPath: string): number {
   let stat: string;
   try {
-    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    stat = readFileSync(statPath, "utf8");
   } catch {
     return 0;
   }
   // The fields after the command name (which may hold spaces) start at its closing parenthesis.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS || 0;
+}
+
+/** This process's threads so far: each one's id, name (comm) and CPU seconds. */
+export function ownThreads(): { tid: number; name: string; seconds: number }[] {
+  const threads: { tid: number; name: string; seconds: number }[] = [];
+  for (const tid of readdirSync("/proc/self/task")) {
+    let name = "";
+    try {
+      name = readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim();
+    } catch {
+      continue; // a thread that ended meanwhile
+    }
+    threads.push({ tid: Number(tid), name, seconds: cpuSecondsIn(`/proc/self/task/${tid}/stat`) });
+  }
+  return threads;
 }
 
 export interface ProcessInfo {
@@ -57,6 +76,11 @@ export function machineCpuSeconds(): { busy: number; total: number } {
   return { busy: (total - idle) / CLOCK_TICKS, total: total / CLOCK_TICKS };
 }
 
+/** The share of the machine's CPU time that was busy between two readings of machineCpuSeconds. */
+export function busyShare(before: { busy: number; total: number }, after: { busy: number; total: number }): number {
+  return (after.busy - before.busy) / Math.max(1e-9, after.total - before.total);
+}
+
 /**
  * The cores each named group of processes used between `start()` and `stop()`: CPU seconds over
  * wall seconds, so 0.30 is 30 % of one core. Groups are looked up at start.
@@ -71,12 +95,10 @@ export function cpuShares(groups: Record<string, number[]>): {
   return {
     stop() {
       const wall = (performance.now() - began) / 1_000;
-      const machine = machineCpuSeconds();
       const shares = Object.fromEntries(
         Object.entries(groups).map(([name, pids]) => [name, (sum(pids) - (before[name] ?? 0)) / wall]),
       );
-      const machineBusy = (machine.busy - machineBefore.busy) / Math.max(1e-9, machine.total - machineBefore.total);
-      return { shares, machineBusy };
+      return { shares, machineBusy: busyShare(machineBefore, machineCpuSeconds()) };
     },
   };
 }

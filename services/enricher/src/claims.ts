@@ -175,7 +175,8 @@ export function planClaims(layout: ClaimLayout, claims: readonly DedupClaim[], n
   const calls: SlotCall[] = [];
   claims.forEach((c, i) => {
     const token = ownerToken(c.owner);
-    if (Buffer.byteLength(token) > MAX_TOKEN_BYTES) {
+    const tokenBytes = Buffer.byteLength(token);
+    if (tokenBytes > MAX_TOKEN_BYTES) {
       throw new RangeError(`a claim's owner token is longer than ${MAX_TOKEN_BYTES} bytes: ${token.slice(0, 40)}…`);
     }
     owners[i] = c.owner;
@@ -199,7 +200,7 @@ export function planClaims(layout: ClaimLayout, claims: readonly DedupClaim[], n
     }
     call.claims.push(i);
     call.keyIndexes.push(keyIndex + 1); // Lua counts from 1
-    call.bytes += CLAIM_HEAD_BYTES + Buffer.byteLength(token);
+    call.bytes += CLAIM_HEAD_BYTES + tokenBytes;
   });
   const commands = calls.map((call): RedisArgs => {
     const packed = Buffer.allocUnsafe(call.bytes);
