@@ -30,7 +30,7 @@ export type PipeEvent =
   | { type: "position-reset"; partition: number; from: string; to: string }
   /** A poll's transaction failed and was aborted: the batches of these partitions come again. */
   | { type: "transaction-failed"; partitions: number[]; error: unknown }
-  /** A poll's transaction committed: `seconds` from its begin to EndTxn's answer (produce, offsets, commit). */
+  /** A poll's transaction committed: `seconds` from the poll's records being ready to EndTxn's answer (produce, offsets, commit). */
   | { type: "transaction-committed"; seconds: number; records: number }
   /** The consumer failed; with `restart: false` it stopped for good (running() turns false). */
   | { type: "crashed"; error: unknown; restart: boolean }

@@ -1,6 +1,7 @@
 // startTransactionalPipe on @platformatic/kafka: ONE transaction per poll, covering every partition
 // batch the fetch returned, with ONE transactional producer per instance (KIP-447). A poll's
-// transaction commits while the next poll is fetched and handled; the next begins after it settled.
+// transaction commits while the next poll is fetched and handled; the next begins once it settled,
+// while its own poll is still handled, and takes in its partitions and offsets then (openTransaction).
 //
 // Fencing (docs/decisions/0003):
 // - Offsets go in with TxnOffsetCommit v3+ carrying the consumer's generation and member id: a
@@ -15,7 +16,13 @@
 //   killed process, or a member whose lowest partition it was) is fenced and its open transaction
 //   aborted at once, rather than at the transaction timeout, before the stable offset read waits
 //   on it.
-import { kGetApi, kGetConnection, Producer as PlatformaticProducer, ProduceAcks } from "@platformatic/kafka";
+import {
+  kGetApi,
+  kGetConnection,
+  type MessageRecord,
+  Producer as PlatformaticProducer,
+  ProduceAcks,
+} from "@platformatic/kafka";
 import { chunkBySize, MAX_REQUEST_BYTES } from "../chunk.ts";
 import type { KafkaClient } from "../client.ts";
 import { FETCH_MAX_WAIT_MS } from "../consumer.ts";
@@ -44,6 +51,13 @@ const CLOSE_STEP_MS = 3_000;
 const FRESH = { producerId: -1n, producerEpoch: -1 };
 
 type TxnApi = (connection: unknown, ...args: unknown[]) => void;
+/** A poll's transaction, begun while its batches are handled (openTransaction). */
+interface OpenTransaction {
+  current: { id: string; producer: PlatformaticProducer };
+  transaction: Awaited<ReturnType<PlatformaticProducer["beginTransaction"]>>;
+  /** Adding the expected partitions or the group's offsets failed: the poll's transaction fails with this. */
+  error?: unknown;
+}
 /** Who fetched a poll's batches: the generation and member id its offsets are committed under. */
 interface Membership {
   generationId: number;
@@ -241,6 +255,8 @@ export async function startPlatformaticTransactionalPipe(
     committing = undefined;
     if (outcome) throw outcome.error;
   };
+  /** The topic partitions the last committed transaction wrote to: the next one adds them as it opens. */
+  let lastWritten: { topic: string; partition: number }[] = [];
   /** Where the fetcher stands once the transaction in flight commits: the next poll reads from here. */
   let expected = new Map<string, bigint>();
 
@@ -266,23 +282,27 @@ export async function startPlatformaticTransactionalPipe(
     const fetched = prefetched ?? (await fetcher.fetch(wanted, from));
     const batches = fetched.filter((b) => active(b.partition));
     if (batches.length === 0) return;
-    const results = await handleBatches(
-      batches.filter((b) => b.messages.length > 0),
-      active,
-    );
-    await settleCommitting();
-    for (const b of batches) {
-      if (!active(b.partition))
-        throw new PipeInactiveError(`partition ${b.partition} of ${inputTopic} was handed away`);
+    const [handled, opened] = await Promise.allSettled([
+      handleBatches(
+        batches.filter((b) => b.messages.length > 0),
+        active,
+      ),
+      openTransaction(),
+    ]);
+    if (opened.status === "rejected") throw opened.reason;
+    const gone = batches.find((b) => !active(b.partition));
+    if (handled.status === "rejected" || gone !== undefined) {
+      await abandon(opened.value);
+      if (handled.status === "rejected") throw handled.reason;
+      throw new PipeInactiveError(`partition ${gone?.partition} of ${inputTopic} was handed away`);
     }
-    const current = producer;
-    if (!current) throw new Error("no transactional producer");
+    const results = handled.value;
     const after = new Map(from);
     for (const b of batches) after.set(key(inputTopic, b.partition), b.next);
     expected = after;
     // A failed read ahead is not an error of this poll: the next poll fetches again.
     ahead = { joins, positions: after, fetched: fetcher.fetch(wanted, after).catch(() => undefined) };
-    committing = commitPoll(current, batches, results, member).then(
+    committing = commitPoll(opened.value, batches, results, member).then(
       () => undefined,
       (error: unknown) => ({ error }),
     );
@@ -316,24 +336,73 @@ export async function startPlatformaticTransactionalPipe(
     return batches.flatMap((b) => byPartition.get(b.partition) ?? []);
   };
 
+  /**
+   * Begins a poll's transaction, once the previous one settled, while the poll's batches are
+   * handled, and adds to it before its records exist the partitions the last transaction wrote to
+   * (AddPartitionsToTxn) and the group's offsets (AddOffsetsToTxn). Those two round trips, and the
+   * CONCURRENT_TRANSACTIONS retries of the first while the previous commit's markers are written,
+   * then overlap the handler instead of following it. A partition added but not written gets only
+   * an empty marker at the commit; one written but not added is added by its send, as before. One
+   * after the other: the coordinator refuses a change to a transaction while another is written.
+   * Rejects only when the previous transaction failed or none can begin; a failure to add is kept
+   * in `error` and fails the poll's transaction (commitPoll), which drops the producer.
+   */
+  const openTransaction = async (): Promise<OpenTransaction> => {
+    await settleCommitting();
+    const current = producer;
+    if (!current) throw new Error("no transactional producer");
+    const opened: OpenTransaction = { current, transaction: await current.producer.beginTransaction() };
+    try {
+      if (lastWritten.length > 0) {
+        const topics = [...new Set(lastWritten.map((w) => w.topic))];
+        const metadata = await current.producer.metadata({ topics });
+        await opened.transaction.addPartitions(
+          metadata,
+          lastWritten.map((w) => ({ topic: w.topic, partition: w.partition }) as MessageRecord),
+        );
+      }
+      await opened.transaction.addConsumer(group.consumer);
+    } catch (error) {
+      opened.error = error;
+    }
+    return opened;
+  };
+
+  /** A poll given up after its transaction opened (the handler failed, a partition was handed away). */
+  const abandon = async (opened: OpenTransaction) => {
+    try {
+      await opened.transaction.abort();
+    } catch {
+      // The producer may still hold the transaction: a fresh one, after a new take-over, fences it.
+      await dropProducer();
+      seenJoins = -1;
+    }
+  };
+
   /** One transaction: the poll's records, then its offsets (TxnOffsetCommit), then the commit. */
   const commitPoll = async (
-    current: { id: string; producer: PlatformaticProducer },
+    opened: OpenTransaction,
     batches: FetchedBatch[],
     results: readonly PipeResult[],
     member: Membership,
   ) => {
+    const { current, transaction } = opened;
     const records = results.flatMap((r) => r.records);
     const began = performance.now();
-    const transaction = await current.producer.beginTransaction();
+    const written = new Map<string, { topic: string; partition: number }>();
     try {
+      if (opened.error !== undefined) throw opened.error;
       // A send of no records would still be a request: skip it (offsets alone are a valid transaction).
       for (const chunk of chunkBySize(records, maxProduceBytes)) {
-        await transaction.send({ messages: chunk.map((r) => toProduce(r.topic, r)) });
+        const result = await transaction.send({ messages: chunk.map((r) => toProduce(r.topic, r)) });
+        for (const { topic, partition } of result.offsets ?? [])
+          written.set(`${topic}:${partition}`, { topic, partition });
       }
+      // Added when the transaction opened; the library sends nothing then.
       await transaction.addConsumer(group.consumer);
       await commitOffsets(current.producer, current.id, batches, member);
       await transaction.commit();
+      lastWritten = [...written.values()];
     } catch (error) {
       emit({ type: "transaction-failed", partitions: batches.map((b) => b.partition), error });
       ahead = undefined;
