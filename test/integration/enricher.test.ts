@@ -188,7 +188,9 @@ test("the enricher's lookup index covers every events partition without a gap an
     const last = own.at(-1)?.to ?? 0n;
     let after = 0;
     await readRanges(kafka, topics.events, [{ partition, from: last, to: end }], {
-      handle: (m) => void (after += m.length),
+      handle: (m) => {
+        after += m.length;
+      },
       idleMs: 500,
     });
     assert.equal(after, 0, `partition ${partition} is indexed to its last record (${last} of ${end})`);
