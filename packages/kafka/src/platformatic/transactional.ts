@@ -289,12 +289,17 @@ export async function startPlatformaticTransactionalPipe(
       ),
       openTransaction(),
     ]);
+    // A failed previous transaction was reported when it failed (transaction-failed): the
+    // handler's error, if it has one too, is the one this poll has to tell.
+    if (handled.status === "rejected") {
+      if (opened.status === "fulfilled") await abandon(opened.value);
+      throw handled.reason;
+    }
     if (opened.status === "rejected") throw opened.reason;
     const gone = batches.find((b) => !active(b.partition));
-    if (handled.status === "rejected" || gone !== undefined) {
+    if (gone !== undefined) {
       await abandon(opened.value);
-      if (handled.status === "rejected") throw handled.reason;
-      throw new PipeInactiveError(`partition ${gone?.partition} of ${inputTopic} was handed away`);
+      throw new PipeInactiveError(`partition ${gone.partition} of ${inputTopic} was handed away`);
     }
     const results = handled.value;
     const after = new Map(from);
@@ -351,7 +356,17 @@ export async function startPlatformaticTransactionalPipe(
     await settleCommitting();
     const current = producer;
     if (!current) throw new Error("no transactional producer");
-    const opened: OpenTransaction = { current, transaction: await current.producer.beginTransaction() };
+    let transaction: OpenTransaction["transaction"];
+    try {
+      transaction = await current.producer.beginTransaction();
+    } catch (error) {
+      // The library keeps a transaction whose begin failed as the producer's active one, and every
+      // later begin would be refused: a fresh producer, after a new take-over, starts clean.
+      await dropProducer();
+      seenJoins = -1;
+      throw error;
+    }
+    const opened: OpenTransaction = { current, transaction };
     try {
       if (lastWritten.length > 0) {
         const topics = [...new Set(lastWritten.map((w) => w.topic))];
