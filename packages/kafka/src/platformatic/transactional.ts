@@ -413,8 +413,6 @@ export async function startPlatformaticTransactionalPipe(
         for (const { topic, partition } of result.offsets ?? [])
           written.set(`${topic}:${partition}`, { topic, partition });
       }
-      // Added when the transaction opened; the library sends nothing then.
-      await transaction.addConsumer(group.consumer);
       await commitOffsets(current.producer, current.id, batches, member);
       await transaction.commit();
       lastWritten = [...written.values()];
